@@ -1,0 +1,55 @@
+# 小微企业专项行动门户 — two commands: `make run` (embedded default) and `make test` (the real stack).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# The test stack: PostgreSQL and Redis on this machine unless the caller says otherwise.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: setup run serve test lint bench messages clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+# Embedded default: SQLite under var/, Celery tasks run in-process. No PostgreSQL or Redis needed.
+run: setup
+	mkdir -p var
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput -v 0
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} $(PY) manage.py loaddemo
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
+
+# Production-like: gunicorn + Celery worker + beat against DATABASE_URL / REDIS_URL.
+# docker-compose.yml runs exactly these commands (see portal/processes.py and tests/test_compose.py).
+serve: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) -m portal.processes run-all
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: setup lint
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) manage.py makemigrations --check --dry-run
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest
+
+bench: setup
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(PY) -m bench.run
+
+# Regenerate and compile the English catalogue (needs gettext; the compiled .mo is committed).
+messages: setup
+	$(PY) manage.py makemessages -l en --no-obsolete -i ".venv/*" -i "var/*"
+	$(PY) manage.py compilemessages -l en
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3 staticfiles

@@ -1,0 +1,83 @@
+"""Who may see and do what — decided here and nowhere else.
+
+Every view, API endpoint and selector scopes its querysets through these helpers before anything else
+touches them: a bank user sees only their own institution; a PBoC officer or admin sees the institutions
+followed by their office and every office below it; a system admin sees everything.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from .models import Institution, PbocOffice, Role, User
+
+
+def office_subtree_ids(office_id: int) -> set[int]:
+    """The office and every office below it (one query; the office tree is small)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in PbocOffice.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent, []).append(pk)
+    out, stack = set(), [office_id]
+    while stack:
+        current = stack.pop()
+        out.add(current)
+        stack.extend(children.get(current, []))
+    return out
+
+
+def visible_institutions(user: User):
+    """The institutions this user may see, as a queryset."""
+    if not user.is_authenticated or not user.is_active:
+        return Institution.objects.none()
+    if user.role == Role.SYSADMIN or user.is_superuser:
+        return Institution.objects.all()
+    if user.role in {Role.BANK_FILER, Role.BANK_SIGNER}:
+        return Institution.objects.filter(pk=user.institution_id)
+    if user.role in {Role.PBOC_OFFICER, Role.PBOC_ADMIN} and user.office_id:
+        return Institution.objects.filter(supervising_office_id__in=office_subtree_ids(user.office_id))
+    return Institution.objects.none()
+
+
+def get_institution(user: User, pk) -> Institution:
+    """The institution if the user may see it, else 404 (another bank's id reveals nothing)."""
+    try:
+        return visible_institutions(user).get(pk=pk)
+    except (Institution.DoesNotExist, ValueError, TypeError):
+        raise Http404("未找到该机构，或您无权查看。") from None
+
+
+def scope_by_institution(user: User, queryset, field: str = "institution"):
+    """Restrict any queryset with an institution foreign key to what the user may see."""
+    return queryset.filter(**{f"{field}__in": visible_institutions(user)})
+
+
+# --- capabilities ---------------------------------------------------------------------------
+
+
+def can_prepare(user: User, institution: Institution) -> bool:
+    """Fill in or upload a return for the institution (填报人 or 分管领导 of that bank)."""
+    return user.role in {Role.BANK_FILER, Role.BANK_SIGNER} and user.institution_id == institution.pk
+
+
+def can_submit(user: User, institution: Institution) -> bool:
+    """Submit on the bank's behalf: only its signer (分管行领导/负责人)."""
+    return user.role == Role.BANK_SIGNER and user.institution_id == institution.pk
+
+
+def can_review(user: User, institution: Institution) -> bool:
+    """Approve / return / reopen: PBoC officers and admins within their jurisdiction."""
+    if user.role not in {Role.PBOC_OFFICER, Role.PBOC_ADMIN, Role.SYSADMIN}:
+        return False
+    return visible_institutions(user).filter(pk=institution.pk).exists()
+
+
+def is_pboc(user: User) -> bool:
+    return user.is_authenticated and user.role in {Role.PBOC_OFFICER, Role.PBOC_ADMIN, Role.SYSADMIN}
+
+
+def is_pboc_admin(user: User) -> bool:
+    return user.is_authenticated and user.role in {Role.PBOC_ADMIN, Role.SYSADMIN}
+
+
+def require(condition: bool, message: str = "您无权执行此操作。") -> None:
+    if not condition:
+        raise PermissionDenied(message)

@@ -1,0 +1,69 @@
+"""Writes to master data. Loading is idempotent: re-running updates rows in place by their codes."""
+
+import csv
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from .models import Institution, PbocOffice, Region
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+CAMPAIGN_START = date(2021, 1, 1)
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with open(FIXTURES / name, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@transaction.atomic
+def load_master_data() -> dict[str, int]:
+    """Regions (附件3), PBoC offices and the 24 institutions of 附件1, from fixtures/."""
+    regions = {}
+    for row in _rows("regions.csv"):
+        order = int(row["序号"])
+        region, _ = Region.objects.update_or_create(
+            code=row["行政区划代码"],
+            defaults={
+                "name": row["区域"],
+                "branch_label": row["分行名称"],
+                "order": order,
+                "is_province": order == 0,
+            },
+        )
+        regions[region.code] = region
+
+    offices: dict[str, PbocOffice] = {}
+    for row in _rows("offices.csv"):
+        office, _ = PbocOffice.objects.update_or_create(
+            code=row["代码"],
+            defaults={
+                "name": row["名称"],
+                "kind": row["类别"],
+                "parent": offices.get(row["上级"]) if row["上级"] else None,
+                "region": regions.get(row["区域代码"]),
+            },
+        )
+        offices[office.code] = office
+
+    for order, row in enumerate(_rows("institutions.csv"), start=1):
+        Institution.objects.update_or_create(
+            code=row["代码"],
+            defaults={
+                "short_name": row["简称"],
+                "name": row["全称"],
+                "kind": row["类型"],
+                "is_local_legal_person": row["地方法人"] == "1",
+                "evaluation_group": row["分组"],
+                "supervising_office": offices[row["监管机构"]],
+                "order": order,
+                "active_from": CAMPAIGN_START,
+            },
+        )
+    return {
+        "regions": Region.objects.count(),
+        "offices": PbocOffice.objects.count(),
+        "institutions": Institution.objects.count(),
+    }

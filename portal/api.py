@@ -1,0 +1,50 @@
+"""One error shape for the whole API, with Chinese messages:
+
+    {"error": {"code": "validation_error", "message": "…", "details": {...}}}
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+MESSAGES = {
+    exceptions.NotAuthenticated: ("not_authenticated", "未登录或未提供有效令牌：请在请求头加入 Authorization: Token <令牌>。"),
+    exceptions.AuthenticationFailed: ("authentication_failed", "身份验证失败：令牌无效或已停用。"),
+    exceptions.PermissionDenied: ("permission_denied", "您无权执行此操作。"),
+    exceptions.NotFound: ("not_found", "未找到该对象，或您无权查看。"),
+    exceptions.MethodNotAllowed: ("method_not_allowed", "不支持该请求方法。"),
+    exceptions.ParseError: ("parse_error", "请求内容无法解析：请检查 JSON 格式。"),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", "不支持的请求内容类型。"),
+    exceptions.Throttled: ("throttled", "请求过于频繁，请稍后再试。"),
+    exceptions.ValidationError: ("validation_error", "提交的数据有误，请按提示修改。"),
+}
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "数据已被他人修改，请刷新后重试。"
+    default_code = "conflict"
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code, message = MESSAGES.get(type(exc), (getattr(exc, "default_code", "error"), None))
+    detail = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        details = detail
+    else:
+        if isinstance(detail, dict) and "detail" in detail:
+            custom = str(detail["detail"])
+            if custom and custom != str(type(exc).default_detail):
+                message = custom
+        details = None
+    body = {"error": {"code": code, "message": message or str(exc.detail), "details": details}}
+    return Response(body, status=response.status_code, headers=dict(response.items()))

@@ -1,0 +1,74 @@
+"""Site-wide pages: the role-aware home page, /healthz, and the error pages."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from institutions.models import Role
+from reporting import selectors
+
+
+@login_required
+def home(request):
+    user = request.user
+    if user.role in {Role.BANK_FILER, Role.BANK_SIGNER}:
+        context = {"obligations": selectors.obligations_for_institution(user.institution)}
+        return render(request, "home/bank.html", context)
+    if user.role == Role.PBOC_OFFICER:
+        return render(request, "home/officer.html", {"overview": selectors.jurisdiction_overview(user)})
+    return render(request, "home/admin.html", {"overview": selectors.jurisdiction_overview(user)})
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return "ok"
+
+
+def _check_broker() -> tuple[str, str]:
+    """(broker, worker) reachability. On the embedded default tasks run in-process."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "in-process", "in-process"
+    from portal.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    replies = app.control.ping(timeout=1.0, limit=1)
+    return "ok", ("ok" if replies else "unreachable")
+
+
+@never_cache
+def healthz(request):
+    report, healthy = {}, True
+    try:
+        report["database"] = _check_database()
+    except Exception as exc:  # the point of a health check is to report any failure
+        report["database"], healthy = f"error: {exc.__class__.__name__}", False
+    try:
+        report["broker"], report["worker"] = _check_broker()
+    except Exception as exc:
+        report["broker"], report["worker"], healthy = f"error: {exc.__class__.__name__}", "unknown", False
+    if report.get("worker") == "unreachable":
+        healthy = False
+    report["status"] = "ok" if healthy else "degraded"
+    return JsonResponse(report, status=200 if healthy else 503)
+
+
+def page_not_found(request, exception=None):
+    return render(request, "errors/404.html", status=404)
+
+
+def server_error(request):
+    return render(request, "errors/500.html", status=500)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "errors/403.html", {"message": str(exception or "")}, status=403)
+
+
+def bad_request(request, exception=None):
+    return render(request, "errors/400.html", status=400)

@@ -1,0 +1,60 @@
+"""Base fixtures: the real master data and one user per role across two institutions and two PBoC offices.
+
+    filer_a / signer_a   — 工商银行 (ICBC), followed by 营业管理部
+    filer_b / signer_b   — 湖北银行 (HBB), followed by 武汉分行 directly
+    officer_in           — 营业管理部 经办: sees ICBC, not HBB
+    officer_out          — 宜昌市中心支行 经办: sees neither
+    officer_branch       — 武汉分行 经办: sees every institution
+    pboc_admin           — 武汉分行 管理员
+"""
+
+import pytest
+
+from institutions.models import Institution, PbocOffice, Role, User
+from institutions.services import load_master_data
+
+PASSWORD = "Portal-test-2022"
+
+
+def make_user(username: str, role: str, *, institution=None, office=None) -> User:
+    user = User(username=username, role=role, institution=institution, office=office, display_name=username)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def master(db):
+    load_master_data()
+    return {
+        "A": Institution.objects.get(code="ICBC"),
+        "B": Institution.objects.get(code="HBB"),
+        "office_in": PbocOffice.objects.get(code="WH-YY"),
+        "office_out": PbocOffice.objects.get(code="YC"),
+        "branch": PbocOffice.objects.get(code="WH"),
+    }
+
+
+@pytest.fixture
+def users(master):
+    return {
+        "filer_a": make_user("filer_a", Role.BANK_FILER, institution=master["A"]),
+        "signer_a": make_user("signer_a", Role.BANK_SIGNER, institution=master["A"]),
+        "filer_b": make_user("filer_b", Role.BANK_FILER, institution=master["B"]),
+        "signer_b": make_user("signer_b", Role.BANK_SIGNER, institution=master["B"]),
+        "officer_in": make_user("officer_in", Role.PBOC_OFFICER, office=master["office_in"]),
+        "officer_out": make_user("officer_out", Role.PBOC_OFFICER, office=master["office_out"]),
+        "officer_branch": make_user("officer_branch", Role.PBOC_OFFICER, office=master["branch"]),
+        "pboc_admin": make_user("pboc_admin", Role.PBOC_ADMIN, office=master["branch"]),
+    }
+
+
+@pytest.fixture
+def client_for(client, users):
+    """client_for("filer_a") → a test client logged in as that user."""
+
+    def login(name: str):
+        client.force_login(users[name])
+        return client
+
+    return login
