@@ -15,7 +15,11 @@ class AuditEntry(models.Model):
     object_type = models.CharField(_("对象类型"), max_length=60, blank=True)
     object_id = models.CharField(_("对象编号"), max_length=40, blank=True)
     institution = models.ForeignKey(
-        "institutions.Institution", verbose_name=_("金融机构"), null=True, blank=True, on_delete=models.PROTECT
+        "institutions.Institution",
+        verbose_name=_("金融机构"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
     )
     summary = models.CharField(_("摘要"), max_length=300)
     changes = models.JSONField(_("变更（旧→新）"), default=dict, blank=True)

@@ -23,7 +23,14 @@ class ContactInline(admin.TabularInline):
 
 @admin.register(Institution)
 class InstitutionAdmin(admin.ModelAdmin):
-    list_display = ["code", "short_name", "kind", "evaluation_group", "is_local_legal_person", "supervising_office"]
+    list_display = [
+        "code",
+        "short_name",
+        "kind",
+        "evaluation_group",
+        "is_local_legal_person",
+        "supervising_office",
+    ]
     list_filter = ["evaluation_group", "kind", "is_local_legal_person", "supervising_office"]
     search_fields = ["code", "name", "short_name"]
     inlines = [ContactInline]

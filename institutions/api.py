@@ -12,8 +12,17 @@ class InstitutionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Institution
-        fields = ["id", "code", "name", "short_name", "kind", "kind_label", "is_local_legal_person",
-                  "evaluation_group", "group_label"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "short_name",
+            "kind",
+            "kind_label",
+            "is_local_legal_person",
+            "evaluation_group",
+            "group_label",
+        ]
 
 
 class MeSerializer(serializers.Serializer):

@@ -37,9 +37,16 @@ class PbocOffice(models.Model):
     name = models.CharField(_("名称"), max_length=60, unique=True)
     kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("上级"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
-    region = models.ForeignKey(Region, verbose_name=_("区域"), null=True, blank=True, on_delete=models.PROTECT)
+    region = models.ForeignKey(
+        Region, verbose_name=_("区域"), null=True, blank=True, on_delete=models.PROTECT
+    )
 
     class Meta:
         ordering = ["code"]
@@ -149,10 +156,20 @@ class User(AbstractUser):
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.BANK_FILER)
     display_name = models.CharField(_("姓名"), max_length=30, blank=True)
     institution = models.ForeignKey(
-        Institution, verbose_name=_("金融机构"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+        Institution,
+        verbose_name=_("金融机构"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
     )
     office = models.ForeignKey(
-        PbocOffice, verbose_name=_("人民银行分支机构"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+        PbocOffice,
+        verbose_name=_("人民银行分支机构"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
     )
 
     class Meta:
@@ -162,7 +179,11 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=(
                     Q(role__in=["bank_filer", "bank_signer"], institution__isnull=False, office__isnull=True)
-                    | Q(role__in=["pboc_officer", "pboc_admin"], institution__isnull=True, office__isnull=False)
+                    | Q(
+                        role__in=["pboc_officer", "pboc_admin"],
+                        institution__isnull=True,
+                        office__isnull=False,
+                    )
                     | Q(role="sysadmin", institution__isnull=True)
                 ),
                 name="user_role_affiliation",

@@ -15,7 +15,9 @@ def _keys(username: str, ip: str | None) -> list[str]:
 def is_blocked(username: str, ip: str | None) -> bool:
     # An address gets more room than a username: several people may share an office NAT.
     limits = [settings.LOGIN_FAILURE_LIMIT, settings.LOGIN_FAILURE_LIMIT * 4]
-    return any((cache.get(key) or 0) >= limit for key, limit in zip(_keys(username, ip), limits, strict=False))
+    return any(
+        (cache.get(key) or 0) >= limit for key, limit in zip(_keys(username, ip), limits, strict=False)
+    )
 
 
 def record_failure(username: str, ip: str | None) -> None:

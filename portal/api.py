@@ -1,6 +1,6 @@
 """One error shape for the whole API, with Chinese messages:
 
-    {"error": {"code": "validation_error", "message": "…", "details": {...}}}
+{"error": {"code": "validation_error", "message": "…", "details": {...}}}
 """
 
 from django.core.exceptions import PermissionDenied
@@ -10,7 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 MESSAGES = {
-    exceptions.NotAuthenticated: ("not_authenticated", "未登录或未提供有效令牌：请在请求头加入 Authorization: Token <令牌>。"),
+    exceptions.NotAuthenticated: (
+        "not_authenticated",
+        "未登录或未提供有效令牌：请在请求头加入 Authorization: Token <令牌>。",
+    ),
     exceptions.AuthenticationFailed: ("authentication_failed", "身份验证失败：令牌无效或已停用。"),
     exceptions.PermissionDenied: ("permission_denied", "您无权执行此操作。"),
     exceptions.NotFound: ("not_found", "未找到该对象，或您无权查看。"),

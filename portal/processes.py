@@ -21,7 +21,16 @@ PROCESSES: dict[str, list[str]] = {
         "-",
     ],
     "worker": ["celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2"],
-    "beat": ["celery", "-A", "portal", "beat", "--loglevel", "INFO", "--schedule", "/tmp/celerybeat-schedule"],
+    "beat": [
+        "celery",
+        "-A",
+        "portal",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "--schedule",
+        "/tmp/celerybeat-schedule",
+    ],
 }
 
 # Variables every process needs; docker-compose.yml must pass each of them to each service.

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -64,7 +65,9 @@ DEBUG = _env_bool("DEBUG", False)
 SECRET_KEY = _env("SECRET_KEY")
 if SECRET_KEY is None:
     if not DEBUG and _env("DATABASE_URL"):
-        raise ImproperlyConfigured("环境变量 SECRET_KEY 未设置：生产环境（DEBUG=0 且设置了 DATABASE_URL）必须提供。")
+        raise ImproperlyConfigured(
+            "环境变量 SECRET_KEY 未设置：生产环境（DEBUG=0 且设置了 DATABASE_URL）必须提供。"
+        )
     SECRET_KEY = "embedded-default-not-for-production"
 
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -244,4 +247,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": _env("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
+}
+
+CELERY_BEAT_SCHEDULE = {
+    # 附件4 is due on the 15th: a reminder 3 days before to those who have not submitted, a notice the day after.
+    "monitoring-reminders": {
+        "task": "reporting.send_reminders",
+        "schedule": crontab(hour=8, minute=30),
+        "options": {"expires": 3600},
+    },
 }

@@ -50,6 +50,7 @@ class Thresholds:
     stock_mom_change: Decimal = Decimal("0.30")  # |Δ| of a stock vs last month, as a share of last month
     first_loan_share_jump: Decimal = Decimal("0.20")  # |Δ| of 首贷户比重 vs last month, in share points
     group_outlier_z: Decimal = Decimal("3.5")  # modified z-score on the group's month-on-month changes
+    group_min_peers: int = 5  # fewer peers than this: too few to call anyone an outlier
     quarter_sum_tolerance: Decimal = Decimal("0.01")  # 附件3: quarters vs annual, 亿元
 
 
@@ -91,7 +92,9 @@ MONITORING_2022 = FormDefinition(
     template_id="xwqy-monitoring-2022",
     fields=(
         FieldDef("loan_balance", "X月末普惠小微贷款余额", "亿元", Kind.STOCK, GROUP_INCREMENT, "B"),
-        FieldDef("credit_loan_balance", "X月末普惠小微信用贷款余额", "亿元", Kind.STOCK, GROUP_INCREMENT, "C"),
+        FieldDef(
+            "credit_loan_balance", "X月末普惠小微信用贷款余额", "亿元", Kind.STOCK, GROUP_INCREMENT, "C"
+        ),
         FieldDef("new_loans", "新发放普惠小微贷款金额", "亿元", Kind.YTD, GROUP_INCREMENT, "D"),
         FieldDef("new_credit_loans", "新发放普惠小微信用贷款金额", "亿元", Kind.YTD, GROUP_INCREMENT, "E"),
         FieldDef("borrowers", "X月末普惠小微贷款户数", "户", Kind.STOCK, GROUP_COVERAGE, "F", 0, True),

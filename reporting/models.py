@@ -177,6 +177,9 @@ class Transition(models.Model):
         verbose_name = _("流转记录")
         verbose_name_plural = _("流转记录")
 
+    def __str__(self) -> str:
+        return f"{self.filing} {self.get_from_status_display()} → {self.get_to_status_display()}"
+
 
 class ImportJob(models.Model):
     """A long job (an officer's bulk workbook import) tracked as a row; the page polls it."""
@@ -204,6 +207,9 @@ class ImportJob(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("导入任务")
         verbose_name_plural = _("导入任务")
+
+    def __str__(self) -> str:
+        return f"{self.upload_name}（{self.get_status_display()}）"
 
     @property
     def percent(self) -> int:

@@ -67,3 +67,49 @@ def filings_for_user(user):
 
 def filing_with_history(filing):
     return Filing.objects.prefetch_related(Prefetch("versions"), "transitions__actor").get(pk=filing.pk)
+
+
+def neighbour_values(institution, period) -> tuple[dict | None, dict | None]:
+    """The institution's current values for the previous month and the same month last year (one query)."""
+    from . import parsing
+
+    prev_index = period.year * 12 + period.month - 2
+    prev = (prev_index // 12, prev_index % 12 + 1)
+    last_year = (period.year - 1, period.month)
+    found = {
+        (f.period.year, f.period.month): f
+        for f in Filing.objects.filter(
+            institution=institution,
+            period__form=period.form,
+            period__year__in={prev[0], last_year[0]},
+            period__month__in={prev[1], last_year[1]},
+        ).select_related("period", "current_version")
+    }
+
+    def values(key):
+        f = found.get(key)
+        return parsing.values_from_json(f.current_version.values) if f and f.current_version_id else None
+
+    return values(prev), values(last_year)
+
+
+def status_matrix(user, periods, *, group: str = "", status: str = ""):
+    """Institution × period grid of filings for the user's jurisdiction (two queries)."""
+    institutions = list(visible_institutions(user).order_by("order"))
+    if group:
+        institutions = [i for i in institutions if i.evaluation_group == group]
+    cells = {
+        (f.institution_id, f.period_id): f
+        for f in Filing.objects.filter(
+            institution__in=[i.pk for i in institutions], period__in=periods
+        ).select_related("period", "current_version")
+    }
+    rows = []
+    for institution in institutions:
+        row = [cells.get((institution.pk, p.pk)) for p in periods]
+        states = [f.status if f else NOT_FILED for f in row]
+        if status and status not in states:
+            continue
+        late = sum(1 for p, f in zip(periods, row, strict=True) if (f.is_late if f else p.is_overdue()))
+        rows.append({"institution": institution, "cells": list(zip(periods, row, strict=True)), "late": late})
+    return rows

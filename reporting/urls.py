@@ -3,6 +3,22 @@ from django.urls import path
 from . import views
 
 app_name = "reporting"
+sheet = "institutions/<int:institution_id>/periods/<int:period_id>/"
 urlpatterns = [
     path("", views.filing_list, name="list"),
+    path("matrix/", views.matrix, name="matrix"),
+    path("matrix/approve/", views.bulk_approve, name="bulk_approve"),
+    path("import/", views.bulk_import, name="bulk_import"),
+    path("import/template.xlsx", views.bulk_template_download, name="bulk_template"),
+    path("import/<int:job_id>/", views.job, name="job"),
+    path("import/<int:job_id>/status/", views.job_status, name="job_status"),
+    path(sheet, views.sheet, name="sheet"),
+    path(sheet + "template.xlsx", views.template_download, name="template"),
+    path(sheet + "upload/", views.upload, name="upload"),
+    path(sheet + "submit/", views.submit, name="submit"),
+    path(sheet + "approve/", views.approve, name="approve"),
+    path(sheet + "return/", views.return_view, name="return"),
+    path(sheet + "reopen/", views.reopen, name="reopen"),
+    path(sheet + "findings.xlsx", views.findings_download, name="findings"),
+    path(sheet + "history/", views.history, name="history"),
 ]

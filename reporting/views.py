@@ -1,10 +1,555 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Pages for filers, signers and officers. No business logic here: reads go through selectors, every
+change through reporting.services; access through institutions.access."""
 
-from . import selectors
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from institutions import access
+from institutions.models import EvaluationGroup
+from institutions.views import client_ip
+
+from . import excel, parsing, rules, selectors, services
+from .definitions import definition_for
+from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, VersionSource
+from .uploads import UploadRejected
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _sheet_url(filing_or_institution, period=None) -> str:
+    if period is None:
+        filing = filing_or_institution
+        return reverse("reporting:sheet", args=[filing.institution_id, filing.period_id])
+    return reverse("reporting:sheet", args=[filing_or_institution.pk, period.pk])
+
+
+def _resolve(request, institution_id, period_id):
+    institution = access.get_institution(request.user, institution_id)
+    period = get_object_or_404(Period, pk=period_id, form=Form.MONITORING)
+    filing = (
+        Filing.objects.filter(institution=institution, period=period)
+        .select_related("current_version__created_by", "current_version__submitted_by")
+        .first()
+    )
+    return institution, period, filing
+
+
+def _lock_version(request) -> int | None:
+    raw = request.POST.get("lock_version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _fail(request, exc: services.ServiceError) -> None:
+    messages.error(request, exc.message)
+    for finding in exc.findings[:10]:
+        messages.error(request, f"{finding.location}：{finding.message}")
 
 
 @login_required
 def filing_list(request):
-    filings = selectors.filings_for_user(request.user).order_by("-period__year", "-period__month")[:200]
-    return render(request, "reporting/list.html", {"filings": filings})
+    filings = selectors.filings_for_user(request.user).order_by(
+        "-period__year", "-period__month", "institution__order"
+    )
+    status = request.GET.get("status", "")
+    if status in FilingStatus.values:
+        filings = filings.filter(status=status)
+    return render(
+        request,
+        "reporting/list.html",
+        {"filings": filings[:300], "statuses": FilingStatus.choices, "status": status},
+    )
+
+
+@login_required
+def sheet(request, institution_id, period_id):
+    """The monthly sheet: the bank's form, findings and actions; the officer's review."""
+    institution, period, filing = _resolve(request, institution_id, period_id)
+    definition = definition_for(period.form, period.year)
+    user = request.user
+    version = filing.current_version if filing else None
+    values = parsing.values_from_json(version.values) if version else {}
+    posted = None
+    if request.method == "POST":
+        raw = {code: request.POST.get(code, "") for code in definition.codes}
+        explanations = {k[len("explain:") :]: v for k, v in request.POST.items() if k.startswith("explain:")}
+        try:
+            version = services.save_version(
+                institution=institution,
+                period=period,
+                actor=user,
+                raw=raw,
+                source=VersionSource.WEB,
+                explanations=explanations,
+                expected_lock_version=_lock_version(request),
+                ip=client_ip(request),
+            )
+        except services.ServiceError as exc:
+            _fail(request, exc)
+            posted = raw
+        else:
+            messages.success(
+                request,
+                f"已保存第 {version.number} 版：错误 {version.error_count} 个，预警 {version.warning_count} 条。",
+            )
+            return redirect(_sheet_url(institution, period))
+    previous, last_year = selectors.neighbour_values(institution, period)
+    findings = [rules.Finding.from_dict(d) for d in (version.findings if version else [])]
+    by_field: dict[str, list] = {}
+    for f in findings:
+        by_field.setdefault(f.field or "*", []).append(f)
+    last_step = filing.transitions.select_related("actor").order_by("-at", "-id").first() if filing else None
+    status = filing.status if filing else None
+    editable = access.can_prepare(user, institution) and status not in {
+        FilingStatus.SUBMITTED,
+        FilingStatus.APPROVED,
+    }
+    rows = []
+    for group, fields in definition.groups():
+        rows.append(
+            (
+                group,
+                [
+                    {
+                        "fd": fd,
+                        "label": fd.label_for(period.month),
+                        "value": (posted or {}).get(fd.code, values.get(fd.code)),
+                        "previous": (previous or {}).get(fd.code),
+                        "last_year": (last_year or {}).get(fd.code),
+                        "findings": by_field.get(fd.code, []),
+                        "comment": (last_step.field_comments or {}).get(fd.code) if last_step else None,
+                    }
+                    for fd in fields
+                ],
+            )
+        )
+    context = {
+        "institution": institution,
+        "period": period,
+        "filing": filing,
+        "version": version,
+        "definition": definition,
+        "rows": rows,
+        "findings": findings,
+        "errors": [f for f in findings if f.severity == "error"],
+        "warnings": [f for f in findings if f.severity == "warning"],
+        "sheet_findings": by_field.get("*", []),
+        "explanations": version.explanations if version else {},
+        "editable": editable,
+        "can_submit": access.can_submit(user, institution) and status == FilingStatus.DRAFT,
+        "can_review": access.can_review(user, institution),
+        "last_step": last_step,
+        "attestation": services.attestation_text(user) if access.can_submit(user, institution) else "",
+        "max_mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024),
+    }
+    return render(request, "reporting/sheet.html", context)
+
+
+@login_required
+def template_download(request, institution_id, period_id):
+    institution, period, filing = _resolve(request, institution_id, period_id)
+    definition = definition_for(period.form, period.year)
+    values = (
+        parsing.values_from_json(filing.current_version.values) if filing and filing.current_version else None
+    )
+    data = excel.monitoring_template(
+        definition,
+        institution_name=institution.short_name,
+        year=period.year,
+        month=period.month,
+        values=values,
+    )
+    response = HttpResponse(data, content_type=XLSX)
+    name = f"{institution.short_name}{period.year}年{period.month}月监测表.xlsx"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"
+    return response
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)
+
+
+def read_upload(*, institution, period, data: bytes, filename: str):
+    """Check and read a bank's filled template; UploadRejected says what is wrong with the file."""
+    definition = definition_for(period.form, period.year)
+    excel_upload = excel.read_monitoring_workbook(data, definition)
+    names = {institution.short_name, institution.name}
+    if excel_upload.institution_name.strip() not in names:
+        raise UploadRejected(
+            "U301",
+            f"文件中的机构为“{excel_upload.institution_name}”，不是“{institution.short_name}”："
+            "请下载本机构的模板填写，或到正确机构的页面上传。",
+        )
+    if (excel_upload.year, excel_upload.month) != (period.year, period.month):
+        raise UploadRejected(
+            "U302",
+            f"文件中的报送期为 {excel_upload.year}年{excel_upload.month}月，当前页面为 {period}："
+            "请确认月份，或下载本月模板重新填写。",
+        )
+    return excel_upload
+
+
+@login_required
+@require_POST
+def upload(request, institution_id, period_id):
+    institution, period, _filing = _resolve(request, institution_id, period_id)
+    if not access.can_prepare(request.user, institution):
+        return render(
+            request, "errors/403.html", {"message": "只有本机构的填报人或分管领导可以上传。"}, status=403
+        )
+    file = request.FILES.get("file")
+    if file is None:
+        messages.error(request, "请选择要上传的 Excel 文件（.xlsx）。")
+        return redirect(_sheet_url(institution, period))
+    if file.size > settings.UPLOAD_MAX_BYTES:
+        data, name = b"", file.name
+        messages.error(
+            request,
+            f"文件大小 {file.size / 1048576:.1f} MB 超过上限 {settings.UPLOAD_MAX_BYTES // 1048576} MB。",
+        )
+        services.record_rejected_upload(
+            actor=request.user,
+            institution=institution,
+            period=period,
+            filename=name,
+            sha256="",
+            message="文件过大",
+            ip=client_ip(request),
+        )
+        return redirect(_sheet_url(institution, period))
+    data, name = file.read(), file.name
+    try:
+        from .uploads import inspect_workbook
+
+        inspect_workbook(data, name, settings.UPLOAD_MAX_BYTES)
+        sheet_upload = read_upload(institution=institution, period=period, data=data, filename=name)
+        version = services.save_version(
+            institution=institution,
+            period=period,
+            actor=request.user,
+            raw=sheet_upload.raw,
+            source=VersionSource.EXCEL,
+            upload=services.Upload(data, name),
+            locate=lambda code: f"{sheet_upload.sheet}!{sheet_upload.cells[code]}",
+            ip=client_ip(request),
+        )
+    except UploadRejected as exc:
+        services.record_rejected_upload(
+            actor=request.user,
+            institution=institution,
+            period=period,
+            filename=name,
+            sha256=services.Upload(data, name).sha256,
+            message=exc.message,
+            ip=client_ip(request),
+        )
+        messages.error(request, f"上传失败：{exc.message}")
+    except services.ServiceError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(
+            request,
+            f"已读取文件并保存第 {version.number} 版：错误 {version.error_count} 个，预警 {version.warning_count} 条。",
+        )
+    return redirect(_sheet_url(institution, period))
+
+
+def _act(request, institution_id, period_id, action):
+    institution, period, filing = _resolve(request, institution_id, period_id)
+    if filing is None:
+        messages.error(request, "该机构本期尚未填报。")
+        return redirect(_sheet_url(institution, period))
+    try:
+        note = action(filing)
+    except services.ServiceError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, note)
+    return redirect(_sheet_url(institution, period))
+
+
+@login_required
+@require_POST
+def submit(request, institution_id, period_id):
+    def run(filing):
+        version = services.submit(
+            filing=filing,
+            actor=request.user,
+            confirm=request.POST.get("confirm") == "on",
+            expected_lock_version=_lock_version(request),
+            ip=client_ip(request),
+        )
+        return f"已提交，回执编号 {version.receipt_no}。"
+
+    return _act(request, institution_id, period_id, run)
+
+
+@login_required
+@require_POST
+def approve(request, institution_id, period_id):
+    def run(filing):
+        services.approve(
+            filing=filing,
+            actor=request.user,
+            expected_lock_version=_lock_version(request),
+            ip=client_ip(request),
+        )
+        return f"{filing} 已审核通过。"
+
+    return _act(request, institution_id, period_id, run)
+
+
+@login_required
+@require_POST
+def return_view(request, institution_id, period_id):
+    def run(filing):
+        comments = {k[len("comment:") :]: v for k, v in request.POST.items() if k.startswith("comment:")}
+        services.return_filing(
+            filing=filing,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+            field_comments=comments,
+            expected_lock_version=_lock_version(request),
+            ip=client_ip(request),
+        )
+        return f"{filing} 已退回。"
+
+    return _act(request, institution_id, period_id, run)
+
+
+@login_required
+@require_POST
+def reopen(request, institution_id, period_id):
+    def run(filing):
+        services.reopen(
+            filing=filing,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+            expected_lock_version=_lock_version(request),
+            ip=client_ip(request),
+        )
+        return f"{filing} 已重新打开，等待机构更正。"
+
+    return _act(request, institution_id, period_id, run)
+
+
+@login_required
+def findings_download(request, institution_id, period_id):
+    institution, period, filing = _resolve(request, institution_id, period_id)
+    version = filing.current_version if filing else None
+    rows = [
+        {**d, "institution": institution.short_name, "period": period.label}
+        for d in (version.findings if version else [])
+    ]
+    data = excel.findings_report(f"{institution.short_name} {period} 校验结果", rows)
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{_quote(f'{institution.short_name}{period}校验结果.xlsx')}"
+    )
+    return response
+
+
+@login_required
+def history(request, institution_id, period_id):
+    institution, period, filing = _resolve(request, institution_id, period_id)
+    definition = definition_for(period.form, period.year)
+    versions = (
+        list(
+            FilingVersion.objects.filter(filing=filing)
+            .select_related("created_by", "submitted_by")
+            .order_by("number")
+        )
+        if filing
+        else []
+    )
+    numbers = [v.number for v in versions]
+
+    def pick(name, default):
+        raw = request.GET.get(name, "")
+        return int(raw) if raw.isdigit() and int(raw) in numbers else default
+
+    b = pick("b", numbers[-1] if numbers else None)
+    a = pick("a", numbers[-2] if len(numbers) > 1 else b)
+    by_number = {v.number: v for v in versions}
+    diff = []
+    if a and b:
+        va, vb = by_number[a].values, by_number[b].values
+        for fd in definition.fields:
+            diff.append(
+                {
+                    "label": fd.label_for(period.month),
+                    "unit": fd.unit,
+                    "a": va.get(fd.code),
+                    "b": vb.get(fd.code),
+                    "changed": va.get(fd.code) != vb.get(fd.code),
+                }
+            )
+    transitions = filing.transitions.select_related("actor", "version").order_by("at", "id") if filing else []
+    return render(
+        request,
+        "reporting/history.html",
+        {
+            "institution": institution,
+            "period": period,
+            "filing": filing,
+            "versions": versions,
+            "a": a,
+            "b": b,
+            "diff": diff,
+            "transitions": transitions,
+        },
+    )
+
+
+@login_required
+def matrix(request):
+    access.require(access.is_pboc(request.user), "状态矩阵仅供人民银行经办和管理员使用。")
+    all_periods = selectors.recent_periods(limit=36)
+    try:
+        months = max(1, min(36, int(request.GET.get("months", "6"))))
+    except ValueError:
+        months = 6
+    periods = list(reversed(all_periods[:months]))
+    group = request.GET.get("group", "")
+    group = group if group in EvaluationGroup.values else ""
+    status = request.GET.get("status", "")
+    status = status if status in {selectors.NOT_FILED, *FilingStatus.values} else ""
+    rows = selectors.status_matrix(request.user, periods, group=group, status=status)
+    sort = request.GET.get("sort", "")
+    if sort == "late":
+        rows.sort(key=lambda r: -r["late"])
+    elif sort == "name":
+        rows.sort(key=lambda r: r["institution"].short_name)
+    focus = None
+    focus_id = request.GET.get("period", "")
+    if focus_id.isdigit():
+        focus = next((p for p in all_periods if p.pk == int(focus_id)), None)
+    focus = focus or (periods[-1] if periods else None)
+    overdue, clean = [], []
+    if focus:
+        for r in selectors.status_matrix(request.user, [focus]):
+            f = r["cells"][0][1]
+            if (f is None or f.status in {FilingStatus.DRAFT, FilingStatus.RETURNED}) and focus.is_overdue():
+                overdue.append((r["institution"], f))
+            if (
+                f
+                and f.status == FilingStatus.SUBMITTED
+                and f.current_version
+                and not f.current_version.findings
+            ):
+                clean.append(f)
+    return render(
+        request,
+        "reporting/matrix.html",
+        {
+            "periods": periods,
+            "rows": rows,
+            "groups": EvaluationGroup.choices,
+            "group": group,
+            "status": status,
+            "statuses": [(selectors.NOT_FILED, "未填报"), *FilingStatus.choices],
+            "months": months,
+            "sort": sort,
+            "focus": focus,
+            "overdue": overdue,
+            "clean": clean,
+        },
+    )
+
+
+@login_required
+@require_POST
+def bulk_approve(request):
+    access.require(access.is_pboc(request.user), "只有人民银行经办可以批量审核。")
+    ids = [int(x) for x in request.POST.getlist("filing") if x.isdigit()]
+    filings = selectors.filings_for_user(request.user).filter(pk__in=ids)
+    result = services.bulk_approve(filings=filings, actor=request.user, ip=client_ip(request))
+    messages.success(
+        request,
+        f"批量审核通过 {result['approved']} 张，跳过 {result['skipped']} 张（有预警或状态已变化的需逐张审核）。",
+    )
+    return redirect(request.POST.get("next") or reverse("reporting:matrix"))
+
+
+@login_required
+def bulk_import(request):
+    access.require(access.is_pboc(request.user), "只有人民银行经办或管理员可以批量导入。")
+    if request.method == "POST":
+        file = request.FILES.get("file")
+        if file is None:
+            messages.error(request, "请选择要导入的 Excel 文件（.xlsx）。")
+        elif file.size > settings.UPLOAD_MAX_BYTES:
+            messages.error(
+                request,
+                f"文件大小 {file.size / 1048576:.1f} MB 超过上限 {settings.UPLOAD_MAX_BYTES // 1048576} MB。",
+            )
+        else:
+            try:
+                job = services.start_import(
+                    actor=request.user, data=file.read(), filename=file.name, ip=client_ip(request)
+                )
+            except services.ServiceError as exc:
+                _fail(request, exc)
+            else:
+                return redirect("reporting:job", job_id=job.pk)
+    jobs = ImportJob.objects.filter(created_by=request.user)[:20]
+    return render(
+        request, "reporting/bulk_import.html", {"jobs": jobs, "max_mb": settings.UPLOAD_MAX_BYTES // 1048576}
+    )
+
+
+@login_required
+def bulk_template_download(request):
+    access.require(access.is_pboc(request.user), "只有人民银行经办或管理员可以批量导入。")
+    period = selectors.recent_periods(limit=1)
+    rows = []
+    if period:
+        p = period[0]
+        rows = [
+            {
+                "institution_code": i.code,
+                "institution_name": i.short_name,
+                "year": p.year,
+                "month": p.month,
+                "values": {},
+            }
+            for i in access.visible_institutions(request.user).order_by("order")
+        ]
+    data = excel.bulk_template(definition_for(Form.MONITORING, period[0].year if period else 2022), rows)
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote('监测表批量导入模板.xlsx')}"
+    return response
+
+
+def _job_for(request, job_id) -> ImportJob:
+    return get_object_or_404(ImportJob, pk=job_id, created_by=request.user)
+
+
+@login_required
+def job(request, job_id):
+    return render(request, "reporting/job.html", {"job": _job_for(request, job_id)})
+
+
+@login_required
+def job_status(request, job_id):
+    j = _job_for(request, job_id)
+    result = j.result or {}
+    return JsonResponse(
+        {
+            "status": j.status,
+            "status_label": j.get_status_display(),
+            "processed": j.processed,
+            "total": j.total,
+            "percent": j.percent,
+            "stored": result.get("stored", 0),
+            "rejected": len(result.get("rejected", [])),
+            "skipped": len(result.get("skipped", [])),
+            "error": j.error,
+        }
+    )

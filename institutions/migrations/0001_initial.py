@@ -8,122 +8,337 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Region',
+            name="Region",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=6, unique=True, verbose_name='行政区划代码')),
-                ('name', models.CharField(max_length=20, unique=True, verbose_name='区域')),
-                ('branch_label', models.CharField(max_length=30, verbose_name='分行名称')),
-                ('order', models.PositiveSmallIntegerField(unique=True, verbose_name='顺序')),
-                ('is_province', models.BooleanField(default=False, verbose_name='全省合计行')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=6, unique=True, verbose_name="行政区划代码")),
+                ("name", models.CharField(max_length=20, unique=True, verbose_name="区域")),
+                ("branch_label", models.CharField(max_length=30, verbose_name="分行名称")),
+                ("order", models.PositiveSmallIntegerField(unique=True, verbose_name="顺序")),
+                ("is_province", models.BooleanField(default=False, verbose_name="全省合计行")),
             ],
             options={
-                'verbose_name': '区域',
-                'verbose_name_plural': '区域',
-                'ordering': ['order'],
+                "verbose_name": "区域",
+                "verbose_name_plural": "区域",
+                "ordering": ["order"],
             },
         ),
         migrations.CreateModel(
-            name='PbocOffice',
+            name="PbocOffice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True, verbose_name='代码')),
-                ('name', models.CharField(max_length=60, unique=True, verbose_name='名称')),
-                ('kind', models.CharField(choices=[('branch', '分行'), ('operations', '营业管理部'), ('central_sub', '中心支行'), ('sub', '支行')], max_length=20, verbose_name='类别')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='institutions.pbocoffice', verbose_name='上级')),
-                ('region', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='institutions.region', verbose_name='区域')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True, verbose_name="代码")),
+                ("name", models.CharField(max_length=60, unique=True, verbose_name="名称")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("branch", "分行"),
+                            ("operations", "营业管理部"),
+                            ("central_sub", "中心支行"),
+                            ("sub", "支行"),
+                        ],
+                        max_length=20,
+                        verbose_name="类别",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="institutions.pbocoffice",
+                        verbose_name="上级",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="institutions.region",
+                        verbose_name="区域",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '人民银行分支机构',
-                'verbose_name_plural': '人民银行分支机构',
-                'ordering': ['code'],
+                "verbose_name": "人民银行分支机构",
+                "verbose_name_plural": "人民银行分支机构",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Institution',
+            name="Institution",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True, verbose_name='机构代码')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='机构全称')),
-                ('short_name', models.CharField(max_length=30, unique=True, verbose_name='机构简称')),
-                ('kind', models.CharField(choices=[('large_state', '大型商业银行'), ('joint_stock', '股份制商业银行'), ('policy', '政策性银行'), ('city_commercial', '城市商业银行'), ('rural_commercial', '农村商业银行'), ('rural_credit', '农村信用社'), ('private', '民营银行')], max_length=20, verbose_name='机构类型')),
-                ('is_local_legal_person', models.BooleanField(default=False, verbose_name='地方法人机构')),
-                ('evaluation_group', models.CharField(choices=[('G1', '第1组'), ('G2', '第2组'), ('G3', '第3组')], max_length=2, verbose_name='评估分组')),
-                ('order', models.PositiveSmallIntegerField(default=0, verbose_name='顺序')),
-                ('active_from', models.DateField(verbose_name='纳入日期')),
-                ('active_to', models.DateField(blank=True, null=True, verbose_name='退出日期')),
-                ('supervising_office', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='institutions', to='institutions.pbocoffice', verbose_name='监管（调度）机构')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True, verbose_name="机构代码")),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="机构全称")),
+                ("short_name", models.CharField(max_length=30, unique=True, verbose_name="机构简称")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("large_state", "大型商业银行"),
+                            ("joint_stock", "股份制商业银行"),
+                            ("policy", "政策性银行"),
+                            ("city_commercial", "城市商业银行"),
+                            ("rural_commercial", "农村商业银行"),
+                            ("rural_credit", "农村信用社"),
+                            ("private", "民营银行"),
+                        ],
+                        max_length=20,
+                        verbose_name="机构类型",
+                    ),
+                ),
+                ("is_local_legal_person", models.BooleanField(default=False, verbose_name="地方法人机构")),
+                (
+                    "evaluation_group",
+                    models.CharField(
+                        choices=[("G1", "第1组"), ("G2", "第2组"), ("G3", "第3组")],
+                        max_length=2,
+                        verbose_name="评估分组",
+                    ),
+                ),
+                ("order", models.PositiveSmallIntegerField(default=0, verbose_name="顺序")),
+                ("active_from", models.DateField(verbose_name="纳入日期")),
+                ("active_to", models.DateField(blank=True, null=True, verbose_name="退出日期")),
+                (
+                    "supervising_office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="institutions",
+                        to="institutions.pbocoffice",
+                        verbose_name="监管（调度）机构",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '金融机构',
-                'verbose_name_plural': '金融机构',
-                'ordering': ['order', 'code'],
+                "verbose_name": "金融机构",
+                "verbose_name_plural": "金融机构",
+                "ordering": ["order", "code"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('role', models.CharField(choices=[('bank_filer', '银行填报人'), ('bank_signer', '银行分管领导'), ('pboc_officer', '人民银行经办'), ('pboc_admin', '人民银行管理员'), ('sysadmin', '系统管理员')], default='bank_filer', max_length=20, verbose_name='角色')),
-                ('display_name', models.CharField(blank=True, max_length=30, verbose_name='姓名')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
-                ('institution', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='users', to='institutions.institution', verbose_name='金融机构')),
-                ('office', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='users', to='institutions.pbocoffice', verbose_name='人民银行分支机构')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="first name")),
+                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="last name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email address")),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined"),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("bank_filer", "银行填报人"),
+                            ("bank_signer", "银行分管领导"),
+                            ("pboc_officer", "人民银行经办"),
+                            ("pboc_admin", "人民银行管理员"),
+                            ("sysadmin", "系统管理员"),
+                        ],
+                        default="bank_filer",
+                        max_length=20,
+                        verbose_name="角色",
+                    ),
+                ),
+                ("display_name", models.CharField(blank=True, max_length=30, verbose_name="姓名")),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="users",
+                        to="institutions.institution",
+                        verbose_name="金融机构",
+                    ),
+                ),
+                (
+                    "office",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="users",
+                        to="institutions.pbocoffice",
+                        verbose_name="人民银行分支机构",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '用户',
-                'verbose_name_plural': '用户',
+                "verbose_name": "用户",
+                "verbose_name_plural": "用户",
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('leader', '分管行领导'), ('head', '牵头部门负责人'), ('liaison', '牵头部门联系人')], max_length=10, verbose_name='角色')),
-                ('department', models.CharField(max_length=60, verbose_name='部门')),
-                ('name', models.CharField(max_length=30, verbose_name='姓名')),
-                ('title', models.CharField(max_length=30, verbose_name='职务')),
-                ('office_phone', models.CharField(blank=True, max_length=30, verbose_name='办公电话')),
-                ('mobile', models.CharField(blank=True, max_length=20, verbose_name='手机')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='金融服务平台邮箱')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='institutions.institution', verbose_name='金融机构')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("leader", "分管行领导"),
+                            ("head", "牵头部门负责人"),
+                            ("liaison", "牵头部门联系人"),
+                        ],
+                        max_length=10,
+                        verbose_name="角色",
+                    ),
+                ),
+                ("department", models.CharField(max_length=60, verbose_name="部门")),
+                ("name", models.CharField(max_length=30, verbose_name="姓名")),
+                ("title", models.CharField(max_length=30, verbose_name="职务")),
+                ("office_phone", models.CharField(blank=True, max_length=30, verbose_name="办公电话")),
+                ("mobile", models.CharField(blank=True, max_length=20, verbose_name="手机")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="金融服务平台邮箱")),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="institutions.institution",
+                        verbose_name="金融机构",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '联系人',
-                'verbose_name_plural': '联系人',
-                'ordering': ['institution', 'role'],
-                'constraints': [models.UniqueConstraint(fields=('institution', 'role'), name='contact_one_per_role')],
+                "verbose_name": "联系人",
+                "verbose_name_plural": "联系人",
+                "ordering": ["institution", "role"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("institution", "role"), name="contact_one_per_role")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='institution',
-            constraint=models.CheckConstraint(condition=models.Q(('active_to__isnull', True), ('active_to__gte', models.F('active_from')), _connector='OR'), name='institution_active_range'),
+            model_name="institution",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("active_to__isnull", True), ("active_to__gte", models.F("active_from")), _connector="OR"
+                ),
+                name="institution_active_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('institution__isnull', False), ('office__isnull', True), ('role__in', ['bank_filer', 'bank_signer'])), models.Q(('institution__isnull', True), ('office__isnull', False), ('role__in', ['pboc_officer', 'pboc_admin'])), models.Q(('institution__isnull', True), ('role', 'sysadmin')), _connector='OR'), name='user_role_affiliation'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("institution__isnull", False),
+                        ("office__isnull", True),
+                        ("role__in", ["bank_filer", "bank_signer"]),
+                    ),
+                    models.Q(
+                        ("institution__isnull", True),
+                        ("office__isnull", False),
+                        ("role__in", ["pboc_officer", "pboc_admin"]),
+                    ),
+                    models.Q(("institution__isnull", True), ("role", "sysadmin")),
+                    _connector="OR",
+                ),
+                name="user_role_affiliation",
+            ),
         ),
     ]

@@ -1,0 +1,36 @@
+"""python manage.py loaddemo — master data, demo accounts and two years of synthetic monthly data.
+
+Idempotent: master data is updated in place; accounts are created once; the monthly data is generated only
+when the database has none, so a second run takes a moment.
+"""
+
+from django.core.management.base import BaseCommand
+
+from institutions.demo import DEMO_PASSWORD, load_demo_contacts, load_demo_users
+from institutions.models import Role, User
+from institutions.services import load_master_data
+from reporting.demo import load_monthly_data
+from reporting.models import Filing
+
+
+class Command(BaseCommand):
+    help = "加载主数据、演示账号和 2021–2022 年演示监测数据（可重复执行）。"
+
+    def handle(self, *args, **options):
+        counts = load_master_data()
+        self.stdout.write(
+            f"主数据：{counts['regions']} 个区域，{counts['offices']} 个人民银行分支机构，{counts['institutions']} 家金融机构"
+        )
+        users = load_demo_users()
+        load_demo_contacts()
+        self.stdout.write(f"演示账号：{', '.join(u.username for u in users)}（密码 {DEMO_PASSWORD}）")
+        if Filing.objects.exists():
+            self.stdout.write("监测数据已存在，跳过生成。")
+            return
+        officer = User.objects.get(username="officer_wh")
+        signers = {
+            u.institution.code: u
+            for u in User.objects.filter(role=Role.BANK_SIGNER).select_related("institution")
+        }
+        made = load_monthly_data(officer=officer, signers=signers)
+        self.stdout.write(f"演示监测数据：{made} 张报表（2021年1月—2022年12月）")

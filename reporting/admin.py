@@ -1,0 +1,54 @@
+from django.contrib import admin
+
+from audit import services as audit
+
+from .models import Filing, ImportJob, Period
+
+
+@admin.register(Period)
+class PeriodAdmin(admin.ModelAdmin):
+    """PBoC admins move a period's deadline or close its window here; every change is audited."""
+
+    list_display = ["form", "year", "month", "ends_on", "opens_on", "due_on", "closes_on"]
+    list_filter = ["form", "year"]
+    list_editable = ["due_on", "closes_on"]
+    fields = ["form", "year", "month", "ends_on", "opens_on", "due_on", "closes_on"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["form", "year", "month", "ends_on"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        before = {k: str(form.initial.get(k)) for k in form.changed_data} if change else {}
+        super().save_model(request, obj, form, change)
+        audit.record(
+            actor=request.user,
+            action="period.change" if change else "period.add",
+            obj=obj,
+            summary=f"{'修改' if change else '新增'}报送期 {obj}",
+            changes={k: [before.get(k), str(form.cleaned_data.get(k))] for k in form.changed_data},
+            ip=request.META.get("REMOTE_ADDR"),
+        )
+
+
+@admin.register(Filing)
+class FilingAdmin(admin.ModelAdmin):
+    list_display = ["institution", "period", "status", "submitted_at", "approved_at"]
+    list_filter = ["status", "period__year", "institution__evaluation_group"]
+    list_select_related = ["institution", "period"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "created_by", "upload_name", "status", "processed", "total"]
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,168 @@
+"""Deterministic synthetic monthly data (附件4) for the demo: plausible, and obeying every rule of DOMAIN.md —
+year-to-date figures never fall within a year and restart in January, 信用 ≤ 余额, 新发放信用 ≤ 新发放,
+首贷金额 ≤ 新发放, 首贷户 ≤ 新发放户数, 户数 whole numbers."""
+
+import random
+from datetime import datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from institutions.models import EvaluationGroup, Institution
+
+from . import parsing
+from .definitions import definition_for
+from .models import Filing, FilingStatus, FilingVersion, Form, Period, Transition, VersionSource
+from .services import ensure_monthly_periods
+
+SEED = 20220415
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# 2020年末普惠小微贷款余额 ranges (亿元) by evaluation group.
+BASE_BALANCE = {EvaluationGroup.G1: (250, 1100), EvaluationGroup.G2: (30, 220), EvaluationGroup.G3: (80, 900)}
+BIG = {"PSBC": 600, "HBRCU": 1500}
+
+
+def _q(value: float, places: int) -> Decimal:
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def series(institution: Institution, months: list[tuple[int, int]]) -> dict[tuple[int, int], dict]:
+    """Month-by-month values for one institution, seeded by its code."""
+    rng = random.Random(f"{SEED}-{institution.code}")
+    low, high = BASE_BALANCE[institution.evaluation_group]
+    balance = BIG.get(institution.code, rng.uniform(low, high))
+    annual_growth = rng.uniform(0.15, 0.38)
+    credit_share = rng.uniform(0.08, 0.18)
+    per_yi = rng.uniform(60, 160)  # borrowers per 亿元 of balance
+    rate = rng.uniform(4.9, 5.8)
+    ftp = rng.uniform(25, 90)
+    out = {}
+    ytd = {}
+    for year, month in months:
+        if month == 1 or not ytd:
+            ytd = dict.fromkeys(("new", "new_credit", "new_borrowers", "first_b", "first_amt", "relief"), 0.0)
+        growth = annual_growth / 12 * rng.uniform(0.4, 1.6) + (0.01 if month in (3, 6, 9, 12) else 0)
+        balance *= 1 + growth
+        credit_share = min(0.45, credit_share + rng.uniform(0.0, 0.004))
+        borrowers = balance * per_yi * rng.uniform(0.98, 1.02)
+        new_month = balance * (growth + rng.uniform(0.05, 0.09))
+        ytd["new"] += new_month
+        ytd["new_credit"] += new_month * min(0.6, credit_share + rng.uniform(0.08, 0.18))
+        new_b_month = borrowers * rng.uniform(0.03, 0.06)
+        ytd["new_borrowers"] += new_b_month
+        ytd["first_b"] += new_b_month * rng.uniform(0.12, 0.28)
+        ytd["first_amt"] += new_month * rng.uniform(0.08, 0.18)
+        ytd["relief"] += balance * rng.uniform(0.0002, 0.0006)
+        rate = max(3.9, rate - rng.uniform(-0.02, 0.05))
+        ftp = min(150, max(10, ftp + rng.uniform(-5, 5)))
+        new_borrowers = int(ytd["new_borrowers"])
+        out[(year, month)] = {
+            "loan_balance": _q(balance, 4),
+            "credit_loan_balance": _q(balance * credit_share, 4),
+            "new_loans": _q(ytd["new"], 4),
+            "new_credit_loans": _q(ytd["new_credit"], 4),
+            "borrowers": Decimal(int(borrowers)),
+            "new_borrowers": Decimal(new_borrowers),
+            "first_loan_borrowers": Decimal(min(int(ytd["first_b"]), new_borrowers)),
+            "first_loan_amount": _q(ytd["first_amt"], 4),
+            "ftp_discount_bp": _q(ftp, 2),
+            "fee_relief": _q(ytd["relief"], 4),
+            "weighted_rate": _q(rate, 2),
+        }
+    return out
+
+
+# The last month's demo statuses, so the officer's matrix shows every state.
+LAST_MONTH_STATUS = {
+    "ICBC": None,  # 未填报: the demo filer starts here
+    "HBB": FilingStatus.DRAFT,
+    "CMB": FilingStatus.SUBMITTED,
+    "CIB": FilingStatus.SUBMITTED,
+    "PAB": FilingStatus.SUBMITTED,
+    "HKB": FilingStatus.SUBMITTED,
+    "CMBC": FilingStatus.RETURNED,
+    "HFB": None,
+    "ZBB": FilingStatus.DRAFT,
+}
+
+
+@transaction.atomic
+def load_monthly_data(*, first=(2021, 1), last=(2022, 12), officer=None, signers=None) -> int:
+    """Create the demo's monitoring filings, one approved version each (the last month in mixed states)."""
+    ensure_monthly_periods((first[0] - 1, 12), last)
+    periods = {(p.year, p.month): p for p in Period.objects.filter(form=Form.MONITORING)}
+    months = [key for key in sorted(periods) if first <= key <= last]
+    signers = signers or {}
+    definition = definition_for(Form.MONITORING, last[0])
+    filings, versions, steps = [], [], []
+    for institution in Institution.objects.all():
+        rng = random.Random(f"{SEED}-late-{institution.code}")
+        data = series(institution, months)
+        for key in months:
+            period = periods[key]
+            status = (
+                LAST_MONTH_STATUS.get(institution.code, FilingStatus.APPROVED)
+                if key == last
+                else FilingStatus.APPROVED
+            )
+            if status is None:
+                continue
+            day = rng.choice([6, 8, 10, 11, 12, 13, 14, 14, 15, 15, 16])  # now and then a day late
+            submitted = datetime.combine(period.due_on.replace(day=day), time(16, 30), SHANGHAI)
+            filing = Filing(institution=institution, period=period, status=status, lock_version=1)
+            if status in {FilingStatus.SUBMITTED, FilingStatus.APPROVED, FilingStatus.RETURNED}:
+                filing.first_submitted_at = filing.submitted_at = submitted
+            if status == FilingStatus.APPROVED:
+                filing.approved_at = submitted + timedelta(days=2)
+            signer = signers.get(institution.code)
+            version = FilingVersion(
+                filing=filing,
+                number=1,
+                edition=definition.edition,
+                values=parsing.values_to_json(data[key]),
+                findings=[],
+                source=VersionSource.DEMO,
+                created_at=submitted - timedelta(hours=3),
+                submitted_by=signer if filing.submitted_at else None,
+                submitted_at=filing.submitted_at,
+                attestation="演示数据" if filing.submitted_at else "",
+                receipt_no=f"XW{key[0]}{key[1]:02d}-{institution.code}-01" if filing.submitted_at else "",
+            )
+            filings.append(filing)
+            versions.append(version)
+    Filing.objects.bulk_create(filings)
+    for filing, version in zip(filings, versions, strict=True):
+        version.filing = filing
+    FilingVersion.objects.bulk_create(versions)
+    for filing, version in zip(filings, versions, strict=True):
+        filing.current_version = version
+        if officer is not None and filing.submitted_at:
+            actor = version.submitted_by or officer
+            steps.append(
+                Transition(
+                    filing=filing,
+                    version=version,
+                    from_status=FilingStatus.DRAFT,
+                    to_status=FilingStatus.SUBMITTED,
+                    actor=actor,
+                    at=filing.submitted_at,
+                )
+            )
+            if filing.status in {FilingStatus.APPROVED, FilingStatus.RETURNED}:
+                steps.append(
+                    Transition(
+                        filing=filing,
+                        version=version,
+                        from_status=FilingStatus.SUBMITTED,
+                        to_status=filing.status,
+                        actor=officer,
+                        at=filing.submitted_at + timedelta(days=2),
+                        reason=""
+                        if filing.status == FilingStatus.APPROVED
+                        else "普惠小微信用贷款余额较上月变动较大，请核实统计口径后重新报送。",
+                    )
+                )
+    Filing.objects.bulk_update(filings, ["current_version"])
+    Transition.objects.bulk_create(steps)
+    return len(filings)

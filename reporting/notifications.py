@@ -1,0 +1,93 @@
+"""Who is told what by e-mail. Addresses come from users' accounts and the 附件2 contacts."""
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+
+from institutions.models import Contact, Institution, Role, User
+
+from .models import Filing, FilingStatus
+
+
+def bank_addresses(institution: Institution) -> list[str]:
+    users = (
+        User.objects.filter(institution=institution, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    contacts = (
+        Contact.objects.filter(institution=institution).exclude(email="").values_list("email", flat=True)
+    )
+    return sorted(set(users) | set(contacts))
+
+
+def officer_addresses(institution: Institution) -> list[str]:
+    """Officers whose jurisdiction covers the institution (its office and the offices above it)."""
+    office_ids, office = [], institution.supervising_office
+    while office is not None:
+        office_ids.append(office.pk)
+        office = office.parent
+    return sorted(
+        set(
+            User.objects.filter(role=Role.PBOC_OFFICER, office_id__in=office_ids, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
+
+
+def transition_messages(filing: Filing, status: str) -> list[tuple[str, str, list[str]]]:
+    """(subject, body, recipients) for a workflow step."""
+    version = filing.current_version
+    last = filing.transitions.order_by("-at", "-id").first()
+    if status == FilingStatus.SUBMITTED:
+        return [
+            (
+                f"[专项行动门户] {filing} 已提交，请审核",
+                f"{filing} 已由 {version.submitted_by} 于 {version.submitted_at:%Y-%m-%d %H:%M} 提交，回执编号 {version.receipt_no}。",
+                officer_addresses(filing.institution),
+            ),
+            (
+                f"[专项行动门户] 回执：{filing} 已提交",
+                f"贵机构 {filing} 已提交，回执编号 {version.receipt_no}。人民银行审核后将另行通知。",
+                bank_addresses(filing.institution),
+            ),
+        ]
+    if status == FilingStatus.APPROVED:
+        return [
+            (
+                f"[专项行动门户] {filing} 已审核通过",
+                f"贵机构 {filing}（第 {version.number} 版）已审核通过。",
+                bank_addresses(filing.institution),
+            )
+        ]
+    if status == FilingStatus.RETURNED:
+        comments = "\n".join(f"- {k}：{v}" for k, v in (last.field_comments or {}).items()) if last else ""
+        reason = last.reason if last else ""
+        return [
+            (
+                f"[专项行动门户] {filing} 被退回，请修改后重新报送",
+                f"退回原因：{reason}\n{comments}\n请登录门户查看并重新报送。",
+                bank_addresses(filing.institution),
+            )
+        ]
+    return []
+
+
+def send(messages: list[tuple[str, str, list[str]]]) -> int:
+    batch = [(s, b, settings.DEFAULT_FROM_EMAIL, to) for s, b, to in messages if to]
+    return send_mass_mail(batch, fail_silently=False) if batch else 0
+
+
+def reminder_messages(period, institutions, *, overdue: bool) -> list[tuple[str, str, list[str]]]:
+    out = []
+    for institution in institutions:
+        if overdue:
+            subject = f"[专项行动门户] 逾期提醒：{institution} {period} 监测表尚未提交"
+            body = f"{period} 监测表报送截止日为 {period.due_on:%Y-%m-%d}，贵机构尚未提交，请尽快报送。"
+            to = bank_addresses(institution) + officer_addresses(institution)
+        else:
+            subject = f"[专项行动门户] 提醒：{period} 监测表请于 {period.due_on:%m月%d日} 前提交"
+            body = f"{period} 监测表报送截止日为 {period.due_on:%Y-%m-%d}，贵机构尚未提交，请按时报送。"
+            to = bank_addresses(institution)
+        out.append((subject, body, sorted(set(to))))
+    return out

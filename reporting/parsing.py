@@ -1,0 +1,170 @@
+"""Reading what people type — in a web form, a JSON payload or a workbook cell — into Decimal values.
+
+Forgiving where people are: full-width digits and punctuation (１２３．４５), thousands separators
+("1,234.5", "1，234.5"), surrounding blanks incl. the ideographic space, a leading "+", and a trailing unit
+that matches the field ("3.85%", "120亿元", "3,456户", "45BP"). Strict where it matters: a blank is not 0
+(blank → None, which E101 reports), and anything else that is not a number — text, formulas, Excel error
+values, booleans, NaN, a unit of another field — is reported as E102.
+
+Floats (python-calamine returns every numeric cell as one) are read through their shortest repr and rounded
+to the field's decimals + 6, so binary noise such as 123.45000000000002 never reaches the database while a
+genuinely over-precise entry is still caught by E105.
+"""
+
+import math
+import numbers
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import NamedTuple
+
+from reporting.definitions import FieldDef, FormDefinition
+from reporting.rules import Finding, format_decimal, not_numeric_message, rule
+
+# Optional sign, integer part with or without well-formed thousands separators, optional fraction.
+_NUMBER = re.compile(r"(?P<sign>[+-]?)(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?P<frac>\.[0-9]*)?")
+# NFKC folds full-width forms (１２３，．％＋－ＢＰ); it leaves these minus signs alone.
+_MINUS = str.maketrans({"\u2212": "-", "\ufe63": "-"})
+
+# How people write each unit after a number; compared case-insensitively.
+_UNIT_SPELLINGS = {
+    "亿元": ("亿元", "亿"),
+    "户": ("户",),
+    "BP": ("bp", "基点", "个基点"),
+    "%": ("%",),
+}
+# Units of some other quantity: naming them lets the message say "wrong unit" rather than "not a number".
+_OTHER_UNITS = {"元", "万元", "千元", "百万元", "万", "万户", "个", "家", "笔", "‰", "倍"}
+_FLOAT_HEADROOM = 6  # extra decimals kept from a float, so E105 can still see over-precise entries
+_MAX_DIGITS = 20  # integer digits beyond any real amount, count or rate (and beyond safe arithmetic)
+_RAW_SHOWN = 20  # characters of a bad input quoted back in the message
+
+
+class _Unreadable(NamedTuple):
+    shown: str  # the input as quoted back to the user
+    advice: str = ""  # what to do instead; "" → the generic E102 advice
+
+
+def canonical(value: Decimal) -> Decimal:
+    """The same number without exponent or trailing zeros: 1E+2 → 100, 120.50 → 120.5, -0 → 0."""
+    return Decimal(format_decimal(value))
+
+
+def _shown(raw: object) -> str:
+    text = str(raw).strip()
+    return text if len(text) <= _RAW_SHOWN else text[:_RAW_SHOWN] + "…"
+
+
+def _unit_ok(suffix: str, fd: FieldDef) -> bool:
+    spellings = _UNIT_SPELLINGS.get(fd.unit, (fd.unit,))
+    return suffix.casefold() in {s.casefold() for s in spellings}
+
+
+def _is_unit(suffix: str) -> bool:
+    known = {s.casefold() for spellings in _UNIT_SPELLINGS.values() for s in spellings}
+    return suffix.casefold() in known | _OTHER_UNITS
+
+
+def _from_text(raw: str, fd: FieldDef) -> Decimal | None | _Unreadable:
+    text = unicodedata.normalize("NFKC", raw).translate(_MINUS).strip()
+    if not text:
+        return None
+    m = _NUMBER.match(text)
+    int_part, frac = m.group("int"), (m.group("frac") or "")
+    if not (int_part or frac[1:]):
+        return _Unreadable(_shown(raw))
+    suffix = text[m.end() :].strip()
+    if suffix and not _unit_ok(suffix, fd):
+        if _is_unit(suffix):
+            return _Unreadable(
+                _shown(raw), f"本项单位为{fd.unit}，不是“{suffix}”；请按{fd.unit}填写数字，可不带单位。"
+            )
+        return _Unreadable(_shown(raw))
+    return canonical(Decimal(m.group("sign") + int_part.replace(",", "") + frac))
+
+
+def _from_float(raw: float, fd: FieldDef) -> Decimal | _Unreadable:
+    if not math.isfinite(raw):
+        return _Unreadable(_shown(raw))
+    places = Decimal(1).scaleb(-(fd.decimals + _FLOAT_HEADROOM))
+    with localcontext() as c:
+        c.prec = 400  # wide enough for any finite float at this scale
+        return canonical(Decimal(repr(raw)).quantize(places, rounding=ROUND_HALF_UP))
+
+
+def _read(raw: object, fd: FieldDef) -> Decimal | None | _Unreadable:
+    if raw is None:
+        return None
+    if isinstance(raw, bool):  # bool is an int; TRUE/FALSE cells are not amounts
+        return _Unreadable(_shown(raw))
+    if isinstance(raw, Decimal):
+        if not raw.is_finite() or (raw != 0 and raw.adjusted() < -_MAX_DIGITS):
+            return _Unreadable(_shown(raw))
+        return raw if raw != 0 and raw.adjusted() >= _MAX_DIGITS else canonical(raw)  # too large: see _parse
+    if isinstance(raw, numbers.Integral):
+        return Decimal(int(raw))
+    if isinstance(raw, numbers.Real):
+        return _from_float(float(raw), fd)
+    if isinstance(raw, str):
+        return _from_text(raw, fd)
+    return _Unreadable(_shown(raw))  # dates, times, lists …
+
+
+def _parse(raw: object, fd: FieldDef) -> Decimal | None | _Unreadable:
+    value = _read(raw, fd)
+    if isinstance(value, Decimal) and value != 0 and value.adjusted() >= _MAX_DIGITS:
+        return _Unreadable(_shown(raw), f"数值过大，超出本项可能的范围，请核对（单位：{fd.unit}）。")
+    return value
+
+
+def parse_value(raw: object, fd: FieldDef, *, month: int | None = None) -> tuple[Decimal | None, str | None]:
+    """(value, None) for a number, (None, None) for a blank, (None, E102 message) for anything else."""
+    result = _parse(raw, fd)
+    if isinstance(result, _Unreadable):
+        return None, not_numeric_message(fd, result.shown, month=month, advice=result.advice)
+    return result, None
+
+
+def parse_values(
+    definition: FormDefinition,
+    raw: Mapping[str, object],
+    locate: Callable[[str], str] | None = None,
+    *,
+    month: int | None = None,
+) -> tuple[dict[str, Decimal | None], list[Finding]]:
+    """Every field of `definition` parsed from `raw` (missing keys are blanks), and an E102 finding per
+    unreadable input. Pass `unparsed={f.field for f in findings}` to `rules.Context` so E101 does not also
+    call those fields blank."""
+    values: dict[str, Decimal | None] = {}
+    findings: list[Finding] = []
+    for fd in definition.fields:
+        value, problem = parse_value(raw.get(fd.code), fd, month=month)
+        values[fd.code] = value
+        if problem:
+            findings.append(
+                Finding(
+                    rule="E102",
+                    severity=rule("E102").severity,
+                    field=fd.code,
+                    message=problem,
+                    location=locate(fd.code) if locate else fd.label_for(month),
+                    fields=(fd.code,),
+                )
+            )
+    return values, findings
+
+
+def values_to_json(values: Mapping[str, Decimal | None]) -> dict[str, str | None]:
+    """Decimals as plain strings ("1234.5", "12"); JSON floats would bring the binary noise back."""
+    return {code: None if v is None else format_decimal(v) for code, v in values.items()}
+
+
+def values_from_json(d: Mapping[str, object]) -> dict[str, Decimal | None]:
+    out: dict[str, Decimal | None] = {}
+    for code, v in d.items():
+        if v is None or (isinstance(v, str) and not v.strip()):
+            out[code] = None
+        else:
+            out[code] = canonical(Decimal(repr(v) if isinstance(v, float) else str(v)))
+    return out

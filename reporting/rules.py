@@ -1,0 +1,613 @@
+"""Validation rules for the returns banks file — one registry for the web form, the workbook and the API.
+
+Modelled on CFPB regtech-data-validator: every rule is a pure function over parsed values (never the ORM),
+with a stable id, a severity, the fields it concerns, a Chinese message template and a plain description.
+Errors (E…) block submission; warnings (W…) need a written explanation keyed by `Finding.key`.
+
+Rules are written over field *kinds* and codes looked up in the definition, so a later edition of
+附件4 (e.g. one adding 各项贷款余额) gets the generic rules for its new fields without code changes.
+Every threshold comes from `definition.thresholds` (`reporting.definitions.Thresholds`).
+
+Sources: 004 §(十九) (monthly monitoring sheet, 附件4) and the notes printed on it: 户数 are counts of
+borrowers; "新发放" figures run from the start of the year to the period end; 首贷户 are a subset of the
+borrowers that got a new loan; 首贷户比重 = 拓展首贷户数 / 新发放小微企业贷款户数 (004 footnote 2).
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from reporting.definitions import FieldDef, FormDefinition, Kind
+
+ERROR, WARNING = "error", "warning"
+SEVERITY_LABELS = {ERROR: "错误", WARNING: "提示"}
+
+
+class Scope:
+    FIELD = "field"
+    CROSS_FIELD = "cross_field"
+    CROSS_PERIOD = "cross_period"
+    GROUP = "group"
+
+
+# Field codes that rules name explicitly; a rule over a code the definition lacks does not apply.
+LOAN_BALANCE = "loan_balance"
+CREDIT_LOAN_BALANCE = "credit_loan_balance"
+NEW_LOANS = "new_loans"
+NEW_CREDIT_LOANS = "new_credit_loans"
+NEW_BORROWERS = "new_borrowers"
+FIRST_LOAN_BORROWERS = "first_loan_borrowers"
+FIRST_LOAN_AMOUNT = "first_loan_amount"
+FTP_DISCOUNT = "ftp_discount_bp"
+WEIGHTED_RATE = "weighted_rate"
+
+# Iglewicz & Hoaglin: 0.6745 makes the MAD-based score comparable to a standard normal z-score.
+MAD_SCALE = Decimal("0.6745")
+WHOLE_SHEET = "全表"
+
+
+def format_decimal(value: Decimal) -> str:
+    """A Decimal as plain text: no exponent, no trailing zeros ("1234.5", "12", "0.0001")."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def decimal_places(value: Decimal) -> int:
+    text = format_decimal(value)
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def format_amount(value: Decimal, unit: str) -> str:
+    return f"{format_decimal(value)}{unit}" if unit == "%" else f"{format_decimal(value)} {unit}"
+
+
+def format_percent(ratio: Decimal, *, signed: bool = True) -> str:
+    return f"{ratio * 100:+.1f}%" if signed else f"{ratio * 100:.1f}%"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a return: what is wrong, how bad, where, and which fields it concerns."""
+
+    rule: str
+    severity: str
+    field: str | None
+    message: str
+    location: str = ""
+    fields: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Explanations of warnings are stored under this key."""
+        return f"{self.rule}:{self.field or '*'}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def as_dict(self) -> dict:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "field": self.field,
+            "message": self.message,
+            "location": self.location,
+            "fields": list(self.fields),
+            "key": self.key,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Finding":
+        return cls(
+            rule=d["rule"],
+            severity=d["severity"],
+            field=d.get("field"),
+            message=d.get("message", ""),
+            location=d.get("location", ""),
+            fields=tuple(d.get("fields") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a rule may look at: the edition, the period, this return's values and its neighbours."""
+
+    definition: FormDefinition
+    year: int
+    month: int
+    values: dict[str, Decimal | None]
+    previous: dict[str, Decimal | None] | None = None
+    last_year: dict[str, Decimal | None] | None = None
+    # per stock field: peers' month-on-month relative changes (same group, same month), excluding this institution
+    group_changes: dict[str, list[Decimal]] | None = None
+    locate: Callable[[str], str] | None = None
+    # fields whose input was present but not numeric (parsing reported E102); E101 leaves them alone
+    unparsed: frozenset[str] = frozenset()
+
+    def has(self, code: str) -> bool:
+        return code in self.definition.codes
+
+    def fields_of(self, kind: str) -> list[FieldDef]:
+        return [f for f in self.definition.fields if f.kind == kind]
+
+    def label(self, code: str) -> str:
+        return self.definition.field(code).label_for(self.month)
+
+    def where(self, code: str) -> str:
+        return self.locate(code) if self.locate else self.label(code)
+
+    def value(self, code: str) -> Decimal | None:
+        return _number(self.values.get(code))
+
+    def prev(self, code: str) -> Decimal | None:
+        return _number(self.previous.get(code)) if self.previous else None
+
+    def amount(self, code: str, value: Decimal) -> str:
+        return format_amount(value, self.definition.field(code).unit)
+
+
+def _number(value: object) -> Decimal | None:
+    """A usable operand, or None: blanks and non-numbers are reported by E101/E102, not by every rule."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    return None
+
+
+Check = Callable[[Context], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    scope: str
+    fields: tuple[str, ...]  # field codes, or ("*",) for every field (of `kinds`, when given)
+    message: str
+    description: str
+    check: Check
+    kinds: tuple[str, ...] = ()  # with fields ("*",): only fields of these kinds
+
+    def applies(self, definition: FormDefinition) -> bool:
+        if self.fields == ("*",):
+            return not self.kinds or any(f.kind in self.kinds for f in definition.fields)
+        return all(code in definition.codes for code in self.fields)
+
+    def concerns(self, definition: FormDefinition) -> list[str]:
+        """The codes of `definition` this rule looks at (for the rules page)."""
+        if self.fields == ("*",):
+            return [f.code for f in definition.fields if not self.kinds or f.kind in self.kinds]
+        return [code for code in self.fields if code in definition.codes]
+
+
+def _finding(ctx: Context, rule_id: str, code: str | None, fields: tuple[str, ...] = (), **params) -> Finding:
+    r = rule(rule_id)
+    return Finding(
+        rule=r.id,
+        severity=r.severity,
+        field=code,
+        message=r.message.format(**params),
+        location=ctx.where(code) if code else WHOLE_SHEET,
+        fields=fields or ((code,) if code else ()),
+    )
+
+
+# ---- E1xx: each field on its own ---------------------------------------------------------------------------
+
+
+def _required(ctx: Context) -> Iterator[Finding]:
+    for fd in ctx.definition.fields:
+        if ctx.values.get(fd.code) is None and fd.code not in ctx.unparsed:
+            yield _finding(ctx, "E101", fd.code, label=ctx.label(fd.code))
+
+
+NUMERIC_ADVICE = "请填写阿拉伯数字（单位：{unit}），不要填写文字、公式或错误值。"
+
+
+def not_numeric_message(fd: FieldDef, raw_text: str, *, month: int | None, advice: str = "") -> str:
+    """The E102 message; parsing uses it for input it cannot read as a number."""
+    return rule("E102").message.format(
+        label=fd.label_for(month), raw=raw_text, advice=advice or NUMERIC_ADVICE.format(unit=fd.unit)
+    )
+
+
+def _numeric(ctx: Context) -> Iterator[Finding]:
+    # Parsing reports unreadable input; this catches values handed over already "parsed" but not numbers.
+    for fd in ctx.definition.fields:
+        raw = ctx.values.get(fd.code)
+        if raw is not None and _number(raw) is None:
+            yield Finding(
+                rule="E102",
+                severity=rule("E102").severity,
+                field=fd.code,
+                message=not_numeric_message(fd, str(raw)[:30], month=ctx.month),
+                location=ctx.where(fd.code),
+                fields=(fd.code,),
+            )
+
+
+def _non_negative(ctx: Context) -> Iterator[Finding]:
+    for fd in ctx.definition.fields:
+        v = ctx.value(fd.code)
+        if v is not None and v < 0:
+            yield _finding(ctx, "E103", fd.code, label=ctx.label(fd.code), value=ctx.amount(fd.code, v))
+
+
+def _integer(ctx: Context) -> Iterator[Finding]:
+    for fd in ctx.definition.fields:
+        v = ctx.value(fd.code)
+        if fd.integer and v is not None and v != v.to_integral_value():
+            yield _finding(ctx, "E104", fd.code, label=ctx.label(fd.code), value=ctx.amount(fd.code, v))
+
+
+def _precision(ctx: Context) -> Iterator[Finding]:
+    for fd in ctx.definition.fields:
+        v = ctx.value(fd.code)
+        if not fd.integer and v is not None and decimal_places(v) > fd.decimals:
+            yield _finding(
+                ctx,
+                "E105",
+                fd.code,
+                label=ctx.label(fd.code),
+                value=ctx.amount(fd.code, v),
+                decimals=fd.decimals,
+            )
+
+
+# ---- E2xx: a part never exceeds its whole --------------------------------------------------------------------
+
+
+def _part_within_whole(rule_id: str, part: str, whole: str) -> Check:
+    def check(ctx: Context) -> Iterator[Finding]:
+        p, w = ctx.value(part), ctx.value(whole)
+        if p is not None and w is not None and p > w:
+            yield _finding(
+                ctx,
+                rule_id,
+                part,
+                (part, whole),
+                part_label=ctx.label(part),
+                part_value=ctx.amount(part, p),
+                whole_label=ctx.label(whole),
+                whole_value=ctx.amount(whole, w),
+            )
+
+    return check
+
+
+# ---- E3xx: this month against last month ---------------------------------------------------------------------
+
+
+def _ytd_not_falling(ctx: Context) -> Iterator[Finding]:
+    if ctx.month <= 1 or ctx.previous is None:  # January restarts every year-to-date figure
+        return
+    for fd in ctx.fields_of(Kind.YTD):
+        cur, prev = ctx.value(fd.code), ctx.prev(fd.code)
+        if cur is not None and prev is not None and cur < prev:
+            yield _finding(
+                ctx,
+                "E301",
+                fd.code,
+                label=ctx.label(fd.code),
+                current=ctx.amount(fd.code, cur),
+                previous=ctx.amount(fd.code, prev),
+                previous_month=ctx.month - 1,
+            )
+
+
+# ---- W4xx: plausibility, explained rather than blocked ------------------------------------------------------
+
+
+def _band(rule_id: str, code: str, low_name: str, high_name: str) -> Check:
+    def check(ctx: Context) -> Iterator[Finding]:
+        v = ctx.value(code)
+        low = getattr(ctx.definition.thresholds, low_name)
+        high = getattr(ctx.definition.thresholds, high_name)
+        if v is not None and not low <= v <= high:
+            yield _finding(
+                ctx,
+                rule_id,
+                code,
+                label=ctx.label(code),
+                value=ctx.amount(code, v),
+                low=ctx.amount(code, low),
+                high=ctx.amount(code, high),
+            )
+
+    return check
+
+
+def _relative_change(current: Decimal | None, previous: Decimal | None) -> Decimal | None:
+    """(current − previous) / previous; undefined when either is missing or previous is 0."""
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / abs(previous)
+
+
+def _stock_swing(ctx: Context) -> Iterator[Finding]:
+    limit = ctx.definition.thresholds.stock_mom_change
+    for fd in ctx.fields_of(Kind.STOCK):
+        cur, prev = ctx.value(fd.code), ctx.prev(fd.code)
+        change = _relative_change(cur, prev)
+        if change is not None and abs(change) > limit:
+            yield _finding(
+                ctx,
+                "W403",
+                fd.code,
+                label=ctx.label(fd.code),
+                current=ctx.amount(fd.code, cur),
+                previous=ctx.amount(fd.code, prev),
+                change=format_percent(change),
+                limit=format_percent(limit, signed=False),
+            )
+
+
+def _same_as_last_month(ctx: Context) -> Iterator[Finding]:
+    if not ctx.previous:
+        return
+    codes = ctx.definition.codes
+    current = [ctx.value(c) for c in codes]
+    previous = [ctx.prev(c) for c in codes]
+    if None not in current and None not in previous and current == previous:
+        yield _finding(ctx, "W404", None, tuple(codes), count=len(codes))
+
+
+def _share(part: Decimal | None, whole: Decimal | None) -> Decimal | None:
+    if part is None or whole is None or whole == 0:
+        return None
+    return part / whole
+
+
+def _first_loan_share_jump(ctx: Context) -> Iterator[Finding]:
+    if not ctx.previous:
+        return
+    current = _share(ctx.value(FIRST_LOAN_BORROWERS), ctx.value(NEW_BORROWERS))
+    previous = _share(ctx.prev(FIRST_LOAN_BORROWERS), ctx.prev(NEW_BORROWERS))
+    limit = ctx.definition.thresholds.first_loan_share_jump
+    if current is None or previous is None or abs(current - previous) <= limit:
+        return
+    yield _finding(
+        ctx,
+        "W405",
+        FIRST_LOAN_BORROWERS,
+        (FIRST_LOAN_BORROWERS, NEW_BORROWERS),
+        part_label=ctx.label(FIRST_LOAN_BORROWERS),
+        whole_label=ctx.label(NEW_BORROWERS),
+        previous=format_percent(previous, signed=False),
+        current=format_percent(current, signed=False),
+        change=f"{(current - previous) * 100:+.1f}",
+        limit=format_decimal(limit * 100),
+    )
+
+
+def _median(xs: list[Decimal]) -> Decimal:
+    s = sorted(xs)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def _group_outlier(ctx: Context) -> Iterator[Finding]:
+    """Modified z-score (Iglewicz & Hoaglin) of this institution's change against its peers' changes.
+
+    Median and MAD are taken over the peers only, so an outlier cannot pull the yardstick toward itself.
+    """
+    if not ctx.group_changes:
+        return
+    t = ctx.definition.thresholds
+    for fd in ctx.fields_of(Kind.STOCK):
+        peers = [p for p in (_number(x) for x in ctx.group_changes.get(fd.code) or ()) if p is not None]
+        x = _relative_change(ctx.value(fd.code), ctx.prev(fd.code))
+        if x is None or len(peers) < t.group_min_peers:
+            continue
+        median = _median(peers)
+        mad = _median([abs(p - median) for p in peers])
+        if mad == 0:
+            continue
+        z = MAD_SCALE * (x - median) / mad
+        if abs(z) > t.group_outlier_z:
+            yield _finding(
+                ctx,
+                "W406",
+                fd.code,
+                label=ctx.label(fd.code),
+                change=format_percent(x),
+                peers=len(peers),
+                median=format_percent(median),
+                z=f"{z:.1f}",
+                limit=format_decimal(t.group_outlier_z),
+            )
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "E101",
+        ERROR,
+        Scope.FIELD,
+        ("*",),
+        "“{label}”未填写：本项为必填项，请填写数值；如确实为零，请填写 0。",
+        "每一项都必须填写；空白与 0 不同，数值为零时应填 0。",
+        _required,
+    ),
+    Rule(
+        "E102",
+        ERROR,
+        Scope.FIELD,
+        ("*",),
+        "“{label}”填写的“{raw}”不是数值：{advice}",
+        "每一项都必须是数字；可带千分位、全角数字或与本项一致的单位，不接受文字、公式或错误值（如 #DIV/0!）。",
+        _numeric,
+    ),
+    Rule(
+        "E103",
+        ERROR,
+        Scope.FIELD,
+        ("*",),
+        "“{label}”为负数（{value}）：余额、金额、户数、点数和利率都不应为负，请核对。",
+        "所有指标都不能为负数。",
+        _non_negative,
+    ),
+    Rule(
+        "E104",
+        ERROR,
+        Scope.FIELD,
+        ("*",),
+        "“{label}”（{value}）不是整数：户数按户统计，请填写整数。",
+        "户数类指标必须是整数。",
+        _integer,
+    ),
+    Rule(
+        "E105",
+        ERROR,
+        Scope.FIELD,
+        ("*",),
+        "“{label}”（{value}）小数位数过多：本项最多保留 {decimals} 位小数，请按要求四舍五入后填写。",
+        "金额、点数和利率的小数位数不超过该项规定的精度。",
+        _precision,
+    ),
+    Rule(
+        "E201",
+        ERROR,
+        Scope.CROSS_FIELD,
+        (CREDIT_LOAN_BALANCE, LOAN_BALANCE),
+        "“{part_label}”（{part_value}）大于“{whole_label}”（{whole_value}）："
+        "信用贷款是普惠小微贷款的一部分，请核对两项数据。",
+        "普惠小微信用贷款余额不大于普惠小微贷款余额。",
+        _part_within_whole("E201", CREDIT_LOAN_BALANCE, LOAN_BALANCE),
+    ),
+    Rule(
+        "E202",
+        ERROR,
+        Scope.CROSS_FIELD,
+        (NEW_CREDIT_LOANS, NEW_LOANS),
+        "“{part_label}”（{part_value}）大于“{whole_label}”（{whole_value}）："
+        "新发放信用贷款是新发放普惠小微贷款的一部分，请核对两项数据。",
+        "新发放普惠小微信用贷款金额不大于新发放普惠小微贷款金额。",
+        _part_within_whole("E202", NEW_CREDIT_LOANS, NEW_LOANS),
+    ),
+    Rule(
+        "E203",
+        ERROR,
+        Scope.CROSS_FIELD,
+        (FIRST_LOAN_AMOUNT, NEW_LOANS),
+        "“{part_label}”（{part_value}）大于“{whole_label}”（{whole_value}）："
+        "首贷是年内新发放普惠小微贷款的一部分，请核对两项数据。",
+        "首贷金额不大于新发放普惠小微贷款金额。",
+        _part_within_whole("E203", FIRST_LOAN_AMOUNT, NEW_LOANS),
+    ),
+    Rule(
+        "E204",
+        ERROR,
+        Scope.CROSS_FIELD,
+        (FIRST_LOAN_BORROWERS, NEW_BORROWERS),
+        "“{part_label}”（{part_value}）大于“{whole_label}”（{whole_value}）："
+        "首贷户是年内获得新发放贷款的小微企业的一部分，请核对两项户数。",
+        "拓展首贷户数不大于新发放小微企业贷款户数。",
+        _part_within_whole("E204", FIRST_LOAN_BORROWERS, NEW_BORROWERS),
+    ),
+    Rule(
+        "E301",
+        ERROR,
+        Scope.CROSS_PERIOD,
+        ("*",),
+        "“{label}”是年初至本期末的累计数，本月（{current}）小于{previous_month}月（{previous}）："
+        "累计数在年内不会减少，请核对本月数据；如{previous_month}月数据有误，请先更正{previous_month}月报表。",
+        "年初至今累计类指标（新发放金额、户数、首贷、减费让利）在同一年内逐月不减少；1月重新起算，不作比较。",
+        _ytd_not_falling,
+        kinds=(Kind.YTD,),
+    ),
+    Rule(
+        "W401",
+        WARNING,
+        Scope.FIELD,
+        (WEIGHTED_RATE,),
+        "“{label}”为 {value}，超出合理区间 {low}～{high}：请核对是否按百分数填写（如 4.35 而不是 0.0435）；"
+        "如数据属实，请说明原因。",
+        "普惠小微贷款加权平均利率应在配置的合理区间内。",
+        _band("W401", WEIGHTED_RATE, "rate_min", "rate_max"),
+    ),
+    Rule(
+        "W402",
+        WARNING,
+        Scope.FIELD,
+        (FTP_DISCOUNT,),
+        "“{label}”为 {value}，超出合理区间 {low}～{high}：请核对是否按基点填写（1 个百分点 = 100 BP）；"
+        "如数据属实，请说明原因。",
+        "一年期普惠小微贷款 FTP 优惠点数应在配置的合理区间内。",
+        _band("W402", FTP_DISCOUNT, "ftp_min", "ftp_max"),
+    ),
+    Rule(
+        "W403",
+        WARNING,
+        Scope.CROSS_PERIOD,
+        ("*",),
+        "“{label}”本月为 {current}，上月为 {previous}，环比变动 {change}，超过 ±{limit} 的提示幅度："
+        "请核对数据；如数据属实，请说明原因。",
+        "月末余额、户数等时点指标环比变动幅度不超过配置的比例；上月为 0 或缺失时不比较。",
+        _stock_swing,
+        kinds=(Kind.STOCK,),
+    ),
+    Rule(
+        "W404",
+        WARNING,
+        Scope.CROSS_PERIOD,
+        ("*",),
+        "本月全部 {count} 项数据与上月完全相同：请确认没有误将上月数据重复报送；如数据属实，请说明原因。",
+        "整张表与上月逐项相同，可能是误报了上月数据。",
+        _same_as_last_month,
+    ),
+    Rule(
+        "W405",
+        WARNING,
+        Scope.CROSS_PERIOD,
+        (FIRST_LOAN_BORROWERS, NEW_BORROWERS),
+        "首贷户比重（“{part_label}”÷“{whole_label}”）由上月 {previous} 变为本月 {current}，"
+        "变动 {change} 个百分点，超过 {limit} 个百分点的提示幅度：请核对两项户数；如数据属实，请说明原因。",
+        "首贷户比重（004 脚注2）环比变动不超过配置的百分点；比重无定义（新发放户数为 0 或缺失）时不比较。",
+        _first_loan_share_jump,
+    ),
+    Rule(
+        "W406",
+        WARNING,
+        Scope.GROUP,
+        ("*",),
+        "“{label}”环比变动 {change}，明显偏离同组其他 {peers} 家机构（中位数 {median}）："
+        "修正 z 分数 {z}，绝对值超过 {limit}；请核对数据；如数据属实，请说明原因。",
+        "时点指标的环比变动与同一评估组其他机构相比不应是离群值（修正 z 分数，中位数与 MAD 取自同组其他机构；"
+        "同组机构过少或 MAD 为 0 时不比较）。",
+        _group_outlier,
+        kinds=(Kind.STOCK,),
+    ),
+)
+
+_BY_ID = {r.id: r for r in RULES}
+
+
+def rule(id: str) -> Rule:
+    """The rule with this id; KeyError for an unknown id."""
+    return _BY_ID[id]
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Errors first, then by rule id; within a rule, the order the fields appear on the form."""
+    return sorted(findings, key=lambda f: (f.severity != ERROR, f.rule))
+
+
+def validate(ctx: Context) -> list[Finding]:
+    return sort_findings(f for r in RULES if r.applies(ctx.definition) for f in r.check(ctx))
+
+
+def summarize(findings: Iterable[Finding]) -> dict[str, int]:
+    counts = {ERROR: 0, WARNING: 0}
+    for f in findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    return counts
+
+
+def unexplained(findings: Iterable[Finding], explanations: dict[str, str]) -> list[Finding]:
+    """Warnings that still lack a non-blank explanation (errors cannot be explained away)."""
+    return [f for f in findings if f.severity == WARNING and not str(explanations.get(f.key) or "").strip()]

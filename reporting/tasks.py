@@ -1,0 +1,61 @@
+"""Celery tasks of the reporting app. Each is idempotent and acknowledged late: a job killed half-way is
+redelivered and finishes exactly once (import jobs resume from their row; notifications are per step)."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from institutions.models import Institution
+
+from . import notifications
+from .models import Filing, FilingStatus, Form, ImportJob, Period
+
+REMIND_DAYS_BEFORE = 3
+
+
+@shared_task(name="reporting.after_transition", acks_late=True)
+def after_transition(filing_id: int, status: str) -> int:
+    """Follow-up work of a workflow step: e-mail the people concerned."""
+    filing = Filing.objects.select_related("period", "institution", "current_version__submitted_by").get(
+        pk=filing_id
+    )
+    return notifications.send(notifications.transition_messages(filing, status))
+
+
+@shared_task(name="reporting.send_reminders", acks_late=True)
+def send_reminders(today_iso: str | None = None) -> dict:
+    """Beat, daily: remind institutions that have not submitted REMIND_DAYS_BEFORE days before the 15th,
+    and send an overdue notice the day after the deadline."""
+    today = timezone.localdate() if today_iso is None else timezone.datetime.fromisoformat(today_iso).date()
+    sent = {"reminders": 0, "overdue": 0}
+    for period in Period.objects.filter(form=Form.MONITORING, opens_on__lte=today):
+        if period.due_on - timedelta(days=REMIND_DAYS_BEFORE) == today:
+            kind = "reminders"
+        elif period.due_on + timedelta(days=1) == today:
+            kind = "overdue"
+        else:
+            continue
+        done = Filing.objects.filter(
+            period=period, status__in=[FilingStatus.SUBMITTED, FilingStatus.APPROVED]
+        ).values_list("institution_id", flat=True)
+        pending = Institution.objects.filter(active_from__lte=period.ends_on).exclude(pk__in=done)
+        sent[kind] += notifications.send(
+            notifications.reminder_messages(period, pending, overdue=kind == "overdue")
+        )
+    return sent
+
+
+@shared_task(name="reporting.run_import", acks_late=True)
+def run_import(job_id: int) -> str:
+    from . import bulk
+
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status in {ImportJob.Status.DONE, ImportJob.Status.FAILED}:
+            return job.status
+        job.status = ImportJob.Status.RUNNING
+        job.save(update_fields=["status"])
+    bulk.process(job)
+    return ImportJob.objects.values_list("status", flat=True).get(pk=job_id)
