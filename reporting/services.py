@@ -50,6 +50,11 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise Forbidden(message)
+
+
 # --- periods --------------------------------------------------------------------------------
 
 
@@ -82,7 +87,7 @@ def ensure_monthly_periods(first: tuple[int, int], last: tuple[int, int]) -> lis
 @transaction.atomic
 def move_deadline(*, period: Period, actor, due_on: date, ip: str | None = None) -> Period:
     """A PBoC admin moves a period's deadline (e.g. for a public holiday)."""
-    access.require(access.is_pboc_admin(actor), "只有人民银行管理员可以调整报送截止日。")
+    _require(access.is_pboc_admin(actor), "只有人民银行管理员可以调整报送截止日。")
     if due_on < period.opens_on:
         raise ServiceError(
             f"截止日 {due_on:%Y-%m-%d} 早于开始报送日 {period.opens_on:%Y-%m-%d}，请重新选择。"
@@ -199,7 +204,7 @@ class Upload:
 def _locked_filing(*, institution: Institution, period: Period) -> Filing:
     Filing.objects.get_or_create(institution=institution, period=period)
     return (
-        Filing.objects.select_for_update()
+        Filing.objects.select_for_update(of=("self",))
         .select_related("period", "institution")
         .get(institution=institution, period=period)
     )
@@ -207,7 +212,7 @@ def _locked_filing(*, institution: Institution, period: Period) -> Filing:
 
 def _lock(filing: Filing) -> Filing:
     return (
-        Filing.objects.select_for_update()
+        Filing.objects.select_for_update(of=("self",))
         .select_related("period", "institution", "current_version")
         .get(pk=filing.pk)
     )
@@ -253,9 +258,9 @@ def save_version(
     Errors do not prevent saving (a draft may be incomplete); they prevent submitting.
     """
     if source == VersionSource.BULK:
-        access.require(access.can_review(actor, institution), "您无权为该机构导入数据。")
+        _require(access.can_review(actor, institution), "您无权为该机构导入数据。")
     else:
-        access.require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以填报。")
+        _require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以填报。")
     if not period.is_open() and source != VersionSource.BULK:
         raise ServiceError(
             f"{period} 的报送窗口已关闭（{period.closes_on:%Y-%m-%d}），如需补报请联系人民银行经办。"
@@ -322,7 +327,7 @@ def submit(
 ) -> FilingVersion:
     """草稿 → 已提交, by the bank's signer, only with no errors and every warning explained."""
     filing = _lock(filing)
-    access.require(
+    _require(
         access.can_submit(actor, filing.institution), "只有本机构的分管领导（签批人）可以提交报表。"
     )
     _check_expected(filing, expected_lock_version)
@@ -374,7 +379,7 @@ def submit(
 
 def _review(filing: Filing, actor, expected_lock_version, allowed_from: str) -> Filing:
     filing = _lock(filing)
-    access.require(access.can_review(actor, filing.institution), "您无权审核该机构的报表。")
+    _require(access.can_review(actor, filing.institution), "您无权审核该机构的报表。")
     _check_expected(filing, expected_lock_version)
     if filing.status != allowed_from:
         raise Conflict(
@@ -505,7 +510,7 @@ def record_rejected_upload(*, actor, institution, period, filename: str, sha256:
 def approve_imported(*, filing: Filing, actor, ip=None) -> Filing:
     """A clean row of a PBoC bulk import is approved as it is stored (草稿 → 已通过, reason recorded)."""
     filing = _lock(filing)
-    access.require(access.can_review(actor, filing.institution), "您无权为该机构导入数据。")
+    _require(access.can_review(actor, filing.institution), "您无权为该机构导入数据。")
     _transition(filing, to=FilingStatus.APPROVED, actor=actor, reason="人民银行批量导入")
     now = timezone.now()
     filing.approved_at = now
@@ -542,7 +547,7 @@ def start_import(*, actor, data: bytes, filename: str, ip=None):
     from .models import ImportJob
     from .uploads import UploadRejected, inspect_workbook
 
-    access.require(access.is_pboc(actor), "只有人民银行经办或管理员可以批量导入。")
+    _require(access.is_pboc(actor), "只有人民银行经办或管理员可以批量导入。")
     upload = Upload(data, filename)
     try:
         inspect_workbook(data, filename, settings.UPLOAD_MAX_BYTES)

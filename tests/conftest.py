@@ -16,6 +16,12 @@ from institutions.services import load_master_data
 PASSWORD = "Portal-test-2022"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 at full strength costs ~0.3 s per user; tests create many.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_user(username: str, role: str, *, institution=None, office=None) -> User:
     user = User(username=username, role=role, institution=institution, office=office, display_name=username)
     user.set_password(PASSWORD)

@@ -1,0 +1,36 @@
+"""The demo data obeys DOMAIN.md's rules and loading it twice changes nothing."""
+
+from django.core.management import call_command
+
+from institutions.models import Contact, Institution, PbocOffice, Region, User
+from reporting import parsing, services
+from reporting.models import Filing, FilingStatus
+
+
+def test_loaddemo_is_idempotent_and_loads_every_role(db):
+    call_command("loaddemo", verbosity=0)
+    first = (Filing.objects.count(), User.objects.count(), Contact.objects.count())
+    call_command("loaddemo", verbosity=0)
+    assert (Filing.objects.count(), User.objects.count(), Contact.objects.count()) == first
+    assert (Region.objects.count(), Institution.objects.count()) == (18, 24)
+    assert Institution.objects.filter(evaluation_group="G1").count() == 5
+    assert Institution.objects.filter(evaluation_group="G3", is_local_legal_person=True).count() == 5
+    assert PbocOffice.objects.get(code="WH-YY").parent.code == "WH"
+    roles = set(User.objects.values_list("role", flat=True))
+    assert roles == {"bank_filer", "bank_signer", "pboc_officer", "pboc_admin", "sysadmin"}
+    # two years of months for every institution, the last month in mixed states
+    assert Filing.objects.filter(period__year=2021).count() == 24 * 12
+    last = set(Filing.objects.filter(period__year=2022, period__month=12).values_list("status", flat=True))
+    assert last == {FilingStatus.APPROVED, FilingStatus.SUBMITTED, FilingStatus.DRAFT, FilingStatus.RETURNED}
+
+
+def test_demo_sheets_pass_every_error_rule(db):
+    call_command("loaddemo", verbosity=0)
+    problems = []
+    for filing in Filing.objects.select_related("institution", "period", "current_version"):
+        values = parsing.values_from_json(filing.current_version.values)
+        _definition, _values, findings = services.check(
+            institution=filing.institution, period=filing.period, raw=values
+        )
+        problems += [(filing.institution.code, filing.period.key, f.rule) for f in findings if f.severity == "error"]
+    assert problems == []
