@@ -347,7 +347,8 @@ def findings_download(request, institution_id, period_id):
         {**d, "institution": institution.short_name, "period": period.label}
         for d in (version.findings if version else [])
     ]
-    data = excel.findings_report(f"{institution.short_name} {period} 校验结果", rows)
+    definition = definition_for(period.form, period.year)
+    data = excel.findings_report(f"{institution.short_name} {period} 校验结果", rows, definition=definition)
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = (
         f"attachment; filename*=UTF-8''{_quote(f'{institution.short_name}{period}校验结果.xlsx')}"
