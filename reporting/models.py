@@ -26,16 +26,24 @@ class Period(models.Model):
     ends_on = models.DateField(_("统计截止日"))
     opens_on = models.DateField(_("开始报送日"))
     due_on = models.DateField(_("报送截止日"))
-    closes_on = models.DateField(_("关闭日"), null=True, blank=True, help_text=_("此后不再接受报送；留空表示不关闭"))
+    closes_on = models.DateField(
+        _("关闭日"), null=True, blank=True, help_text=_("此后不再接受报送；留空表示不关闭")
+    )
 
     class Meta:
         ordering = ["form", "-year", "-month"]
         verbose_name = _("报送期")
         verbose_name_plural = _("报送期")
         constraints = [
-            models.UniqueConstraint(fields=["form", "year", "month"], name="period_unique", nulls_distinct=False),
-            models.CheckConstraint(condition=Q(month__isnull=True) | Q(month__range=(1, 12)), name="period_month"),
-            models.CheckConstraint(condition=Q(due_on__gte=models.F("opens_on")), name="period_due_after_open"),
+            models.UniqueConstraint(
+                fields=["form", "year", "month"], name="period_unique", nulls_distinct=False
+            ),
+            models.CheckConstraint(
+                condition=Q(month__isnull=True) | Q(month__range=(1, 12)), name="period_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(due_on__gte=models.F("opens_on")), name="period_due_after_open"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -66,13 +74,25 @@ class FilingStatus(models.TextChoices):
 
 class Filing(models.Model):
     institution = models.ForeignKey(
-        "institutions.Institution", verbose_name=_("金融机构"), on_delete=models.PROTECT, related_name="filings"
+        "institutions.Institution",
+        verbose_name=_("金融机构"),
+        on_delete=models.PROTECT,
+        related_name="filings",
     )
-    period = models.ForeignKey(Period, verbose_name=_("报送期"), on_delete=models.PROTECT, related_name="filings")
-    status = models.CharField(_("状态"), max_length=20, choices=FilingStatus.choices, default=FilingStatus.DRAFT)
+    period = models.ForeignKey(
+        Period, verbose_name=_("报送期"), on_delete=models.PROTECT, related_name="filings"
+    )
+    status = models.CharField(
+        _("状态"), max_length=20, choices=FilingStatus.choices, default=FilingStatus.DRAFT
+    )
     lock_version = models.PositiveIntegerField(_("修订号"), default=0)
     current_version = models.ForeignKey(
-        "FilingVersion", verbose_name=_("当前版本"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "FilingVersion",
+        verbose_name=_("当前版本"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     first_submitted_at = models.DateTimeField(_("首次提交时间"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
@@ -113,7 +133,9 @@ class VersionSource(models.TextChoices):
 class FilingVersion(models.Model):
     """One immutable state of a return's content: values, uploaded file, findings, explanations."""
 
-    filing = models.ForeignKey(Filing, verbose_name=_("报表"), on_delete=models.CASCADE, related_name="versions")
+    filing = models.ForeignKey(
+        Filing, verbose_name=_("报表"), on_delete=models.CASCADE, related_name="versions"
+    )
     number = models.PositiveIntegerField(_("版本号"))
     edition = models.CharField(_("表式版本"), max_length=10)
     values = models.JSONField(_("数值"), default=dict)
@@ -124,7 +146,11 @@ class FilingVersion(models.Model):
     upload_name = models.CharField(_("原文件名"), max_length=255, blank=True)
     upload_sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("填报人"), null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("填报人"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("保存时间"), default=timezone.now)
     submitted_by = models.ForeignKey(
@@ -145,7 +171,9 @@ class FilingVersion(models.Model):
         verbose_name_plural = _("报表版本")
         constraints = [
             models.UniqueConstraint(fields=["filing", "number"], name="version_unique"),
-            models.UniqueConstraint(fields=["receipt_no"], condition=~Q(receipt_no=""), name="receipt_unique"),
+            models.UniqueConstraint(
+                fields=["receipt_no"], condition=~Q(receipt_no=""), name="receipt_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -163,8 +191,12 @@ class FilingVersion(models.Model):
 class Transition(models.Model):
     """A workflow step: 草稿 → 已提交 → 已通过 / 已退回 → …, with who, when and why."""
 
-    filing = models.ForeignKey(Filing, verbose_name=_("报表"), on_delete=models.CASCADE, related_name="transitions")
-    version = models.ForeignKey(FilingVersion, verbose_name=_("版本"), on_delete=models.PROTECT, related_name="+")
+    filing = models.ForeignKey(
+        Filing, verbose_name=_("报表"), on_delete=models.CASCADE, related_name="transitions"
+    )
+    version = models.ForeignKey(
+        FilingVersion, verbose_name=_("版本"), on_delete=models.PROTECT, related_name="+"
+    )
     from_status = models.CharField(_("原状态"), max_length=20, choices=FilingStatus.choices, blank=True)
     to_status = models.CharField(_("新状态"), max_length=20, choices=FilingStatus.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.PROTECT)
@@ -199,7 +231,9 @@ class ImportJob(models.Model):
     processed = models.PositiveIntegerField(_("已处理"), default=0)
     result = models.JSONField(_("结果"), default=dict, blank=True)
     error = models.TextField(_("错误"), blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("发起人"), on_delete=models.PROTECT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("发起人"), on_delete=models.PROTECT
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 

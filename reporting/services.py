@@ -8,6 +8,7 @@ validator (reporting.parsing + reporting.rules) checks every way in.
 
 import calendar
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -327,9 +328,7 @@ def submit(
 ) -> FilingVersion:
     """草稿 → 已提交, by the bank's signer, only with no errors and every warning explained."""
     filing = _lock(filing)
-    _require(
-        access.can_submit(actor, filing.institution), "只有本机构的分管领导（签批人）可以提交报表。"
-    )
+    _require(access.can_submit(actor, filing.institution), "只有本机构的分管领导（签批人）可以提交报表。")
     _check_expected(filing, expected_lock_version)
     if filing.status != FilingStatus.DRAFT:
         raise Conflict(f"{filing} 当前状态为“{filing.get_status_display()}”，不能提交。")
@@ -481,6 +480,7 @@ def reopen(*, filing: Filing, actor, reason: str, expected_lock_version=None, ip
 
 def bulk_approve(*, filings, actor, ip=None) -> dict[str, int]:
     """Approve every clean submission (no findings at all) among `filings`; others are left for review."""
+    _require(access.is_pboc(actor), "只有人民银行经办可以批量审核。")
     approved = skipped = 0
     for filing in filings:
         version = filing.current_version
@@ -567,3 +567,88 @@ def start_import(*, actor, data: bytes, filename: str, ip=None):
         audit.record(actor=actor, action="import.start", obj=job, summary=f"批量导入 {filename[:80]}", ip=ip)
         transaction.on_commit(lambda: tasks.run_import.delay(job.pk))
     return job
+
+
+def _normalized(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name or "").split())
+
+
+def _check_workbook_matches(sheet, institution: Institution, period: Period) -> None:
+    """The file must be this institution's sheet for this period: a wrong file is refused, not stored."""
+    from .uploads import UploadRejected
+
+    if _normalized(sheet.institution_name) not in {
+        _normalized(institution.name),
+        _normalized(institution.short_name),
+    }:
+        shown = sheet.institution_name[:60] or "（空）"
+        raise UploadRejected(
+            "institution_mismatch",
+            f"文件中的机构为“{shown}”，与本次报送的机构“{institution.name}”不符："
+            f"请下载{institution.short_name}的模板填写后上传。",
+        )
+    if (sheet.year, sheet.month) != (period.year, period.month):
+        raise UploadRejected(
+            "period_mismatch",
+            f"文件中的报送期为 {sheet.year}年{sheet.month}月，当前为 {period.label}：请下载 {period.label} 的模板填写后上传。",
+        )
+
+
+def read_limited(uploaded_file, max_bytes: int) -> tuple[bytes, str]:
+    """At most max_bytes + 1 bytes of an uploaded file (enough to refuse it as too large) and the SHA-256
+    of all of it, without holding a huge file in memory."""
+    digest, kept, size = hashlib.sha256(), [], 0
+    for chunk in uploaded_file.chunks():
+        digest.update(chunk)
+        if size <= max_bytes:
+            kept.append(chunk[: max_bytes + 1 - size])
+        size += len(chunk)
+    return b"".join(kept), digest.hexdigest()
+
+
+def save_workbook(
+    *,
+    institution: Institution,
+    period: Period,
+    actor,
+    data: bytes,
+    filename: str,
+    sha256: str | None = None,
+    expected_lock_version: int | None = None,
+    ip: str | None = None,
+) -> FilingVersion:
+    """A bank's filled 附件4 template, from the browser or the API: checked as a file, matched to the
+    institution and period, then stored like any other version with findings located by cell.
+    A refused file leaves only the audit entry of the attempt."""
+    from django.conf import settings
+
+    from . import excel
+    from .uploads import UploadRejected, inspect_workbook
+
+    _require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以上传。")
+    try:
+        inspect_workbook(data, filename, settings.UPLOAD_MAX_BYTES)
+        sheet = excel.read_monitoring_workbook(data, definition_for(period.form, period.year))
+        _check_workbook_matches(sheet, institution, period)
+    except UploadRejected as exc:
+        record_rejected_upload(
+            actor=actor,
+            institution=institution,
+            period=period,
+            filename=filename,
+            sha256=sha256 or Upload(data, filename).sha256,
+            message=exc.message,
+            ip=ip,
+        )
+        raise ServiceError(exc.message, code=exc.code) from None
+    return save_version(
+        institution=institution,
+        period=period,
+        actor=actor,
+        raw=sheet.raw,
+        source=VersionSource.EXCEL,
+        upload=Upload(data, filename),
+        expected_lock_version=expected_lock_version,
+        locate=lambda code: f"{sheet.sheet}!{sheet.cells[code]}",
+        ip=ip,
+    )

@@ -16,7 +16,6 @@ from institutions.views import client_ip
 from . import excel, parsing, rules, selectors, services
 from .definitions import definition_for
 from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, VersionSource
-from .uploads import UploadRejected
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -175,26 +174,6 @@ def _quote(name: str) -> str:
     return quote(name)
 
 
-def read_upload(*, institution, period, data: bytes, filename: str):
-    """Check and read a bank's filled template; UploadRejected says what is wrong with the file."""
-    definition = definition_for(period.form, period.year)
-    excel_upload = excel.read_monitoring_workbook(data, definition)
-    names = {institution.short_name, institution.name}
-    if excel_upload.institution_name.strip() not in names:
-        raise UploadRejected(
-            "U301",
-            f"文件中的机构为“{excel_upload.institution_name}”，不是“{institution.short_name}”："
-            "请下载本机构的模板填写，或到正确机构的页面上传。",
-        )
-    if (excel_upload.year, excel_upload.month) != (period.year, period.month):
-        raise UploadRejected(
-            "U302",
-            f"文件中的报送期为 {excel_upload.year}年{excel_upload.month}月，当前页面为 {period}："
-            "请确认月份，或下载本月模板重新填写。",
-        )
-    return excel_upload
-
-
 @login_required
 @require_POST
 def upload(request, institution_id, period_id):
@@ -207,51 +186,19 @@ def upload(request, institution_id, period_id):
     if file is None:
         messages.error(request, "请选择要上传的 Excel 文件（.xlsx）。")
         return redirect(_sheet_url(institution, period))
-    if file.size > settings.UPLOAD_MAX_BYTES:
-        data, name = b"", file.name
-        messages.error(
-            request,
-            f"文件大小 {file.size / 1048576:.1f} MB 超过上限 {settings.UPLOAD_MAX_BYTES // 1048576} MB。",
-        )
-        services.record_rejected_upload(
-            actor=request.user,
-            institution=institution,
-            period=period,
-            filename=name,
-            sha256="",
-            message="文件过大",
-            ip=client_ip(request),
-        )
-        return redirect(_sheet_url(institution, period))
-    data, name = file.read(), file.name
+    data, digest = services.read_limited(file, settings.UPLOAD_MAX_BYTES)
     try:
-        from .uploads import inspect_workbook
-
-        inspect_workbook(data, name, settings.UPLOAD_MAX_BYTES)
-        sheet_upload = read_upload(institution=institution, period=period, data=data, filename=name)
-        version = services.save_version(
+        version = services.save_workbook(
             institution=institution,
             period=period,
             actor=request.user,
-            raw=sheet_upload.raw,
-            source=VersionSource.EXCEL,
-            upload=services.Upload(data, name),
-            locate=lambda code: f"{sheet_upload.sheet}!{sheet_upload.cells[code]}",
+            data=data,
+            filename=file.name,
+            sha256=digest,
             ip=client_ip(request),
         )
-    except UploadRejected as exc:
-        services.record_rejected_upload(
-            actor=request.user,
-            institution=institution,
-            period=period,
-            filename=name,
-            sha256=services.Upload(data, name).sha256,
-            message=exc.message,
-            ip=client_ip(request),
-        )
-        messages.error(request, f"上传失败：{exc.message}")
     except services.ServiceError as exc:
-        _fail(request, exc)
+        messages.error(request, f"上传失败：{exc.message}")
     else:
         messages.success(
             request,

@@ -1,11 +1,11 @@
 """Base fixtures: the real master data and one user per role across two institutions and two PBoC offices.
 
-    filer_a / signer_a   — 工商银行 (ICBC), followed by 营业管理部
-    filer_b / signer_b   — 湖北银行 (HBB), followed by 武汉分行 directly
-    officer_in           — 营业管理部 经办: sees ICBC, not HBB
-    officer_out          — 宜昌市中心支行 经办: sees neither
-    officer_branch       — 武汉分行 经办: sees every institution
-    pboc_admin           — 武汉分行 管理员
+filer_a / signer_a   — 工商银行 (ICBC), followed by 营业管理部
+filer_b / signer_b   — 湖北银行 (HBB), followed by 武汉分行 directly
+officer_in           — 营业管理部 经办: sees ICBC, not HBB
+officer_out          — 宜昌市中心支行 经办: sees neither
+officer_branch       — 武汉分行 经办: sees every institution
+pboc_admin           — 武汉分行 管理员
 """
 
 import pytest

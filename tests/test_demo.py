@@ -32,5 +32,7 @@ def test_demo_sheets_pass_every_error_rule(db):
         _definition, _values, findings = services.check(
             institution=filing.institution, period=filing.period, raw=values
         )
-        problems += [(filing.institution.code, filing.period.key, f.rule) for f in findings if f.severity == "error"]
+        problems += [
+            (filing.institution.code, filing.period.key, f.rule) for f in findings if f.severity == "error"
+        ]
     assert problems == []

@@ -27,7 +27,9 @@ def test_each_role_lands_on_its_own_home(client_for, master):
 
 def test_filer_saves_the_form_and_sees_findings_beside_the_fields(client_for, master, march):
     client = client_for("filer_a")
-    response = client.post(sheet_url(master["A"], march), {**sheet_values(credit_loan_balance="150"), "lock_version": "0"})
+    response = client.post(
+        sheet_url(master["A"], march), {**sheet_values(credit_loan_balance="150"), "lock_version": "0"}
+    )
     assert response.status_code == 302
     page = client.get(sheet_url(master["A"], march)).content.decode()
     assert "E201" in page and "错误 1" in page
@@ -36,16 +38,23 @@ def test_filer_saves_the_form_and_sees_findings_beside_the_fields(client_for, ma
 
 def test_forgiving_input_from_the_form(client_for, master, march):
     client = client_for("filer_a")
-    client.post(sheet_url(master["A"], march), sheet_values(loan_balance="１，２３４.５亿元", weighted_rate="4.85%"))
+    client.post(
+        sheet_url(master["A"], march), sheet_values(loan_balance="１，２３４.５亿元", weighted_rate="4.85%")
+    )
     values = FilingVersion.objects.get().values
     assert (values["loan_balance"], values["weighted_rate"]) == ("1234.5", "4.85")
 
 
 @pytest.mark.parametrize("who", ["filer_b", "signer_b", "officer_out"])
 @pytest.mark.parametrize("suffix", ["", "template.xlsx", "history/", "findings.xlsx"])
-def test_another_bank_or_an_outside_officer_gets_404_on_every_sheet_page(client_for, master, march, who, suffix):
+def test_another_bank_or_an_outside_officer_gets_404_on_every_sheet_page(
+    client_for, master, march, who, suffix
+):
     services.save_version(
-        institution=master["A"], period=march, actor=_user("filer_a"), raw=sheet_values(),
+        institution=master["A"],
+        period=march,
+        actor=_user("filer_a"),
+        raw=sheet_values(),
         source=VersionSource.WEB,
     )
     assert client_for(who).get(sheet_url(master["A"], march, suffix)).status_code == 404
@@ -65,7 +74,9 @@ def _user(name):
     return User.objects.get(username=name)
 
 
-def test_status_matrix_query_count_does_not_grow_with_institutions(client_for, master, march, django_assert_max_num_queries):
+def test_status_matrix_query_count_does_not_grow_with_institutions(
+    client_for, master, march, django_assert_max_num_queries
+):
     client = client_for("officer_branch")
     with django_assert_max_num_queries(20):
         response = client.get(reverse("reporting:matrix") + "?months=12")

@@ -64,7 +64,7 @@ def test_another_institutions_template_is_refused_and_only_the_attempt_is_kept(
 ):
     data = filled_template(client_for("filer_b"), master["B"], march, sheet_values())
     page = upload(client_for("filer_a"), master["A"], march, data).content.decode()
-    assert "文件中的机构为“湖北银行”，不是“工商银行”" in page
+    assert "文件中的机构为“湖北银行”，与本次报送的机构“中国工商银行股份有限公司湖北省分行”不符" in page
     assert not FilingVersion.objects.exists()
     attempt = AuditEntry.objects.get(action="filing.upload_rejected")
     assert attempt.actor == users["filer_a"] and attempt.institution == master["A"]

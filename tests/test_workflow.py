@@ -20,7 +20,11 @@ def setup(users, master, settings):
 
 def save(s, who="filer_a", month=(2022, 3), **overrides):
     return services.save_version(
-        institution=s["A"], period=s["periods"][month], actor=s[who], raw=sheet_values(**overrides), source=VersionSource.WEB
+        institution=s["A"],
+        period=s["periods"][month],
+        actor=s[who],
+        raw=sheet_values(**overrides),
+        source=VersionSource.WEB,
     )
 
 
@@ -79,10 +83,17 @@ def test_return_with_reason_then_new_version_then_approve_locks_the_sheet(setup)
     with pytest.raises(services.ServiceError):
         services.return_filing(filing=filing, actor=setup["officer_in"], reason="  ")
     services.return_filing(
-        filing=filing, actor=setup["officer_in"], reason="户数口径有误", field_comments={"borrowers": "请按A3302口径"}
+        filing=filing,
+        actor=setup["officer_in"],
+        reason="户数口径有误",
+        field_comments={"borrowers": "请按A3302口径"},
     )
     step = Transition.objects.filter(filing=filing).latest("id")
-    assert (step.to_status, step.reason, step.field_comments) == ("returned", "户数口径有误", {"borrowers": "请按A3302口径"})
+    assert (step.to_status, step.reason, step.field_comments) == (
+        "returned",
+        "户数口径有误",
+        {"borrowers": "请按A3302口径"},
+    )
     save(setup, borrowers="9800")
     assert Filing.objects.get(pk=filing.pk).status == FilingStatus.DRAFT
     services.submit(filing=filing, actor=setup["signer_a"], confirm=True)
@@ -172,7 +183,11 @@ def test_every_state_change_is_audited_with_who_and_what(setup):
     services.submit(filing=filing, actor=setup["signer_a"], confirm=True)
     services.approve(filing=filing, actor=setup["officer_in"])
     actions = list(AuditEntry.objects.order_by("id").values_list("action", "actor__username"))
-    assert actions == [("filing.save", "filer_a"), ("filing.submit", "signer_a"), ("filing.approve", "officer_in")]
+    assert actions == [
+        ("filing.save", "filer_a"),
+        ("filing.submit", "signer_a"),
+        ("filing.approve", "officer_in"),
+    ]
     assert AuditEntry.objects.get(action="filing.save").changes["loan_balance"] == [None, "100"]
 
 
@@ -215,4 +230,6 @@ def test_only_an_admin_moves_a_deadline(setup):
     with pytest.raises(services.Forbidden):
         services.move_deadline(period=period, actor=setup["officer_in"], due_on=period.due_on.replace(day=20))
     services.move_deadline(period=period, actor=setup["pboc_admin"], due_on=period.due_on.replace(day=20))
-    assert AuditEntry.objects.get(action="period.deadline").changes == {"due_on": ["2022-04-15", "2022-04-20"]}
+    assert AuditEntry.objects.get(action="period.deadline").changes == {
+        "due_on": ["2022-04-15", "2022-04-20"]
+    }

@@ -7,145 +7,352 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('institutions', '0001_initial'),
+        ("institutions", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Filing',
+            name="Filing",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', '草稿'), ('submitted', '已提交'), ('returned', '已退回'), ('approved', '已通过')], default='draft', max_length=20, verbose_name='状态')),
-                ('lock_version', models.PositiveIntegerField(default=0, verbose_name='修订号')),
-                ('first_submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='首次提交时间')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='提交时间')),
-                ('approved_at', models.DateTimeField(blank=True, null=True, verbose_name='通过时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='filings', to='institutions.institution', verbose_name='金融机构')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "草稿"),
+                            ("submitted", "已提交"),
+                            ("returned", "已退回"),
+                            ("approved", "已通过"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("lock_version", models.PositiveIntegerField(default=0, verbose_name="修订号")),
+                (
+                    "first_submitted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="首次提交时间"),
+                ),
+                ("submitted_at", models.DateTimeField(blank=True, null=True, verbose_name="提交时间")),
+                ("approved_at", models.DateTimeField(blank=True, null=True, verbose_name="通过时间")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="filings",
+                        to="institutions.institution",
+                        verbose_name="金融机构",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '报表',
-                'verbose_name_plural': '报表',
-                'ordering': ['period', 'institution'],
+                "verbose_name": "报表",
+                "verbose_name_plural": "报表",
+                "ordering": ["period", "institution"],
             },
         ),
         migrations.CreateModel(
-            name='FilingVersion',
+            name="FilingVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='版本号')),
-                ('edition', models.CharField(max_length=10, verbose_name='表式版本')),
-                ('values', models.JSONField(default=dict, verbose_name='数值')),
-                ('findings', models.JSONField(default=list, verbose_name='校验结果')),
-                ('explanations', models.JSONField(default=dict, verbose_name='预警说明')),
-                ('source', models.CharField(choices=[('web', '网页填报'), ('excel', 'Excel 上传'), ('api', '接口报送'), ('bulk', '批量导入'), ('demo', '演示数据')], max_length=10, verbose_name='来源')),
-                ('upload', models.FileField(blank=True, upload_to='uploads/%Y/%m/', verbose_name='上传文件')),
-                ('upload_name', models.CharField(blank=True, max_length=255, verbose_name='原文件名')),
-                ('upload_sha256', models.CharField(blank=True, max_length=64, verbose_name='SHA-256')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='保存时间')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='提交时间')),
-                ('attestation', models.CharField(blank=True, max_length=300, verbose_name='承诺声明')),
-                ('receipt_no', models.CharField(blank=True, max_length=40, verbose_name='回执编号')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='填报人')),
-                ('filing', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='reporting.filing', verbose_name='报表')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='提交人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(verbose_name="版本号")),
+                ("edition", models.CharField(max_length=10, verbose_name="表式版本")),
+                ("values", models.JSONField(default=dict, verbose_name="数值")),
+                ("findings", models.JSONField(default=list, verbose_name="校验结果")),
+                ("explanations", models.JSONField(default=dict, verbose_name="预警说明")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("web", "网页填报"),
+                            ("excel", "Excel 上传"),
+                            ("api", "接口报送"),
+                            ("bulk", "批量导入"),
+                            ("demo", "演示数据"),
+                        ],
+                        max_length=10,
+                        verbose_name="来源",
+                    ),
+                ),
+                ("upload", models.FileField(blank=True, upload_to="uploads/%Y/%m/", verbose_name="上传文件")),
+                ("upload_name", models.CharField(blank=True, max_length=255, verbose_name="原文件名")),
+                ("upload_sha256", models.CharField(blank=True, max_length=64, verbose_name="SHA-256")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="保存时间"),
+                ),
+                ("submitted_at", models.DateTimeField(blank=True, null=True, verbose_name="提交时间")),
+                ("attestation", models.CharField(blank=True, max_length=300, verbose_name="承诺声明")),
+                ("receipt_no", models.CharField(blank=True, max_length=40, verbose_name="回执编号")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="填报人",
+                    ),
+                ),
+                (
+                    "filing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="reporting.filing",
+                        verbose_name="报表",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="提交人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '报表版本',
-                'verbose_name_plural': '报表版本',
-                'ordering': ['filing', 'number'],
+                "verbose_name": "报表版本",
+                "verbose_name_plural": "报表版本",
+                "ordering": ["filing", "number"],
             },
         ),
         migrations.AddField(
-            model_name='filing',
-            name='current_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='reporting.filingversion', verbose_name='当前版本'),
+            model_name="filing",
+            name="current_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="reporting.filingversion",
+                verbose_name="当前版本",
+            ),
         ),
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(default='bulk_monitoring', max_length=20, verbose_name='类型')),
-                ('status', models.CharField(choices=[('queued', '排队中'), ('running', '处理中'), ('done', '已完成'), ('failed', '失败')], default='queued', max_length=10, verbose_name='状态')),
-                ('upload', models.FileField(upload_to='imports/%Y/%m/', verbose_name='文件')),
-                ('upload_name', models.CharField(max_length=255, verbose_name='原文件名')),
-                ('upload_sha256', models.CharField(max_length=64, verbose_name='SHA-256')),
-                ('total', models.PositiveIntegerField(default=0, verbose_name='总行数')),
-                ('processed', models.PositiveIntegerField(default=0, verbose_name='已处理')),
-                ('result', models.JSONField(blank=True, default=dict, verbose_name='结果')),
-                ('error', models.TextField(blank=True, verbose_name='错误')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='完成时间')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL, verbose_name='发起人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(default="bulk_monitoring", max_length=20, verbose_name="类型")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "排队中"),
+                            ("running", "处理中"),
+                            ("done", "已完成"),
+                            ("failed", "失败"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("upload", models.FileField(upload_to="imports/%Y/%m/", verbose_name="文件")),
+                ("upload_name", models.CharField(max_length=255, verbose_name="原文件名")),
+                ("upload_sha256", models.CharField(max_length=64, verbose_name="SHA-256")),
+                ("total", models.PositiveIntegerField(default=0, verbose_name="总行数")),
+                ("processed", models.PositiveIntegerField(default=0, verbose_name="已处理")),
+                ("result", models.JSONField(blank=True, default=dict, verbose_name="结果")),
+                ("error", models.TextField(blank=True, verbose_name="错误")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="完成时间")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="发起人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '导入任务',
-                'verbose_name_plural': '导入任务',
-                'ordering': ['-created_at'],
+                "verbose_name": "导入任务",
+                "verbose_name_plural": "导入任务",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Period',
+            name="Period",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('form', models.CharField(choices=[('monitoring', '专项行动进展情况监测表（附件4）'), ('plan', '普惠小微贷款投放计划表（附件3）')], max_length=20, verbose_name='报表')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='年度')),
-                ('month', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='月份')),
-                ('ends_on', models.DateField(verbose_name='统计截止日')),
-                ('opens_on', models.DateField(verbose_name='开始报送日')),
-                ('due_on', models.DateField(verbose_name='报送截止日')),
-                ('closes_on', models.DateField(blank=True, help_text='此后不再接受报送；留空表示不关闭', null=True, verbose_name='关闭日')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "form",
+                    models.CharField(
+                        choices=[
+                            ("monitoring", "专项行动进展情况监测表（附件4）"),
+                            ("plan", "普惠小微贷款投放计划表（附件3）"),
+                        ],
+                        max_length=20,
+                        verbose_name="报表",
+                    ),
+                ),
+                ("year", models.PositiveSmallIntegerField(verbose_name="年度")),
+                ("month", models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="月份")),
+                ("ends_on", models.DateField(verbose_name="统计截止日")),
+                ("opens_on", models.DateField(verbose_name="开始报送日")),
+                ("due_on", models.DateField(verbose_name="报送截止日")),
+                (
+                    "closes_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="此后不再接受报送；留空表示不关闭",
+                        null=True,
+                        verbose_name="关闭日",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '报送期',
-                'verbose_name_plural': '报送期',
-                'ordering': ['form', '-year', '-month'],
-                'constraints': [models.UniqueConstraint(fields=('form', 'year', 'month'), name='period_unique', nulls_distinct=False), models.CheckConstraint(condition=models.Q(('month__isnull', True), ('month__range', (1, 12)), _connector='OR'), name='period_month'), models.CheckConstraint(condition=models.Q(('due_on__gte', models.F('opens_on'))), name='period_due_after_open')],
+                "verbose_name": "报送期",
+                "verbose_name_plural": "报送期",
+                "ordering": ["form", "-year", "-month"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("form", "year", "month"), name="period_unique", nulls_distinct=False
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("month__isnull", True), ("month__range", (1, 12)), _connector="OR"
+                        ),
+                        name="period_month",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("due_on__gte", models.F("opens_on"))),
+                        name="period_due_after_open",
+                    ),
+                ],
             },
         ),
         migrations.AddField(
-            model_name='filing',
-            name='period',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='filings', to='reporting.period', verbose_name='报送期'),
+            model_name="filing",
+            name="period",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="filings",
+                to="reporting.period",
+                verbose_name="报送期",
+            ),
         ),
         migrations.CreateModel(
-            name='Transition',
+            name="Transition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, choices=[('draft', '草稿'), ('submitted', '已提交'), ('returned', '已退回'), ('approved', '已通过')], max_length=20, verbose_name='原状态')),
-                ('to_status', models.CharField(choices=[('draft', '草稿'), ('submitted', '已提交'), ('returned', '已退回'), ('approved', '已通过')], max_length=20, verbose_name='新状态')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='时间')),
-                ('reason', models.TextField(blank=True, verbose_name='原因')),
-                ('field_comments', models.JSONField(blank=True, default=dict, verbose_name='逐项意见')),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL, verbose_name='操作人')),
-                ('filing', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transitions', to='reporting.filing', verbose_name='报表')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='reporting.filingversion', verbose_name='版本')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("draft", "草稿"),
+                            ("submitted", "已提交"),
+                            ("returned", "已退回"),
+                            ("approved", "已通过"),
+                        ],
+                        max_length=20,
+                        verbose_name="原状态",
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "草稿"),
+                            ("submitted", "已提交"),
+                            ("returned", "已退回"),
+                            ("approved", "已通过"),
+                        ],
+                        max_length=20,
+                        verbose_name="新状态",
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="时间")),
+                ("reason", models.TextField(blank=True, verbose_name="原因")),
+                ("field_comments", models.JSONField(blank=True, default=dict, verbose_name="逐项意见")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="操作人",
+                    ),
+                ),
+                (
+                    "filing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="transitions",
+                        to="reporting.filing",
+                        verbose_name="报表",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="reporting.filingversion",
+                        verbose_name="版本",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '流转记录',
-                'verbose_name_plural': '流转记录',
-                'ordering': ['filing', 'at', 'id'],
+                "verbose_name": "流转记录",
+                "verbose_name_plural": "流转记录",
+                "ordering": ["filing", "at", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='filingversion',
-            constraint=models.UniqueConstraint(fields=('filing', 'number'), name='version_unique'),
+            model_name="filingversion",
+            constraint=models.UniqueConstraint(fields=("filing", "number"), name="version_unique"),
         ),
         migrations.AddConstraint(
-            model_name='filingversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('receipt_no', ''), _negated=True), fields=('receipt_no',), name='receipt_unique'),
+            model_name="filingversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("receipt_no", ""), _negated=True),
+                fields=("receipt_no",),
+                name="receipt_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='filing',
-            index=models.Index(fields=['period', 'status'], name='reporting_f_period__d6a632_idx'),
+            model_name="filing",
+            index=models.Index(fields=["period", "status"], name="reporting_f_period__d6a632_idx"),
         ),
         migrations.AddConstraint(
-            model_name='filing',
-            constraint=models.UniqueConstraint(fields=('institution', 'period'), name='filing_unique'),
+            model_name="filing",
+            constraint=models.UniqueConstraint(fields=("institution", "period"), name="filing_unique"),
         ),
     ]

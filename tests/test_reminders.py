@@ -1,0 +1,54 @@
+"""Beat's daily reminder (004 §(十九): the sheet is due by the 15th)."""
+
+import pytest
+from django.core import mail
+
+from reporting import services
+from reporting.models import VersionSource
+from reporting.tasks import send_reminders
+
+from .factories import periods, sheet_values
+
+
+@pytest.fixture
+def setup(users, master, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for name in ("filer_a", "filer_b", "officer_in"):
+        users[name].email = f"{name}@example.test"
+        users[name].save()
+    ps = periods((2022, 3), (2022, 3))
+    # ICBC has submitted March; HBB has not.
+    services.save_version(
+        institution=master["A"],
+        period=ps[(2022, 3)],
+        actor=users["filer_a"],
+        raw=sheet_values(),
+        source=VersionSource.WEB,
+    )
+    services.submit(filing=master["A"].filings.get(), actor=users["signer_a"], confirm=True)
+    mail.outbox.clear()
+    return ps
+
+
+def test_three_days_before_the_15th_only_those_who_have_not_submitted_are_reminded(setup):
+    assert send_reminders("2022-04-12") == {"reminders": 1, "overdue": 0}
+    (message,) = mail.outbox
+    assert message.to == ["filer_b@example.test"]
+    assert "2022年3月" in message.subject and "04月15日" in message.subject
+
+
+def test_the_day_after_the_deadline_an_overdue_notice_goes_to_the_bank_and_its_officers(setup, master, users):
+    users["officer_branch"].email = "branch@example.test"
+    users["officer_branch"].save()
+    # 23 institutions have not submitted; each has at least the branch officer to tell.
+    assert send_reminders("2022-04-16") == {"reminders": 0, "overdue": 23}
+    assert all("逾期" in m.subject for m in mail.outbox)
+    assert not any("工商银行" in m.subject for m in mail.outbox)
+    (hbb,) = [m for m in mail.outbox if "湖北银行" in m.subject]
+    # HBB is followed by 武汉分行 itself: its officer is told, 营业管理部's is not.
+    assert set(hbb.to) == {"filer_b@example.test", "branch@example.test"}
+
+
+def test_no_mail_on_other_days(setup):
+    assert send_reminders("2022-04-05") == {"reminders": 0, "overdue": 0}
+    assert mail.outbox == []
