@@ -67,3 +67,23 @@ def load_master_data() -> dict[str, int]:
         "offices": PbocOffice.objects.count(),
         "institutions": Institution.objects.count(),
     }
+
+
+@transaction.atomic
+def rotate_api_token(*, user, ip: str | None = None) -> str:
+    """Issue a new API token for the user's own systems; the old one stops working at once."""
+    from rest_framework.authtoken.models import Token
+
+    from audit import services as audit
+
+    had = Token.objects.filter(user=user).delete()[0] > 0
+    token = Token.objects.create(user=user)
+    audit.record(
+        actor=user,
+        action="api_token.rotate" if had else "api_token.create",
+        obj=user,
+        institution=user.institution,
+        summary="更换接口令牌" if had else "生成接口令牌",
+        ip=ip,
+    )
+    return token.key

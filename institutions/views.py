@@ -1,11 +1,15 @@
 from django import forms
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from rest_framework.authtoken.models import Token
 
 from audit import services as audit
 
-from . import throttle
+from . import services, throttle
 
 
 def client_ip(request) -> str | None:
@@ -46,3 +50,14 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     pass
+
+
+@never_cache
+@login_required
+def api_token(request):
+    """A user's token for /api/v1/: shown once when issued, replaced on request."""
+    new_key = None
+    if request.method == "POST":
+        new_key = services.rotate_api_token(user=request.user, ip=client_ip(request))
+    token = Token.objects.filter(user=request.user).first()
+    return render(request, "registration/api_token.html", {"token": token, "new_key": new_key})

@@ -111,3 +111,21 @@ def test_language_switch_to_english(client_for, master):
     page = client.get("/").content.decode()
     assert '<html lang="en">' in page
     assert "Sign out" in page
+
+
+def test_a_user_issues_an_api_token_that_works_and_rotating_it_kills_the_old_one(client_for, master):
+    from rest_framework.test import APIClient
+
+    from audit.models import AuditEntry
+
+    page = client_for("filer_a").post(reverse("api_token")).content.decode()
+    first = page.split('id="new-token">')[1].split("<")[0]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {first}")
+    assert api.get("/api/v1/me/").json()["username"] == "filer_a"
+    client_for("filer_a").post(reverse("api_token"))
+    assert api.get("/api/v1/me/").status_code == 401
+    assert list(AuditEntry.objects.values_list("action", flat=True).order_by("id")) == [
+        "api_token.create",
+        "api_token.rotate",
+    ]
