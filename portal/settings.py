@@ -250,6 +250,7 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
+    "open-periods": {"task": "reporting.open_periods", "schedule": crontab(hour=0, minute=5)},
     # 附件4 is due on the 15th: a reminder 3 days before to those who have not submitted, a notice the day after.
     "monitoring-reminders": {
         "task": "reporting.send_reminders",

@@ -59,3 +59,14 @@ def run_import(job_id: int) -> str:
         job.save(update_fields=["status"])
     bulk.process(job)
     return ImportJob.objects.values_list("status", flat=True).get(pk=job_id)
+
+
+@shared_task(name="reporting.open_periods", acks_late=True)
+def open_periods(today_iso: str | None = None) -> int:
+    """Beat, daily: make sure every month up to last month has its period (the 1st opens the previous
+    month's sheet, due on the 15th). Idempotent."""
+    from .services import ensure_monthly_periods
+
+    today = timezone.localdate() if today_iso is None else timezone.datetime.fromisoformat(today_iso).date()
+    last = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    return len(ensure_monthly_periods((last[0], 1), last))

@@ -52,3 +52,13 @@ def test_the_day_after_the_deadline_an_overdue_notice_goes_to_the_bank_and_its_o
 def test_no_mail_on_other_days(setup):
     assert send_reminders("2022-04-05") == {"reminders": 0, "overdue": 0}
     assert mail.outbox == []
+
+
+def test_each_day_the_months_up_to_last_month_have_their_periods(db):
+    from reporting.models import Period
+    from reporting.tasks import open_periods
+
+    assert open_periods("2023-03-01") == 2  # 2023年1月 and 2月
+    assert open_periods("2023-03-02") == 0
+    february = Period.objects.get(year=2023, month=2)
+    assert (str(february.opens_on), str(february.due_on)) == ("2023-03-01", "2023-03-15")
