@@ -322,6 +322,35 @@ def attestation_text(actor) -> str:
     return f"本人 {actor}（{actor.institution} {actor.get_role_display()}）确认本表数据真实、准确、完整，并代表本机构提交。"
 
 
+def _record_step(
+    filing: Filing,
+    *,
+    actor,
+    action: str,
+    summary: str,
+    changes: dict,
+    fields=(),
+    ip=None,
+    notify: str | None = None,
+) -> None:
+    """The end of every workflow step: bump the revision, save, audit, and queue the follow-up on commit."""
+    filing.lock_version += 1
+    filing.save(update_fields=["status", "lock_version", "updated_at", *fields])
+    audit.record(
+        actor=actor,
+        action=action,
+        obj=filing,
+        institution=filing.institution,
+        summary=summary,
+        changes=changes,
+        ip=ip,
+    )
+    if notify:
+        from . import tasks
+
+        transaction.on_commit(lambda: tasks.after_transition.delay(filing.pk, notify))
+
+
 @transaction.atomic
 def submit(
     *, filing: Filing, actor, confirm: bool, expected_lock_version: int | None = None, ip=None
@@ -359,20 +388,16 @@ def submit(
     _transition(filing, to=FilingStatus.SUBMITTED, actor=actor)
     filing.submitted_at = now
     filing.first_submitted_at = filing.first_submitted_at or now
-    filing.lock_version += 1
-    filing.save(update_fields=["status", "submitted_at", "first_submitted_at", "lock_version", "updated_at"])
-    audit.record(
+    _record_step(
+        filing,
         actor=actor,
         action="filing.submit",
-        obj=filing,
-        institution=filing.institution,
         summary=f"{filing} 提交第 {version.number} 版，回执 {version.receipt_no}",
         changes={"status": [FilingStatus.DRAFT, FilingStatus.SUBMITTED]},
+        fields=["submitted_at", "first_submitted_at"],
         ip=ip,
+        notify=FilingStatus.SUBMITTED,
     )
-    from . import tasks
-
-    transaction.on_commit(lambda: tasks.after_transition.delay(filing.pk, FilingStatus.SUBMITTED))
     return version
 
 
@@ -394,20 +419,16 @@ def approve(*, filing: Filing, actor, expected_lock_version: int | None = None, 
     filing = _review(filing, actor, expected_lock_version, FilingStatus.SUBMITTED)
     _transition(filing, to=FilingStatus.APPROVED, actor=actor)
     filing.approved_at = timezone.now()
-    filing.lock_version += 1
-    filing.save(update_fields=["status", "approved_at", "lock_version", "updated_at"])
-    audit.record(
+    _record_step(
+        filing,
         actor=actor,
         action="filing.approve",
-        obj=filing,
-        institution=filing.institution,
         summary=f"{filing} 审核通过（第 {filing.current_version.number} 版）",
         changes={"status": [FilingStatus.SUBMITTED, FilingStatus.APPROVED]},
+        fields=["approved_at"],
         ip=ip,
+        notify=FilingStatus.APPROVED,
     )
-    from . import tasks
-
-    transaction.on_commit(lambda: tasks.after_transition.delay(filing.pk, FilingStatus.APPROVED))
     return filing
 
 
@@ -431,13 +452,10 @@ def return_filing(
         k: v.strip() for k, v in (field_comments or {}).items() if k in definition.codes and v and v.strip()
     }
     _transition(filing, to=FilingStatus.RETURNED, actor=actor, reason=reason, field_comments=comments)
-    filing.lock_version += 1
-    filing.save(update_fields=["status", "lock_version", "updated_at"])
-    audit.record(
+    _record_step(
+        filing,
         actor=actor,
         action="filing.return",
-        obj=filing,
-        institution=filing.institution,
         summary=f"{filing} 退回：{reason}",
         changes={
             "status": [FilingStatus.SUBMITTED, FilingStatus.RETURNED],
@@ -445,10 +463,8 @@ def return_filing(
             "comments": comments,
         },
         ip=ip,
+        notify=FilingStatus.RETURNED,
     )
-    from . import tasks
-
-    transaction.on_commit(lambda: tasks.after_transition.delay(filing.pk, FilingStatus.RETURNED))
     return filing
 
 
@@ -461,20 +477,16 @@ def reopen(*, filing: Filing, actor, reason: str, expected_lock_version=None, ip
     filing = _review(filing, actor, expected_lock_version, FilingStatus.APPROVED)
     _transition(filing, to=FilingStatus.RETURNED, actor=actor, reason=reason)
     filing.approved_at = None
-    filing.lock_version += 1
-    filing.save(update_fields=["status", "approved_at", "lock_version", "updated_at"])
-    audit.record(
+    _record_step(
+        filing,
         actor=actor,
         action="filing.reopen",
-        obj=filing,
-        institution=filing.institution,
         summary=f"{filing} 重新打开：{reason}",
         changes={"status": [FilingStatus.APPROVED, FilingStatus.RETURNED], "reason": reason},
+        fields=["approved_at"],
         ip=ip,
+        notify=FilingStatus.RETURNED,
     )
-    from . import tasks
-
-    transaction.on_commit(lambda: tasks.after_transition.delay(filing.pk, FilingStatus.RETURNED))
     return filing
 
 
@@ -516,24 +528,13 @@ def approve_imported(*, filing: Filing, actor, ip=None) -> Filing:
     filing.approved_at = now
     filing.submitted_at = filing.submitted_at or now
     filing.first_submitted_at = filing.first_submitted_at or now
-    filing.lock_version += 1
-    filing.save(
-        update_fields=[
-            "status",
-            "approved_at",
-            "submitted_at",
-            "first_submitted_at",
-            "lock_version",
-            "updated_at",
-        ]
-    )
-    audit.record(
+    _record_step(
+        filing,
         actor=actor,
         action="filing.import_approve",
-        obj=filing,
-        institution=filing.institution,
         summary=f"{filing} 批量导入并通过（第 {filing.current_version.number} 版）",
         changes={"status": [FilingStatus.DRAFT, FilingStatus.APPROVED]},
+        fields=["approved_at", "submitted_at", "first_submitted_at"],
         ip=ip,
     )
     return filing
