@@ -5,23 +5,21 @@ from django.conf import settings
 from django.core.cache import cache
 
 
-def _keys(username: str, ip: str | None) -> list[str]:
-    keys = [f"login-fail:user:{username.strip().lower()}"]
+def keys(username: str, ip: str | None) -> list[str]:
+    out = [f"login-fail:user:{username.strip().lower()}"]
     if ip:
-        keys.append(f"login-fail:ip:{ip}")
-    return keys
+        out.append(f"login-fail:ip:{ip}")
+    return out
 
 
 def is_blocked(username: str, ip: str | None) -> bool:
     # An address gets more room than a username: several people may share an office NAT.
     limits = [settings.LOGIN_FAILURE_LIMIT, settings.LOGIN_FAILURE_LIMIT * 4]
-    return any(
-        (cache.get(key) or 0) >= limit for key, limit in zip(_keys(username, ip), limits, strict=False)
-    )
+    return any((cache.get(key) or 0) >= limit for key, limit in zip(keys(username, ip), limits, strict=False))
 
 
 def record_failure(username: str, ip: str | None) -> None:
-    for key in _keys(username, ip):
+    for key in keys(username, ip):
         if not cache.add(key, 1, settings.LOGIN_FAILURE_WINDOW_SECONDS):
             try:
                 cache.incr(key)
@@ -30,4 +28,4 @@ def record_failure(username: str, ip: str | None) -> None:
 
 
 def reset(username: str) -> None:
-    cache.delete(_keys(username, None)[0])
+    cache.delete(keys(username, None)[0])

@@ -17,6 +17,17 @@ PASSWORD = "Portal-test-2022"
 
 
 @pytest.fixture(autouse=True)
+def clear_login_throttle():
+    """Login failures are counted in the cache (Redis under make test) across runs; start each test with none."""
+    from django.core.cache import cache
+
+    from institutions import throttle
+
+    for username in ("filer_a", "signer_a", "filer_b", "signer_b", "officer_in", "officer_out", "pboc_admin"):
+        cache.delete_many(throttle.keys(username, "127.0.0.1"))
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 at full strength costs ~0.3 s per user; tests create many.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

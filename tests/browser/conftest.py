@@ -8,8 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
 
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls in it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -46,18 +44,7 @@ def browser():
 
 
 @pytest.fixture
-def clear_login_throttle():
-    """Login failures are counted in Redis across runs; start each browser test with none recorded."""
-    if settings.REDIS_URL:
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        keys = list(client.scan_iter(match="*login-fail:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
-
-
-@pytest.fixture
-def page(request, browser, live_server, transactional_db, clear_login_throttle):
+def page(request, browser, live_server, transactional_db):
     context = browser.new_context(
         locale="zh-CN", viewport={"width": 1280, "height": 900}, base_url=live_server.url
     )

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def as_user(browser, live_server, transactional_db, clear_login_throttle):
+def as_user(browser, live_server, transactional_db):
     contexts = []
 
     def open_as(username):
