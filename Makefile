@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: setup run serve test lint bench messages clean
+.PHONY: setup run serve test lint messages clean
 
 setup: $(STAMP)
 
@@ -41,10 +41,6 @@ test: setup lint
 		SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest
-
-bench: setup
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		$(PY) -m bench.run
 
 # Regenerate and compile the English catalogue (needs gettext; the compiled .mo is committed).
 messages: setup
