@@ -14,7 +14,7 @@ from institutions.models import EvaluationGroup, Institution
 from . import parsing
 from .definitions import definition_for
 from .models import Filing, FilingStatus, FilingVersion, Form, Period, Transition, VersionSource
-from .services import ensure_monthly_periods
+from .services import check, ensure_monthly_periods
 
 SEED = 20220415
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -87,6 +87,13 @@ LAST_MONTH_STATUS = {
 }
 
 
+# A submitted sheet with an explained warning, so the demo shows one the officer has to read.
+LAST_MONTH_OVERRIDES = {"CIB": {"weighted_rate": Decimal("12.35")}}
+LAST_MONTH_EXPLANATION = (
+    "本月集中投放一批个体工商户应急周转贷款，期限短、风险权重高，利率按风险定价，次月将回落。"
+)
+
+
 @transaction.atomic
 def load_monthly_data(*, first=(2021, 1), last=(2022, 12), officer=None, signers=None) -> int:
     """Create the demo's monitoring filings, one approved version each (the last month in mixed states)."""
@@ -120,7 +127,9 @@ def load_monthly_data(*, first=(2021, 1), last=(2022, 12), officer=None, signers
                 filing=filing,
                 number=1,
                 edition=definition.edition,
-                values=parsing.values_to_json(data[key]),
+                values=parsing.values_to_json(
+                    {**data[key], **(LAST_MONTH_OVERRIDES.get(institution.code, {}) if key == last else {})}
+                ),
                 findings=[],
                 source=VersionSource.DEMO,
                 created_at=submitted - timedelta(hours=3),
@@ -165,4 +174,16 @@ def load_monthly_data(*, first=(2021, 1), last=(2022, 12), officer=None, signers
                 )
     Filing.objects.bulk_update(filings, ["current_version"])
     Transition.objects.bulk_create(steps)
+    # The last month is what officers review in the demo: give its versions their real findings, so the
+    # matrix's "clean submissions" list and each sheet's warnings are what the rules say.
+    latest = [v for f, v in zip(filings, versions, strict=True) if f.period.key == periods[last].key]
+    for version in latest:
+        filing = version.filing
+        _definition, _values, found = check(
+            institution=filing.institution, period=filing.period, raw=version.values
+        )
+        version.findings = [f.as_dict() for f in found]
+        if filing.institution.code in LAST_MONTH_OVERRIDES:
+            version.explanations = {f.key: LAST_MONTH_EXPLANATION for f in found if f.severity == "warning"}
+    FilingVersion.objects.bulk_update(latest, ["findings", "explanations"])
     return len(filings)

@@ -36,3 +36,15 @@ def test_demo_sheets_pass_every_error_rule(db):
             (filing.institution.code, filing.period.key, f.rule) for f in findings if f.severity == "error"
         ]
     assert problems == []
+
+
+def test_the_demo_month_under_review_carries_real_findings(db):
+    from reporting import rules
+
+    call_command("loaddemo", verbosity=0)
+    cib = Filing.objects.select_related("current_version").get(
+        institution__code="CIB", period__year=2022, period__month=12
+    )
+    found = [rules.Finding.from_dict(d) for d in cib.current_version.findings]
+    assert [f.rule for f in found] == ["W401"]
+    assert rules.unexplained(found, cib.current_version.explanations) == []
