@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from audit import services as audit
 
+from . import services
 from .models import Filing, ImportJob, Period
 
 
@@ -15,17 +16,24 @@ class PeriodAdmin(admin.ModelAdmin):
     fields = ["form", "year", "month", "ends_on", "opens_on", "due_on", "closes_on"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["form", "year", "month", "ends_on"] if obj else []
+        return ["form", "year", "month", "ends_on", "opens_on"] if obj else []
 
     def save_model(self, request, obj, form, change):
-        before = {k: str(form.initial.get(k)) for k in form.changed_data} if change else {}
+        if change:
+            services.change_period_window(
+                period=Period.objects.get(pk=obj.pk),
+                actor=request.user,
+                due_on=obj.due_on,
+                closes_on=obj.closes_on,
+                ip=request.META.get("REMOTE_ADDR"),
+            )
+            return
         super().save_model(request, obj, form, change)
         audit.record(
             actor=request.user,
-            action="period.change" if change else "period.add",
+            action="period.add",
             obj=obj,
-            summary=f"{'修改' if change else '新增'}报送期 {obj}",
-            changes={k: [before.get(k), str(form.cleaned_data.get(k))] for k in form.changed_data},
+            summary=f"新增报送期 {obj}",
             ip=request.META.get("REMOTE_ADDR"),
         )
 

@@ -124,7 +124,3 @@ def definition_for(form: str, year: int) -> FormDefinition:
     if not candidates:
         candidates = [d for (f, _e), d in EDITIONS.items() if f == form]
     return max(candidates, key=lambda d: int(d.edition))
-
-
-def get_definition(form: str, edition: str) -> FormDefinition:
-    return EDITIONS[(form, edition)]

@@ -3,7 +3,6 @@ querysets scoped through institutions.access — a bounded number of queries wha
 
 from collections import Counter
 
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from institutions.access import visible_institutions
@@ -11,7 +10,6 @@ from institutions.access import visible_institutions
 from .models import Filing, FilingStatus, Form, Period
 
 NOT_FILED = "not_filed"
-STATUS_LABELS = {NOT_FILED: "未填报", **{s.value: s.label for s in FilingStatus}}
 
 
 def recent_periods(form: str = Form.MONITORING, limit: int = 12):
@@ -63,10 +61,6 @@ def filings_for_user(user):
     return Filing.objects.filter(institution__in=visible_institutions(user)).select_related(
         "institution", "period", "current_version"
     )
-
-
-def filing_with_history(filing):
-    return Filing.objects.prefetch_related(Prefetch("versions"), "transitions__actor").get(pk=filing.pk)
 
 
 def neighbour_values(institution, period) -> tuple[dict | None, dict | None]:

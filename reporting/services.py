@@ -86,22 +86,30 @@ def ensure_monthly_periods(first: tuple[int, int], last: tuple[int, int]) -> lis
 
 
 @transaction.atomic
-def move_deadline(*, period: Period, actor, due_on: date, ip: str | None = None) -> Period:
-    """A PBoC admin moves a period's deadline (e.g. for a public holiday)."""
-    _require(access.is_pboc_admin(actor), "只有人民银行管理员可以调整报送截止日。")
+def change_period_window(
+    *, period: Period, actor, due_on: date, closes_on: date | None = None, ip: str | None = None
+) -> Period:
+    """A PBoC admin moves a period's deadline (e.g. for a public holiday) or closes its window."""
+    _require(access.is_pboc_admin(actor), "只有人民银行管理员可以调整报送期。")
     if due_on < period.opens_on:
         raise ServiceError(
             f"截止日 {due_on:%Y-%m-%d} 早于开始报送日 {period.opens_on:%Y-%m-%d}，请重新选择。"
         )
-    old = period.due_on
-    period.due_on = due_on
-    period.save(update_fields=["due_on"])
+    if closes_on is not None and closes_on < due_on:
+        raise ServiceError(f"关闭日 {closes_on:%Y-%m-%d} 早于截止日 {due_on:%Y-%m-%d}，请重新选择。")
+    changes = {
+        name: [str(getattr(period, name)), str(new)]
+        for name, new in (("due_on", due_on), ("closes_on", closes_on))
+        if getattr(period, name) != new
+    }
+    period.due_on, period.closes_on = due_on, closes_on
+    period.save(update_fields=["due_on", "closes_on"])
     audit.record(
         actor=actor,
-        action="period.deadline",
+        action="period.window",
         obj=period,
-        summary=f"调整 {period} 报送截止日",
-        changes={"due_on": [str(old), str(due_on)]},
+        summary=f"调整 {period} 报送期",
+        changes=changes,
         ip=ip,
     )
     return period

@@ -228,8 +228,33 @@ def test_bulk_approve_takes_only_clean_submissions(setup):
 def test_only_an_admin_moves_a_deadline(setup):
     period = setup["periods"][(2022, 3)]
     with pytest.raises(services.Forbidden):
-        services.move_deadline(period=period, actor=setup["officer_in"], due_on=period.due_on.replace(day=20))
-    services.move_deadline(period=period, actor=setup["pboc_admin"], due_on=period.due_on.replace(day=20))
-    assert AuditEntry.objects.get(action="period.deadline").changes == {
-        "due_on": ["2022-04-15", "2022-04-20"]
-    }
+        services.change_period_window(
+            period=period, actor=setup["officer_in"], due_on=period.due_on.replace(day=20)
+        )
+    services.change_period_window(
+        period=period, actor=setup["pboc_admin"], due_on=period.due_on.replace(day=20)
+    )
+    assert AuditEntry.objects.get(action="period.window").changes == {"due_on": ["2022-04-15", "2022-04-20"]}
+
+
+def test_a_closed_window_refuses_new_versions(setup):
+    period = setup["periods"][(2022, 3)]
+    services.change_period_window(
+        period=period, actor=setup["pboc_admin"], due_on=period.due_on, closes_on=period.due_on
+    )
+    with time_machine.travel("2022-04-16 09:00 +0800"), pytest.raises(services.ServiceError) as exc:
+        save(setup)
+    assert "报送窗口已关闭" in exc.value.message
+    assert not FilingVersion.objects.exists()
+
+
+def test_the_admin_page_moves_a_deadline_through_the_service(client, setup):
+    client.force_login(setup["pboc_admin"])
+    setup["pboc_admin"].is_staff = True
+    setup["pboc_admin"].is_superuser = True
+    setup["pboc_admin"].save()
+    period = setup["periods"][(2022, 3)]
+    url = f"/admin/reporting/period/{period.pk}/change/"
+    response = client.post(url, {"due_on": "2022-04-18", "closes_on": ""})
+    assert response.status_code == 302
+    assert AuditEntry.objects.get(action="period.window").changes == {"due_on": ["2022-04-15", "2022-04-18"]}
