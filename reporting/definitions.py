@@ -5,8 +5,9 @@ official workbook, and the thresholds its rules use. A later edition of a return
 added to `EDITIONS` — e.g. one that adds 各项贷款余额 for the 两增 test — never a change to code paths.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 
 from django.utils.translation import gettext_lazy as _
 
@@ -15,8 +16,16 @@ class Kind:
     STOCK = "stock"  # 月末时点余额
     YTD = "ytd"  # 年初至本期末累计（1月重新起算）
     POINT = "point"  # 时点价格类指标
+    PLAN = "plan"  # 计划、预计数（附件3）
+    TEXT = "text"  # 文字（附件2 联系人）
 
-    LABELS = {STOCK: _("时点余额"), YTD: _("年初至今累计"), POINT: _("时点指标")}
+    LABELS = {
+        STOCK: _("时点余额"),
+        YTD: _("年初至今累计"),
+        POINT: _("时点指标"),
+        PLAN: _("计划数"),
+        TEXT: _("文字"),
+    }
 
 
 @dataclass(frozen=True)
@@ -30,9 +39,21 @@ class FieldDef:
     decimals: int = 4
     integer: bool = False
     description: str = ""
+    # Table returns (附件2, 附件3): the row this field belongs to, its column's code, and its own cell.
+    row: str = ""
+    row_label: str = ""
+    column_code: str = ""
+    cell: str = ""
+    required: bool = True
+    text_format: str = ""  # TEXT fields: "phone" / "mobile" / "email" / "" (free text)
+    max_length: int = 60
 
     def label_for(self, month: int | None) -> str:
         return self.label.replace("X月", f"{month}月" if month else "X月")
+
+    @property
+    def is_number(self) -> bool:
+        return self.kind != Kind.TEXT
 
     @property
     def step(self) -> str:
@@ -52,6 +73,39 @@ class Thresholds:
     group_outlier_z: Decimal = Decimal("3.5")  # modified z-score on the group's month-on-month changes
     group_min_peers: int = 5  # fewer peers than this: too few to call anyone an outlier
     quarter_sum_tolerance: Decimal = Decimal("0.01")  # 附件3: quarters vs annual, 亿元
+    plan_growth_min: Decimal = Decimal("-0.20")  # 附件3: 增速 below this is implausible
+    plan_growth_max: Decimal = Decimal("1.00")  # 附件3: 增速 above this is implausible
+    cross_return_tolerance: Decimal = Decimal("0.01")  # 附件3 vs 附件4, 亿元
+
+
+@dataclass(frozen=True)
+class RowDef:
+    """A row of a table return: a region of 附件3 (code = GB/T 2260) or a contact role of 附件2."""
+
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ComputedDef:
+    """A column the portal computes rather than the bank types: (numerator − base) / denominator.
+
+    Stored with the values (under "<row>.<code>") and shown as "—" when the denominator is zero or missing —
+    the official template's #DIV/0! never reaches anyone."""
+
+    code: str
+    label: str
+    numerator: str
+    denominator: str
+    base: str = ""
+    unit: str = "%"
+    column: str = ""  # where the official layout prints it
+
+
+class Layout:
+    SHEET = "sheet"  # one row of fields (附件4)
+    TABLE = "table"  # rows × columns (附件2, 附件3)
+    DOCUMENT = "document"  # an uploaded PDF/DOCX (工作方案, 经验做法)
 
 
 @dataclass(frozen=True)
@@ -64,22 +118,87 @@ class FormDefinition:
     notes: tuple[str, ...]
     thresholds: Thresholds = field(default_factory=Thresholds)
     template_id: str = ""  # written into the workbook's properties to recognise our own template
+    layout: str = Layout.SHEET
+    rows: tuple[RowDef, ...] = ()  # TABLE: every printed row, in order (incl. a total row)
+    columns: tuple[FieldDef, ...] = ()  # TABLE: the input columns (templates of the fields)
+    computed: tuple[ComputedDef, ...] = ()  # TABLE: per-row ratios the portal computes
+    total_row: str = ""  # TABLE: the row that is the sum of the others (附件3 全省)
 
     @property
     def codes(self) -> list[str]:
         return [f.code for f in self.fields]
 
+    @cached_property
+    def _by_code(self) -> dict[str, FieldDef]:
+        return {f.code: f for f in self.fields}
+
     def field(self, code: str) -> FieldDef:
-        for f in self.fields:
-            if f.code == code:
-                return f
-        raise KeyError(code)
+        return self._by_code[code]
+
+    @property
+    def number_fields(self) -> list[FieldDef]:
+        return [f for f in self.fields if f.is_number]
 
     def groups(self) -> list[tuple[str, list[FieldDef]]]:
         out: dict[str, list[FieldDef]] = {}
         for f in self.fields:
             out.setdefault(f.group, []).append(f)
         return list(out.items())
+
+    def derive(self, values: dict) -> dict:
+        """The values the portal computes from the filed ones: the total row (sum of the other rows, None
+        while any of them is missing) and every computed ratio (None when undefined)."""
+        out: dict = {}
+        if self.layout != Layout.TABLE:
+            return out
+        if self.total_row:
+            for column in self.columns:
+                if not column.is_number:
+                    continue
+                parts = [
+                    values.get(f"{row.code}.{column.code}") for row in self.rows if row.code != self.total_row
+                ]
+                out[f"{self.total_row}.{column.code}"] = None if any(p is None for p in parts) else sum(parts)
+        both = {**values, **out}
+        for row in self.rows:
+            for c in self.computed:
+                top = both.get(f"{row.code}.{c.numerator}")
+                base = both.get(f"{row.code}.{c.base}") if c.base else Decimal(0)
+                bottom = both.get(f"{row.code}.{c.denominator}")
+                ok = top is not None and base is not None and bottom not in (None, Decimal(0))
+                out[f"{row.code}.{c.code}"] = (top - base) / bottom if ok else None
+        return out
+
+
+def table_fields(
+    rows: tuple[RowDef, ...], columns: tuple[FieldDef, ...], *, skip_row: str = "", first_row: int
+):
+    """The fields of a table return: one per (input row, column), coded "<row>.<column>", with its cell."""
+    out = []
+    for index, row in enumerate(rows):
+        if row.code == skip_row:
+            continue
+        for col in columns:
+            out.append(
+                FieldDef(
+                    code=f"{row.code}.{col.code}",
+                    label=f"{row.label} · {col.label}",
+                    unit=col.unit,
+                    kind=col.kind,
+                    group=row.label,
+                    column=col.column,
+                    decimals=col.decimals,
+                    integer=col.integer,
+                    row=row.code,
+                    row_label=row.label,
+                    column_code=col.code,
+                    cell=f"{col.column}{first_row + index}",
+                    required=col.required,
+                    text_format=col.text_format,
+                    max_length=col.max_length,
+                )
+            )
+    return tuple(out)
 
 
 GROUP_INCREMENT, GROUP_COVERAGE, GROUP_PRICE = "增量", "扩面", "降价"
@@ -113,8 +232,118 @@ MONITORING_2022 = FormDefinition(
     ),
 )
 
+# 附件3 rows: 全省 then the 17 regions, in the notice's order (GB/T 2260 codes, as fixtures/regions.csv).
+PLAN_ROWS = (
+    RowDef("420000", "全省"),
+    RowDef("420100", "武汉分行"),
+    RowDef("420200", "黄石分行"),
+    RowDef("420300", "十堰分行"),
+    RowDef("420500", "宜昌分行"),
+    RowDef("420600", "襄阳分行"),
+    RowDef("420700", "鄂州分行"),
+    RowDef("420800", "荆门分行"),
+    RowDef("420900", "孝感分行"),
+    RowDef("421000", "荆州分行"),
+    RowDef("421100", "黄冈分行"),
+    RowDef("421200", "咸宁分行"),
+    RowDef("421300", "随州分行"),
+    RowDef("422800", "恩施州分行"),
+    RowDef("429004", "仙桃分行"),
+    RowDef("429005", "潜江分行"),
+    RowDef("429006", "天门分行"),
+    RowDef("429021", "神农架林区分行"),
+)
+PLAN_TOTAL_ROW = "420000"
+PLAN_FIRST_ROW = 5  # the 全省 row in the official layout (title, 填报人 line, two header rows)
+
+
+def plan_definition(year: int) -> FormDefinition:
+    """附件3 普惠小微贷款投放计划表 for `year` (单位：亿元，%). The 2021 edition of the notice is the 2022 plan;
+    the labels move with the year."""
+    y2, y1 = year - 2, year - 1
+    columns = (
+        FieldDef("balance_y2", f"{y2}年末普惠小微贷款余额", "亿元", Kind.STOCK, "", "B"),
+        FieldDef("balance_y1", f"{y1}年末普惠小微贷款余额", "亿元", Kind.STOCK, "", "C"),
+        FieldDef("planned_increase", f"{year}年普惠小微贷款预计新增额", "亿元", Kind.PLAN, "", "E"),
+        FieldDef("q1_actual", "一季度实际新增额", "亿元", Kind.PLAN, "", "G"),
+        FieldDef("q2_plan", "二季度预计新增额", "亿元", Kind.PLAN, "", "H"),
+        FieldDef("q3_plan", "三季度预计新增额", "亿元", Kind.PLAN, "", "I"),
+        FieldDef("q4_plan", "四季度预计新增额", "亿元", Kind.PLAN, "", "J"),
+    )
+    return FormDefinition(
+        form="plan",
+        edition=str(year),
+        title="{institution}" + f"{year}年普惠小微贷款投放计划表",
+        unit_line="单位：亿元，%",
+        layout=Layout.TABLE,
+        rows=PLAN_ROWS,
+        columns=columns,
+        total_row=PLAN_TOTAL_ROW,
+        computed=(
+            ComputedDef(
+                "growth_y1", f"{y1}年末普惠小微贷款增速", "balance_y1", "balance_y2", "balance_y2", column="D"
+            ),
+            ComputedDef(
+                "planned_growth",
+                f"{year}年末普惠小微贷款预计增速",
+                "planned_increase",
+                "balance_y1",
+                column="F",
+            ),
+        ),
+        fields=table_fields(PLAN_ROWS, columns, skip_row=PLAN_TOTAL_ROW, first_row=PLAN_FIRST_ROW),
+        notes=(
+            "注：本表无需填写数据单位，数据口径参考人民银行A3302报表相关科目",
+            "普惠小微贷款余额=单户授信1000万元（含）以下的境内小微型企业贷款+个体工商户经营性贷款+小微企业主经营性贷款",
+        ),
+        template_id=f"xwqy-plan-{year}",
+    )
+
+
+CONTACT_ROWS = (
+    RowDef("leader", "分管行领导"),
+    RowDef("head", "牵头部门负责人"),
+    RowDef("liaison", "牵头部门联系人"),
+)
+CONTACTS_2022 = FormDefinition(
+    form="contacts",
+    edition="2022",
+    title="{institution}专项行动联系人",
+    unit_line="",
+    layout=Layout.TABLE,
+    rows=CONTACT_ROWS,
+    columns=(
+        FieldDef("department", "部门", "", Kind.TEXT, "", "B"),
+        FieldDef("name", "姓名", "", Kind.TEXT, "", "C", max_length=30),
+        FieldDef("title", "职务", "", Kind.TEXT, "", "D", max_length=30),
+        FieldDef("office_phone", "办公电话", "", Kind.TEXT, "", "E", text_format="phone", max_length=30),
+        FieldDef("mobile", "手机", "", Kind.TEXT, "", "F", text_format="mobile", max_length=20),
+        FieldDef("email", "金融服务平台邮箱", "", Kind.TEXT, "", "G", text_format="email", max_length=100),
+    ),
+    fields=(),
+    notes=(),
+    template_id="xwqy-contacts-2022",
+)
+CONTACTS_2022 = replace(CONTACTS_2022, fields=table_fields(CONTACT_ROWS, CONTACTS_2022.columns, first_row=3))
+
+
+def document_definition(form: str, title: str) -> FormDefinition:
+    """A document return: no fields; each version is an uploaded PDF or DOCX."""
+    return FormDefinition(
+        form=form, edition="2022", title=title, unit_line="", fields=(), notes=(), layout=Layout.DOCUMENT
+    )
+
+
+WORK_PLAN_2022 = document_definition("work_plan", "{institution}专项行动工作方案")  # 004 §(十八)
+EXPERIENCE_2022 = document_definition("experience", "{institution}专项行动经验做法")  # 004 §(二十)
+
 EDITIONS: dict[tuple[str, str], FormDefinition] = {
     ("monitoring", "2022"): MONITORING_2022,
+    ("plan", "2022"): plan_definition(2022),
+    ("plan", "2023"): plan_definition(2023),
+    ("contacts", "2022"): CONTACTS_2022,
+    ("work_plan", "2022"): WORK_PLAN_2022,
+    ("experience", "2022"): EXPERIENCE_2022,
 }
 
 

@@ -15,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 class Form(models.TextChoices):
     MONITORING = "monitoring", _("专项行动进展情况监测表（附件4）")
     PLAN = "plan", _("普惠小微贷款投放计划表（附件3）")
+    CONTACTS = "contacts", _("专项行动联系人（附件2）")
+    WORK_PLAN = "work_plan", _("专项行动工作方案")
+    EXPERIENCE = "experience", _("经验做法")
 
 
 class Period(models.Model):
@@ -23,6 +26,7 @@ class Period(models.Model):
     form = models.CharField(_("报表"), max_length=20, choices=Form.choices)
     year = models.PositiveSmallIntegerField(_("年度"))
     month = models.PositiveSmallIntegerField(_("月份"), null=True, blank=True)
+    quarter = models.PositiveSmallIntegerField(_("季度"), null=True, blank=True)
     ends_on = models.DateField(_("统计截止日"))
     opens_on = models.DateField(_("开始报送日"))
     due_on = models.DateField(_("报送截止日"))
@@ -36,7 +40,10 @@ class Period(models.Model):
         verbose_name_plural = _("报送期")
         constraints = [
             models.UniqueConstraint(
-                fields=["form", "year", "month"], name="period_unique", nulls_distinct=False
+                fields=["form", "year", "month", "quarter"], name="period_unique", nulls_distinct=False
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__isnull=True) | Q(quarter__range=(1, 4)), name="period_quarter"
             ),
             models.CheckConstraint(
                 condition=Q(month__isnull=True) | Q(month__range=(1, 12)), name="period_month"
@@ -51,11 +58,17 @@ class Period(models.Model):
 
     @property
     def label(self) -> str:
-        return f"{self.year}年{self.month}月" if self.month else f"{self.year}年"
+        if self.month:
+            return f"{self.year}年{self.month}月"
+        if self.quarter:
+            return f"{self.year}年第{self.quarter}季度"
+        return f"{self.year}年"
 
     @property
     def key(self) -> str:
-        return f"{self.year}-{self.month:02d}" if self.month else str(self.year)
+        if self.month:
+            return f"{self.year}-{self.month:02d}"
+        return f"{self.year}-Q{self.quarter}" if self.quarter else str(self.year)
 
     def is_open(self, on=None) -> bool:
         today = on or timezone.localdate()

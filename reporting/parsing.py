@@ -136,9 +136,12 @@ def parse_values(
     """Every field of `definition` parsed from `raw` (missing keys are blanks), and an E102 finding per
     unreadable input. Pass `unparsed={f.field for f in findings}` to `rules.Context` so E101 does not also
     call those fields blank."""
-    values: dict[str, Decimal | None] = {}
+    values: dict[str, Decimal | str | None] = {}
     findings: list[Finding] = []
     for fd in definition.fields:
+        if not fd.is_number:
+            values[fd.code] = parse_text(raw.get(fd.code))
+            continue
         value, problem = parse_value(raw.get(fd.code), fd, month=month)
         values[fd.code] = value
         if problem:
@@ -155,16 +158,28 @@ def parse_values(
     return values, findings
 
 
-def values_to_json(values: Mapping[str, Decimal | None]) -> dict[str, str | None]:
+def parse_text(raw: object) -> str | None:
+    """A text field (附件2): full-width forms folded, blanks trimmed; blank → None."""
+    if raw is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    return text or None
+
+
+def values_to_json(values: Mapping[str, Decimal | str | None]) -> dict[str, str | None]:
     """Decimals as plain strings ("1234.5", "12"); JSON floats would bring the binary noise back."""
-    return {code: None if v is None else format_decimal(v) for code, v in values.items()}
+    return {code: v if v is None or isinstance(v, str) else format_decimal(v) for code, v in values.items()}
 
 
-def values_from_json(d: Mapping[str, object]) -> dict[str, Decimal | None]:
-    out: dict[str, Decimal | None] = {}
+def values_from_json(d: Mapping[str, object], definition: FormDefinition | None = None) -> dict:
+    """Stored values back as Decimals — except the definition's text fields, which stay text."""
+    text = {f.code for f in definition.fields if not f.is_number} if definition else set()
+    out: dict[str, Decimal | str | None] = {}
     for code, v in d.items():
         if v is None or (isinstance(v, str) and not v.strip()):
             out[code] = None
+        elif code in text:
+            out[code] = str(v)
         else:
             out[code] = canonical(Decimal(repr(v) if isinstance(v, float) else str(v)))
     return out

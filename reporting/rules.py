@@ -13,6 +13,7 @@ borrowers; "新发放" figures run from the start of the year to the period end;
 borrowers that got a new loan; 首贷户比重 = 拓展首贷户数 / 新发放小微企业贷款户数 (004 footnote 2).
 """
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,6 +29,7 @@ class Scope:
     CROSS_FIELD = "cross_field"
     CROSS_PERIOD = "cross_period"
     GROUP = "group"
+    CROSS_RETURN = "cross_return"  # against another return of the same institution (附件3 vs 附件4)
 
 
 # Field codes that rules name explicitly; a rule over a code the definition lacks does not apply.
@@ -116,7 +118,7 @@ class Context:
 
     definition: FormDefinition
     year: int
-    month: int
+    month: int | None
     values: dict[str, Decimal | None]
     previous: dict[str, Decimal | None] | None = None
     last_year: dict[str, Decimal | None] | None = None
@@ -125,6 +127,9 @@ class Context:
     locate: Callable[[str], str] | None = None
     # fields whose input was present but not numeric (parsing reported E102); E101 leaves them alone
     unparsed: frozenset[str] = frozenset()
+    # figures from the institution's other returns, e.g. approved 附件4 余额 for the plan's checks:
+    # {"balance_prev_dec": …, "balance_march": …} (None when that sheet is not approved)
+    related: dict[str, Decimal | None] | None = None
 
     def has(self, code: str) -> bool:
         return code in self.definition.codes
@@ -200,10 +205,14 @@ def _finding(ctx: Context, rule_id: str, code: str | None, fields: tuple[str, ..
 # ---- E1xx: each field on its own ---------------------------------------------------------------------------
 
 
-def _required(ctx: Context) -> Iterator[Finding]:
-    for fd in ctx.definition.fields:
-        if ctx.values.get(fd.code) is None and fd.code not in ctx.unparsed:
-            yield _finding(ctx, "E101", fd.code, label=ctx.label(fd.code))
+def _required_in(rule_id: str, *, numbers: bool) -> Check:
+    def check(ctx: Context) -> Iterator[Finding]:
+        for fd in ctx.definition.fields:
+            missing = ctx.values.get(fd.code) is None and fd.code not in ctx.unparsed
+            if fd.is_number == numbers and fd.required and missing:
+                yield _finding(ctx, rule_id, fd.code, label=ctx.label(fd.code))
+
+    return check
 
 
 NUMERIC_ADVICE = "请填写阿拉伯数字（单位：{unit}），不要填写文字、公式或错误值。"
@@ -218,7 +227,7 @@ def not_numeric_message(fd: FieldDef, raw_text: str, *, month: int | None, advic
 
 def _numeric(ctx: Context) -> Iterator[Finding]:
     # Parsing reports unreadable input; this catches values handed over already "parsed" but not numbers.
-    for fd in ctx.definition.fields:
+    for fd in ctx.definition.number_fields:
         raw = ctx.values.get(fd.code)
         if raw is not None and _number(raw) is None:
             yield Finding(
@@ -232,21 +241,21 @@ def _numeric(ctx: Context) -> Iterator[Finding]:
 
 
 def _non_negative(ctx: Context) -> Iterator[Finding]:
-    for fd in ctx.definition.fields:
+    for fd in ctx.definition.number_fields:
         v = ctx.value(fd.code)
         if v is not None and v < 0:
             yield _finding(ctx, "E103", fd.code, label=ctx.label(fd.code), value=ctx.amount(fd.code, v))
 
 
 def _integer(ctx: Context) -> Iterator[Finding]:
-    for fd in ctx.definition.fields:
+    for fd in ctx.definition.number_fields:
         v = ctx.value(fd.code)
         if fd.integer and v is not None and v != v.to_integral_value():
             yield _finding(ctx, "E104", fd.code, label=ctx.label(fd.code), value=ctx.amount(fd.code, v))
 
 
 def _precision(ctx: Context) -> Iterator[Finding]:
-    for fd in ctx.definition.fields:
+    for fd in ctx.definition.number_fields:
         v = ctx.value(fd.code)
         if not fd.integer and v is not None and decimal_places(v) > fd.decimals:
             yield _finding(
@@ -423,7 +432,146 @@ def _group_outlier(ctx: Context) -> Iterator[Finding]:
             )
 
 
-RULES: tuple[Rule, ...] = (
+# ---- 附件2: contact details ----------------------------------------------------------------------------------
+
+_MOBILE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
+# 区号 3–4 digits (optional parentheses), 7–8 digit number, optional extension: 027-87654321, (027)8765-4321转123
+_PHONE = re.compile(r"^(?:\(?0\d{2,3}\)?)?\d{7,8}(?:(?:转|ext\.?|#|-)\d{1,6})?$", re.IGNORECASE)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_FORMAT_HINTS = {
+    "mobile": ("手机号码", "11 位手机号码，如 13912345678"),
+    "phone": ("办公电话", "区号加号码，如 027-87654321，分机可写作 027-87654321转123"),
+    "email": ("邮箱地址", "完整的邮箱地址，如 name@bank.com.cn"),
+}
+
+
+def _format_ok(text: str, kind: str) -> bool:
+    compact = re.sub(r"[\s\-－—]", "", text) if kind in {"mobile", "phone"} else text.strip()
+    if kind == "mobile":
+        return bool(_MOBILE.match(compact))
+    if kind == "phone":
+        return bool(_PHONE.match(compact)) or bool(_MOBILE.match(compact))
+    if kind == "email":
+        return bool(_EMAIL.match(compact))
+    return True
+
+
+def _text_format(ctx: Context) -> Iterator[Finding]:
+    for fd in ctx.definition.fields:
+        value = ctx.values.get(fd.code)
+        if fd.text_format and isinstance(value, str) and not _format_ok(value, fd.text_format):
+            what, hint = _FORMAT_HINTS[fd.text_format]
+            yield _finding(
+                ctx, "E107", fd.code, label=ctx.label(fd.code), value=value[:40], what=what, hint=hint
+            )
+
+
+def _text_length(ctx: Context) -> Iterator[Finding]:
+    for fd in ctx.definition.fields:
+        value = ctx.values.get(fd.code)
+        if not fd.is_number and isinstance(value, str) and len(value) > fd.max_length:
+            yield _finding(
+                ctx, "E108", fd.code, label=ctx.label(fd.code), length=len(value), limit=fd.max_length
+            )
+
+
+# ---- 附件3: the loan plan -------------------------------------------------------------------------------------
+
+PLAN_QUARTERS = ("q1_actual", "q2_plan", "q3_plan", "q4_plan")
+PLAN_ANNUAL = "planned_increase"
+
+
+def _plan_rows(ctx: Context) -> list[str]:
+    return [r.code for r in ctx.definition.rows if r.code != ctx.definition.total_row]
+
+
+def _quarters_add_up(ctx: Context) -> Iterator[Finding]:
+    tolerance = ctx.definition.thresholds.quarter_sum_tolerance
+    for row in _plan_rows(ctx):
+        quarters = [ctx.value(f"{row}.{q}") for q in PLAN_QUARTERS]
+        annual = ctx.value(f"{row}.{PLAN_ANNUAL}")
+        if annual is None or any(q is None for q in quarters):
+            continue
+        total = sum(quarters)
+        if abs(total - annual) > tolerance:
+            code = f"{row}.{PLAN_ANNUAL}"
+            yield _finding(
+                ctx,
+                "W407",
+                code,
+                fields=(code, *(f"{row}.{q}" for q in PLAN_QUARTERS)),
+                row=ctx.definition.field(code).row_label,
+                quarters=format_amount(total, "亿元"),
+                annual=format_amount(annual, "亿元"),
+                gap=format_amount(total - annual, "亿元"),
+                tolerance=format_amount(tolerance, "亿元"),
+            )
+
+
+def _plan_growth(ctx: Context) -> Iterator[Finding]:
+    t = ctx.definition.thresholds
+    derived = ctx.definition.derive(ctx.values)
+    for row in _plan_rows(ctx):
+        for computed in ctx.definition.computed:
+            ratio = derived.get(f"{row}.{computed.code}")
+            if ratio is None or t.plan_growth_min <= ratio <= t.plan_growth_max:
+                continue
+            code = f"{row}.{computed.numerator}"
+            yield _finding(
+                ctx,
+                "W408",
+                code,
+                fields=(code, f"{row}.{computed.denominator}"),
+                row=ctx.definition.field(code).row_label,
+                label=computed.label,
+                value=format_percent(ratio, signed=False),
+                low=format_percent(t.plan_growth_min, signed=False),
+                high=format_percent(t.plan_growth_max, signed=False),
+            )
+
+
+def _province(ctx: Context, column: str) -> Decimal | None:
+    """The 全省 figure of a plan column: the sum of the regions (None while any is missing)."""
+    parts = [ctx.value(f"{row}.{column}") for row in _plan_rows(ctx)]
+    return None if any(p is None for p in parts) else sum(parts)
+
+
+def _against_monthly(
+    rule_id: str, column: str, describe: Callable[[dict], Decimal | None], source: str
+) -> Check:
+    def check(ctx: Context) -> Iterator[Finding]:
+        planned = _province(ctx, column)
+        actual = describe(ctx.related or {})
+        if planned is None or actual is None:
+            return
+        if abs(planned - actual) > ctx.definition.thresholds.cross_return_tolerance:
+            total_row = ctx.definition.total_row
+            code = f"{_plan_rows(ctx)[0]}.{column}"
+            yield Finding(
+                rule=rule_id,
+                severity=rule(rule_id).severity,
+                field=code,
+                message=rule(rule_id).message.format(
+                    label=ctx.definition.field(code).label.split(" · ", 1)[1],
+                    planned=format_amount(planned, "亿元"),
+                    actual=format_amount(actual, "亿元"),
+                    source=source.format(year=ctx.year, prev=ctx.year - 1),
+                    gap=format_amount(planned - actual, "亿元"),
+                ),
+                location=f"{dict((r.code, r.label) for r in ctx.definition.rows)[total_row]} · "
+                + ctx.definition.field(code).label.split(" · ", 1)[1],
+                fields=tuple(f"{row}.{column}" for row in _plan_rows(ctx)),
+            )
+
+    return check
+
+
+def _q1_growth(related: dict) -> Decimal | None:
+    march, december = related.get("balance_march"), related.get("balance_prev_dec")
+    return None if march is None or december is None else march - december
+
+
+_UNSORTED: tuple[Rule, ...] = (
     Rule(
         "E101",
         ERROR,
@@ -431,7 +579,7 @@ RULES: tuple[Rule, ...] = (
         ("*",),
         "“{label}”未填写：本项为必填项，请填写数值；如确实为零，请填写 0。",
         "每一项都必须填写；空白与 0 不同，数值为零时应填 0。",
-        _required,
+        _required_in("E101", numbers=True),
     ),
     Rule(
         "E102",
@@ -582,8 +730,87 @@ RULES: tuple[Rule, ...] = (
         _group_outlier,
         kinds=(Kind.STOCK,),
     ),
+    Rule(
+        "E106",
+        ERROR,
+        Scope.FIELD,
+        ("*",),
+        "“{label}”未填写：本项为必填项，请填写。",
+        "联系人表的每一格都必须填写。",
+        _required_in("E106", numbers=False),
+        kinds=(Kind.TEXT,),
+    ),
+    Rule(
+        "E107",
+        ERROR,
+        Scope.FIELD,
+        ("*",),
+        "“{label}”填写的“{value}”不是有效的{what}：请填写{hint}。",
+        "办公电话、手机和邮箱须符合格式（手机 11 位；电话为区号加号码，可带分机；邮箱含 @ 和域名）。",
+        _text_format,
+        kinds=(Kind.TEXT,),
+    ),
+    Rule(
+        "E108",
+        ERROR,
+        Scope.FIELD,
+        ("*",),
+        "“{label}”过长（{length} 个字）：本项最多 {limit} 个字，请精简。",
+        "文字项不超过规定长度。",
+        _text_length,
+        kinds=(Kind.TEXT,),
+    ),
+    Rule(
+        "W407",
+        WARNING,
+        Scope.CROSS_FIELD,
+        ("*",),
+        "{row}：四个季度合计 {quarters}，与全年预计新增额 {annual} 相差 {gap}（容差 {tolerance}）："
+        "一季度实际新增额与二、三、四季度预计新增额之和应等于全年预计新增额，请核对；如属实，请说明原因。",
+        "附件3 每一行：一季度实际新增额 + 二、三、四季度预计新增额 = 全年预计新增额（超出容差为提示）。",
+        _quarters_add_up,
+        kinds=(Kind.PLAN,),
+    ),
+    Rule(
+        "W408",
+        WARNING,
+        Scope.CROSS_FIELD,
+        ("*",),
+        "{row}：{label}为 {value}，超出合理区间 {low}～{high}：请核对余额和新增额的单位（亿元）；如属实，请说明原因。",
+        "附件3 的上年增速和本年预计增速应在配置的合理区间内；分母为 0 或缺失时增速无定义，不比较。",
+        _plan_growth,
+        kinds=(Kind.PLAN,),
+    ),
+    Rule(
+        "W501",
+        WARNING,
+        Scope.CROSS_RETURN,
+        ("*",),
+        "全省“{label}”为 {planned}，而已审核的监测表显示 {source}为 {actual}，相差 {gap}：请核对两张表；"
+        "如属实，请说明原因。",
+        "附件3 全省一季度实际新增额应等于已审核的附件4 3月末余额减上年12月末余额。",
+        _against_monthly("W501", "q1_actual", _q1_growth, "{year}年3月末余额减{prev}年12月末余额（附件4）"),
+        kinds=(Kind.PLAN,),
+    ),
+    Rule(
+        "W502",
+        WARNING,
+        Scope.CROSS_RETURN,
+        ("*",),
+        "全省“{label}”为 {planned}，而已审核的监测表显示 {source}为 {actual}，相差 {gap}：请核对两张表；"
+        "如属实，请说明原因。",
+        "附件3 全省上年末余额应等于已审核的附件4 上年12月末普惠小微贷款余额。",
+        _against_monthly(
+            "W502",
+            "balance_y1",
+            lambda r: r.get("balance_prev_dec"),
+            "{prev}年12月末普惠小微贷款余额（附件4）",
+        ),
+        kinds=(Kind.PLAN,),
+    ),
 )
 
+RULES: tuple[Rule, ...] = tuple(sorted(_UNSORTED, key=lambda r: r.id))
 _BY_ID = {r.id: r for r in RULES}
 
 

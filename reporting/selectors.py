@@ -107,3 +107,23 @@ def status_matrix(user, periods, *, group: str = "", status: str = ""):
         late = sum(1 for p, f in zip(periods, row, strict=True) if (f.is_late if f else p.is_overdue()))
         rows.append({"institution": institution, "cells": list(zip(periods, row, strict=True)), "late": late})
     return rows
+
+
+def approved_monthly_balances(institution, year: int) -> dict:
+    """附件4 普惠小微贷款余额 from the institution's approved sheets that 附件3 is checked against:
+    December of the year before and March of the year (None where that sheet is not approved)."""
+    from . import parsing
+
+    found = {
+        (f.period.year, f.period.month): parsing.values_from_json(f.current_version.values).get(
+            "loan_balance"
+        )
+        for f in Filing.objects.filter(
+            institution=institution,
+            status=FilingStatus.APPROVED,
+            period__form=Form.MONITORING,
+            period__year__in=[year - 1, year],
+            period__month__in=[12, 3],
+        ).select_related("period", "current_version")
+    }
+    return {"balance_prev_dec": found.get((year - 1, 12)), "balance_march": found.get((year, 3))}

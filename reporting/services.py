@@ -23,7 +23,7 @@ from institutions import access
 from institutions.models import Institution
 
 from . import parsing, rules, selectors
-from .definitions import FormDefinition, definition_for
+from .definitions import FormDefinition, Layout, definition_for
 from .models import Filing, FilingStatus, FilingVersion, Form, Period, Transition, VersionSource
 
 
@@ -85,6 +85,36 @@ def ensure_monthly_periods(first: tuple[int, int], last: tuple[int, int]) -> lis
     return created
 
 
+def quarter_due(year: int, quarter: int) -> date:
+    """经验做法: due within a month after the quarter ends (004 §(二十)) — the last day of the next month."""
+    month = quarter * 3 + 1
+    y, m = (year + 1, 1) if month == 13 else (year, month)
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def ensure_campaign_periods(year: int, *, due_on: date) -> list[Period]:
+    """The once-a-year returns of a campaign year — 附件3 plan, 附件2 contacts, 工作方案 — due on `due_on`
+    (2022-04-29 in 武银〔2022〕45号), and the four quarterly 经验做法. Existing periods are kept."""
+    wanted = [
+        Period(form=form, year=year, ends_on=date(year, 12, 31), opens_on=date(year, 1, 1), due_on=due_on)
+        for form in (Form.PLAN, Form.CONTACTS, Form.WORK_PLAN)
+    ] + [
+        Period(
+            form=Form.EXPERIENCE,
+            year=year,
+            quarter=q,
+            ends_on=date(year, q * 3, calendar.monthrange(year, q * 3)[1]),
+            opens_on=date(year, (q - 1) * 3 + 1, 1),
+            due_on=quarter_due(year, q),
+        )
+        for q in (1, 2, 3, 4)
+    ]
+    existing = set(Period.objects.filter(year=year).values_list("form", "quarter"))
+    created = [p for p in wanted if (p.form, p.quarter) not in existing]
+    Period.objects.bulk_create(created)
+    return created
+
+
 @transaction.atomic
 def change_period_window(
     *, period: Period, actor, due_on: date, closes_on: date | None = None, ip: str | None = None
@@ -141,8 +171,22 @@ def _relative_changes(current: dict, previous: dict, codes: list[str]) -> dict[s
 def build_context(
     *, institution: Institution, period: Period, values: dict, definition: FormDefinition, locate=None
 ) -> rules.Context:
-    """Everything the rules need besides the values: last month, the same month last year, and the
-    month-on-month changes of the institution's evaluation group (three queries whatever the group size)."""
+    """Everything the rules need besides the values. For 附件4: last month, the same month last year, and
+    the month-on-month changes of the institution's evaluation group (three queries whatever the group size).
+    For 附件3: the approved 附件4 balances it is checked against. Other returns: the values alone."""
+    if period.form == Form.PLAN:
+        return rules.Context(
+            definition=definition,
+            year=period.year,
+            month=None,
+            values=values,
+            locate=locate,
+            related=selectors.approved_monthly_balances(institution, period.year),
+        )
+    if period.form != Form.MONITORING:
+        return rules.Context(
+            definition=definition, year=period.year, month=None, values=values, locate=locate
+        )
     previous, last_year = selectors.neighbour_values(institution, period)
     prev_key = _previous_month(period)
 
@@ -184,17 +228,18 @@ def build_context(
 
 
 def check(*, institution: Institution, period: Period, raw: dict, locate=None):
-    """Parse and validate raw values without storing anything: (values, findings)."""
+    """Parse and validate raw values without storing anything: (definition, values, findings).
+
+    `values` holds the parsed fields plus what the portal derives from them (附件3's 全省 row and 增速)."""
     definition = definition_for(period.form, period.year)
     values, findings = parsing.parse_values(definition, raw, locate=locate, month=period.month)
     context = build_context(
         institution=institution, period=period, values=values, definition=definition, locate=locate
     )
-    unparsable = {
-        f.field for f in findings
-    }  # a value that could not be read is reported once, not again as missing
+    # a value that could not be read is reported once, not again as missing
+    unparsable = {f.field for f in findings}
     findings = findings + [f for f in rules.validate(context) if f.field not in unparsable]
-    return definition, values, rules.sort_findings(findings)
+    return definition, {**values, **definition.derive(values)}, rules.sort_findings(findings)
 
 
 # --- versions and workflow ------------------------------------------------------------------
@@ -275,6 +320,42 @@ def save_version(
             f"{period} 的报送窗口已关闭（{period.closes_on:%Y-%m-%d}），如需补报请联系人民银行经办。"
         )
     definition, values, findings = check(institution=institution, period=period, raw=raw, locate=locate)
+    keep = {f.key for f in findings if f.severity == "warning"}
+    version = FilingVersion(
+        edition=definition.edition,
+        values=parsing.values_to_json(values),
+        findings=[f.as_dict() for f in findings],
+        explanations={k: v.strip() for k, v in (explanations or {}).items() if k in keep and v and v.strip()},
+        source=source,
+        created_by=actor,
+    )
+
+    def describe(filing, version, old_values):
+        summary = (
+            f"{filing} 保存第 {version.number} 版（{version.get_source_display()}，"
+            f"错误 {version.error_count}，预警 {version.warning_count}）"
+        )
+        return summary, audit.diff(old_values, version.values)
+
+    return _append_version(
+        institution=institution,
+        period=period,
+        actor=actor,
+        version=version,
+        upload=upload,
+        extension=".xlsx",
+        expected_lock_version=expected_lock_version,
+        action="filing.save",
+        describe=describe,
+        ip=ip,
+    )
+
+
+def _append_version(
+    *, institution, period, actor, version, upload, extension, expected_lock_version, action, describe, ip
+) -> FilingVersion:
+    """Lock the filing, refuse while it is under review or approved, number and save `version` with its file,
+    make it current (a returned filing goes back to draft) and audit — one transaction."""
     with transaction.atomic():
         filing = _locked_filing(institution=institution, period=period)
         _check_expected(filing, expected_lock_version)
@@ -286,44 +367,47 @@ def save_version(
             raise ServiceError(
                 f"{filing} 已提交，正在审核，不能修改。如需更正，请联系人民银行经办退回。", code="locked"
             )
-        keep = {f.key for f in findings if f.severity == "warning"}
-        version = FilingVersion(
-            filing=filing,
-            number=(filing.versions.aggregate(n=Max("number"))["n"] or 0) + 1,
-            edition=definition.edition,
-            values=parsing.values_to_json(values),
-            findings=[f.as_dict() for f in findings],
-            explanations={
-                k: v.strip() for k, v in (explanations or {}).items() if k in keep and v and v.strip()
-            },
-            source=source,
-            created_by=actor,
-        )
+        version.filing = filing
+        version.number = (filing.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         if upload is not None:
             version.upload_name = upload.name[:255]
             version.upload_sha256 = upload.sha256
-            version.upload.save(
-                f"{institution.code}-{period.key}-{upload.sha256[:12]}.xlsx",
-                ContentFile(upload.data),
-                save=False,
-            )
+            name = f"{institution.code}-{period.form}-{period.key}-{upload.sha256[:12]}{extension}"
+            version.upload.save(name, ContentFile(upload.data), save=False)
         version.save()
         old_values = filing.current_version.values if filing.current_version_id else {}
         filing.current_version = version
         filing.lock_version += 1
         if filing.status == FilingStatus.RETURNED:
-            _transition(filing, to=FilingStatus.DRAFT, actor=actor, reason="退回后重新填报")
+            _transition(filing, to=FilingStatus.DRAFT, actor=actor, reason="退回后重新报送")
         filing.save(update_fields=["current_version", "lock_version", "status", "updated_at"])
+        summary, changes = describe(filing, version, old_values)
         audit.record(
             actor=actor,
-            action="filing.save",
+            action=action,
             obj=version,
             institution=institution,
-            summary=f"{filing} 保存第 {version.number} 版（{version.get_source_display()}，错误 {version.error_count}，预警 {version.warning_count}）",
-            changes=audit.diff(old_values, version.values),
+            summary=summary,
+            changes=changes,
             ip=ip,
         )
     return version
+
+
+RECEIPT_PREFIX = {
+    Form.MONITORING: "XW",
+    Form.PLAN: "XWJH",
+    Form.CONTACTS: "XWLX",
+    Form.WORK_PLAN: "XWFA",
+    Form.EXPERIENCE: "XWJY",
+}
+
+
+def receipt_number(filing: Filing, version: FilingVersion) -> str:
+    """XW202203-ICBC-02 (附件4, 2022年3月, version 2); XWJH2022-…, XWJY2022Q1-… for the other returns."""
+    period = filing.period
+    when = f"{period.year}{period.month:02d}" if period.month else period.key.replace("-", "")
+    return f"{RECEIPT_PREFIX[period.form]}{when}-{filing.institution.code}-{version.number:02d}"
 
 
 def attestation_text(actor) -> str:
@@ -372,6 +456,11 @@ def submit(
     version = filing.current_version
     if version is None:
         raise ServiceError("尚未填报任何数据，请先填写并保存。")
+    if (
+        definition_for(filing.period.form, filing.period.year).layout == Layout.DOCUMENT
+        and not version.upload
+    ):
+        raise ServiceError("尚未上传文件，请先上传 PDF 或 Word（.docx）文件。")
     found = [rules.Finding.from_dict(d) for d in version.findings]
     errors = [f for f in found if f.severity == "error"]
     if errors:
@@ -389,9 +478,7 @@ def submit(
     version.submitted_by = actor
     version.submitted_at = now
     version.attestation = attestation_text(actor)
-    version.receipt_no = (
-        f"XW{filing.period.year}{filing.period.month or 0:02d}-{filing.institution.code}-{version.number:02d}"
-    )
+    version.receipt_no = receipt_number(filing, version)
     version.save(update_fields=["submitted_by", "submitted_at", "attestation", "receipt_no"])
     _transition(filing, to=FilingStatus.SUBMITTED, actor=actor)
     filing.submitted_at = now
@@ -596,7 +683,7 @@ def _check_workbook_matches(sheet, institution: Institution, period: Period) -> 
             f"文件中的机构为“{shown}”，与本次报送的机构“{institution.name}”不符："
             f"请下载{institution.short_name}的模板填写后上传。",
         )
-    if (sheet.year, sheet.month) != (period.year, period.month):
+    if (sheet.year, getattr(sheet, "month", None)) != (period.year, period.month):
         raise UploadRejected(
             "period_mismatch",
             f"文件中的报送期为 {sheet.year}年{sheet.month}月，当前为 {period.label}：请下载 {period.label} 的模板填写后上传。",
@@ -637,7 +724,15 @@ def save_workbook(
     _require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以上传。")
     try:
         inspect_workbook(data, filename, settings.UPLOAD_MAX_BYTES)
-        sheet = excel.read_monitoring_workbook(data, definition_for(period.form, period.year))
+        definition = definition_for(period.form, period.year)
+        if period.form == Form.PLAN:
+            sheet = excel.read_plan_workbook(data, definition)
+        elif period.form == Form.MONITORING:
+            sheet = excel.read_monitoring_workbook(data, definition)
+        else:
+            raise UploadRejected(
+                "U209", f"{period.get_form_display()}没有 Excel 模板，请在网页上填写或上传文件。"
+            )
         _check_workbook_matches(sheet, institution, period)
     except UploadRejected as exc:
         record_rejected_upload(
@@ -659,5 +754,72 @@ def save_workbook(
         upload=Upload(data, filename),
         expected_lock_version=expected_lock_version,
         locate=lambda code: f"{sheet.sheet}!{sheet.cells[code]}",
+        ip=ip,
+    )
+
+
+DOCUMENT_TYPES = {
+    "pdf": ("application/pdf", ".pdf"),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
+}
+
+
+def save_document(
+    *,
+    institution: Institution,
+    period: Period,
+    actor,
+    data: bytes,
+    filename: str,
+    sha256: str | None = None,
+    expected_lock_version: int | None = None,
+    ip: str | None = None,
+) -> FilingVersion:
+    """A document return (工作方案, 经验做法): a PDF or DOCX, its type checked by content, stored as a new
+    version with its SHA-256. A refused file leaves only the audit entry of the attempt."""
+    from django.conf import settings
+
+    from .uploads import UploadRejected, inspect_document
+
+    _require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以上传。")
+    definition = definition_for(period.form, period.year)
+    if definition.layout != Layout.DOCUMENT:
+        raise ServiceError(f"{period.get_form_display()}不是文件类报送，请填写表格。", code="not_a_document")
+    upload = Upload(data, filename)
+    try:
+        kind = inspect_document(data, filename, settings.UPLOAD_MAX_BYTES)
+    except UploadRejected as exc:
+        record_rejected_upload(
+            actor=actor,
+            institution=institution,
+            period=period,
+            filename=filename,
+            sha256=sha256 or upload.sha256,
+            message=exc.message,
+            ip=ip,
+        )
+        raise ServiceError(exc.message, code=exc.code) from None
+    if not period.is_open():
+        raise ServiceError(f"{period} 的报送窗口已关闭，如需补报请联系人民银行经办。")
+    version = FilingVersion(
+        edition=definition.edition, values={}, findings=[], source=VersionSource.WEB, created_by=actor
+    )
+
+    def describe(filing, version, _old_values):
+        return f"{filing} 上传第 {version.number} 版文件 {filename[:60]}", {
+            "sha256": upload.sha256,
+            "type": kind,
+        }
+
+    return _append_version(
+        institution=institution,
+        period=period,
+        actor=actor,
+        version=version,
+        upload=upload,
+        extension=DOCUMENT_TYPES[kind][1],
+        expected_lock_version=expected_lock_version,
+        action="filing.document",
+        describe=describe,
         ip=ip,
     )
