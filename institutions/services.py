@@ -87,3 +87,39 @@ def rotate_api_token(*, user, ip: str | None = None) -> str:
         ip=ip,
     )
     return token.key
+
+
+def sync_contacts(*, institution, values: dict, actor=None) -> int:
+    """An approved 附件2 return becomes the institution's contacts (who reminders and notices go to).
+    `values` are keyed "<role>.<column>" as the return stores them. Audited old → new."""
+    from audit import services as audit
+
+    from .models import Contact, ContactRole
+
+    before = {
+        f"{c.role}.{name}": getattr(c, name)
+        for c in Contact.objects.filter(institution=institution)
+        for name in ("department", "name", "title", "office_phone", "mobile", "email")
+    }
+    changed = 0
+    for role in ContactRole.values:
+        fields = {
+            "department": values.get(f"{role}.department") or "",
+            "name": values.get(f"{role}.name") or "",
+            "title": values.get(f"{role}.title") or "",
+            "office_phone": values.get(f"{role}.office_phone") or "",
+            "mobile": values.get(f"{role}.mobile") or "",
+            "email": values.get(f"{role}.email") or "",
+        }
+        if fields["name"]:
+            Contact.objects.update_or_create(institution=institution, role=role, defaults=fields)
+            changed += 1
+    after = {k: v or "" for k, v in values.items() if k.split(".", 1)[0] in ContactRole.values}
+    audit.record(
+        actor=actor,
+        action="contacts.sync",
+        institution=institution,
+        summary=f"{institution} 联系人按已审核的附件2更新",
+        changes=audit.diff(before, after),
+    )
+    return changed

@@ -127,3 +127,18 @@ def approved_monthly_balances(institution, year: int) -> dict:
         ).select_related("period", "current_version")
     }
     return {"balance_prev_dec": found.get((year - 1, 12)), "balance_march": found.get((year, 3))}
+
+
+ANNUAL_ORDER = {Form.PLAN: 0, Form.CONTACTS: 1, Form.WORK_PLAN: 2, Form.EXPERIENCE: 3}
+
+
+def annual_periods(year: str = "") -> list:
+    """The once-a-year and quarterly returns of a campaign year (the latest year that has them by default),
+    in the order officers read them: 附件3, 附件2, 工作方案, 经验做法 Q1–Q4."""
+    periods = Period.objects.exclude(form=Form.MONITORING)
+    if year.isdigit():
+        periods = periods.filter(year=int(year))
+    else:
+        latest = periods.order_by("-year").values_list("year", flat=True).first()
+        periods = periods.filter(year=latest)
+    return sorted(periods, key=lambda p: (ANNUAL_ORDER.get(p.form, 9), p.quarter or 0))

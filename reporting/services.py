@@ -514,6 +514,15 @@ def approve(*, filing: Filing, actor, expected_lock_version: int | None = None, 
     filing = _review(filing, actor, expected_lock_version, FilingStatus.SUBMITTED)
     _transition(filing, to=FilingStatus.APPROVED, actor=actor)
     filing.approved_at = timezone.now()
+    if filing.period.form == Form.CONTACTS:
+        from institutions.services import sync_contacts
+
+        definition = definition_for(filing.period.form, filing.period.year)
+        sync_contacts(
+            institution=filing.institution,
+            values=parsing.values_from_json(filing.current_version.values, definition),
+            actor=actor,
+        )
     _record_step(
         filing,
         actor=actor,

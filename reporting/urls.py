@@ -21,4 +21,6 @@ urlpatterns = [
     path(sheet + "reopen/", views.reopen, name="reopen"),
     path(sheet + "findings.xlsx", views.findings_download, name="findings"),
     path(sheet + "history/", views.history, name="history"),
+    path(sheet + "document/", views.document_upload, name="document"),
+    path(sheet + "document/<int:number>/", views.document_download, name="document_file"),
 ]

@@ -4,7 +4,7 @@ change through reporting.services; access through institutions.access."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -14,7 +14,7 @@ from institutions.models import EvaluationGroup
 from institutions.views import client_ip
 
 from . import excel, parsing, rules, selectors, services
-from .definitions import definition_for
+from .definitions import Layout, definition_for
 from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, VersionSource
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -29,7 +29,7 @@ def _sheet_url(filing_or_institution, period=None) -> str:
 
 def _resolve(request, institution_id, period_id):
     institution = access.get_institution(request.user, institution_id)
-    period = get_object_or_404(Period, pk=period_id, form=Form.MONITORING)
+    period = get_object_or_404(Period, pk=period_id)
     filing = (
         Filing.objects.filter(institution=institution, period=period)
         .select_related("current_version__created_by", "current_version__submitted_by")
@@ -66,14 +66,15 @@ def filing_list(request):
 
 @login_required
 def sheet(request, institution_id, period_id):
-    """The monthly sheet: the bank's form, findings and actions; the officer's review."""
+    """A return: the bank's form (附件4), grid (附件3, 附件2) or document, its findings and actions; the
+    officer's review."""
     institution, period, filing = _resolve(request, institution_id, period_id)
     definition = definition_for(period.form, period.year)
     user = request.user
     version = filing.current_version if filing else None
-    values = parsing.values_from_json(version.values) if version else {}
+    values = parsing.values_from_json(version.values, definition) if version else {}
     posted = None
-    if request.method == "POST":
+    if request.method == "POST" and definition.layout != Layout.DOCUMENT:
         raw = {code: request.POST.get(code, "") for code in definition.codes}
         explanations = {k[len("explain:") :]: v for k, v in request.POST.items() if k.startswith("explain:")}
         try:
@@ -96,7 +97,9 @@ def sheet(request, institution_id, period_id):
                 f"已保存第 {version.number} 版：错误 {version.error_count} 个，预警 {version.warning_count} 条。",
             )
             return redirect(_sheet_url(institution, period))
-    previous, last_year = selectors.neighbour_values(institution, period)
+    previous, last_year = (
+        selectors.neighbour_values(institution, period) if period.form == Form.MONITORING else (None, None)
+    )
     findings = [rules.Finding.from_dict(d) for d in (version.findings if version else [])]
     by_field: dict[str, list] = {}
     for f in findings:
@@ -144,8 +147,55 @@ def sheet(request, institution_id, period_id):
         "last_step": last_step,
         "attestation": services.attestation_text(user) if access.can_submit(user, institution) else "",
         "max_mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024),
+        "is_document": definition.layout == Layout.DOCUMENT,
+        "template_label": TEMPLATE_LABELS.get(period.form, ""),
     }
+    if definition.layout == Layout.TABLE:
+        context["columns"], context["grid"] = _grid(definition, {**values, **(posted or {})}, by_field)
+        return render(request, "reporting/table.html", context)
+    if definition.layout == Layout.DOCUMENT:
+        context["versions"] = (
+            filing.versions.select_related("created_by").order_by("-number") if filing else []
+        )
+        return render(request, "reporting/document.html", context)
     return render(request, "reporting/sheet.html", context)
+
+
+TEMPLATE_LABELS = {Form.MONITORING: "下载本月模板（附件4 格式）", Form.PLAN: "下载计划表模板（附件3 格式）"}
+
+
+def _grid(definition, values: dict, by_field: dict):
+    """附件3 / 附件2 as printed: input columns and computed columns in their sheet order, the total row
+    computed, each input cell with its findings."""
+    columns = sorted(
+        [("input", c) for c in definition.columns] + [("computed", c) for c in definition.computed],
+        key=lambda pair: pair[1].column,
+    )
+    grid = []
+    for row in definition.rows:
+        cells = []
+        for kind, column in columns:
+            code = f"{row.code}.{column.code}"
+            if kind == "computed":
+                cells.append({"kind": "computed", "code": code, "value": values.get(code), "column": column})
+            elif row.code == definition.total_row:
+                cells.append({"kind": "total", "code": code, "value": values.get(code), "column": column})
+            else:
+                found = by_field.get(code, [])
+                severity = (
+                    "error" if any(f.severity == "error" for f in found) else ("warning" if found else "")
+                )
+                cells.append(
+                    {
+                        "kind": "input",
+                        "code": code,
+                        "value": values.get(code),
+                        "column": column,
+                        "flag": severity,
+                    }
+                )
+        grid.append({"row": row, "cells": cells, "is_total": row.code == definition.total_row})
+    return columns, grid
 
 
 @login_required
@@ -153,17 +203,25 @@ def template_download(request, institution_id, period_id):
     institution, period, filing = _resolve(request, institution_id, period_id)
     definition = definition_for(period.form, period.year)
     values = (
-        parsing.values_from_json(filing.current_version.values) if filing and filing.current_version else None
+        parsing.values_from_json(filing.current_version.values, definition)
+        if filing and filing.current_version
+        else None
     )
-    data = excel.monitoring_template(
-        definition,
-        institution_name=institution.short_name,
-        year=period.year,
-        month=period.month,
-        values=values,
-    )
+    if period.form == Form.PLAN:
+        data = excel.plan_template(definition, institution_name=institution.short_name, values=values)
+        name = f"{institution.short_name}{period.year}年普惠小微贷款投放计划表.xlsx"
+    elif period.form == Form.MONITORING:
+        data = excel.monitoring_template(
+            definition,
+            institution_name=institution.short_name,
+            year=period.year,
+            month=period.month,
+            values=values,
+        )
+        name = f"{institution.short_name}{period.year}年{period.month}月监测表.xlsx"
+    else:
+        raise Http404("该报表没有 Excel 模板。")
     response = HttpResponse(data, content_type=XLSX)
-    name = f"{institution.short_name}{period.year}年{period.month}月监测表.xlsx"
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"
     return response
 
@@ -392,6 +450,12 @@ def matrix(request):
                 and not f.current_version.findings
             ):
                 clean.append(f)
+    annual_periods = selectors.annual_periods(request.GET.get("year", ""))
+    annual_rows = (
+        selectors.status_matrix(request.user, annual_periods, group=group, status=status)
+        if annual_periods
+        else []
+    )
     return render(
         request,
         "reporting/matrix.html",
@@ -407,6 +471,8 @@ def matrix(request):
             "focus": focus,
             "overdue": overdue,
             "clean": clean,
+            "annual_periods": annual_periods,
+            "annual_rows": annual_rows,
         },
     )
 
@@ -501,3 +567,50 @@ def job_status(request, job_id):
             "error": j.error,
         }
     )
+
+
+@login_required
+@require_POST
+def document_upload(request, institution_id, period_id):
+    institution, period, _filing = _resolve(request, institution_id, period_id)
+    file = request.FILES.get("file")
+    if file is None:
+        messages.error(request, "请选择要上传的 PDF 或 Word（.docx）文件。")
+        return redirect(_sheet_url(institution, period))
+    data, digest = services.read_limited(file, settings.UPLOAD_MAX_BYTES)
+    try:
+        version = services.save_document(
+            institution=institution,
+            period=period,
+            actor=request.user,
+            data=data,
+            filename=file.name,
+            sha256=digest,
+            expected_lock_version=_lock_version(request),
+            ip=client_ip(request),
+        )
+    except services.ServiceError as exc:
+        messages.error(request, f"上传失败：{exc.message}")
+    else:
+        messages.success(request, f"已上传第 {version.number} 版文件：{version.upload_name}")
+    return redirect(_sheet_url(institution, period))
+
+
+@login_required
+def document_download(request, institution_id, period_id, number):
+    """A version's file: PDFs open in the browser (preview), DOCX downloads."""
+    _institution, _period, filing = _resolve(request, institution_id, period_id)
+    version = get_object_or_404(FilingVersion, filing=filing, number=number)
+    if not version.upload:
+        raise Http404("该版本没有文件。")
+    is_pdf = version.upload.name.endswith(".pdf")
+    response = FileResponse(
+        version.upload.open("rb"),
+        content_type=services.DOCUMENT_TYPES["pdf" if is_pdf else "docx"][0],
+        as_attachment=not is_pdf,
+        filename=version.upload_name or version.upload.name.rsplit("/", 1)[-1],
+    )
+    # Content was checked on upload (no scripts, launch actions or embedded files in PDFs); nosniff keeps
+    # the browser from guessing another type.
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

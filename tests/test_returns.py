@@ -1,0 +1,254 @@
+"""附件3 plan, 附件2 contacts and the document returns on the shared filing machinery."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from audit.models import AuditEntry
+from institutions.models import Contact
+from reporting import rules, services
+from reporting.definitions import CONTACTS_2022, plan_definition
+from reporting.models import Filing, FilingStatus, Form, Period, VersionSource
+
+from .factories import periods, sheet_values
+
+PLAN = plan_definition(2022)
+REGIONS = [r.code for r in PLAN.rows if r.code != PLAN.total_row]
+
+
+def plan_values(**overrides) -> dict[str, str]:
+    """A consistent plan: every region 10 → 12 亿元, plans 3 亿元 of which Q1 0.6 actual and 0.8 per quarter."""
+    values = {}
+    for region in REGIONS:
+        values.update(
+            {
+                f"{region}.balance_y2": "10",
+                f"{region}.balance_y1": "12",
+                f"{region}.planned_increase": "3",
+                f"{region}.q1_actual": "0.6",
+                f"{region}.q2_plan": "0.8",
+                f"{region}.q3_plan": "0.8",
+                f"{region}.q4_plan": "0.8",
+            }
+        )
+    values.update({k: str(v) for k, v in overrides.items()})
+    return values
+
+
+def contact_values(**overrides) -> dict[str, str]:
+    values = {}
+    for i, role in enumerate(("leader", "head", "liaison")):
+        values.update(
+            {
+                f"{role}.department": "普惠金融事业部",
+                f"{role}.name": ["李建国", "王芳", "张晓敏"][i],
+                f"{role}.title": ["副行长", "总经理", "高级经理"][i],
+                f"{role}.office_phone": "027-87654321",
+                f"{role}.mobile": f"1390000000{i}",
+                f"{role}.email": f"user{i}@icbc.com.cn",
+            }
+        )
+    values.update(overrides)
+    return values
+
+
+def findings_for(definition, values, **context):
+    from reporting import parsing
+
+    parsed, found = parsing.parse_values(definition, values)
+    ctx = rules.Context(definition=definition, year=2022, month=None, values=parsed, **context)
+    return found + rules.validate(ctx)
+
+
+def ids(found):
+    return sorted({f.rule for f in found})
+
+
+# --- derived columns ---------------------------------------------------------------------------------
+
+
+def test_the_province_row_is_the_sum_of_the_regions_and_growth_is_computed():
+    from reporting import parsing
+
+    parsed, _ = parsing.parse_values(PLAN, plan_values())
+    derived = PLAN.derive(parsed)
+    assert derived["420000.balance_y1"] == Decimal(12 * 17)
+    assert derived["420100.growth_y1"] == Decimal("0.2")  # (12 − 10) / 10
+    assert derived["420000.planned_growth"] == Decimal(3 * 17) / Decimal(12 * 17)
+
+
+def test_an_undefined_growth_rate_is_none_never_an_error():
+    from reporting import parsing
+
+    parsed, _ = parsing.parse_values(PLAN, plan_values(**{"420100.balance_y2": "0"}))
+    derived = PLAN.derive(parsed)
+    assert derived["420100.growth_y1"] is None
+    parsed, _ = parsing.parse_values(PLAN, plan_values(**{"420200.balance_y1": ""}))
+    derived = PLAN.derive(parsed)
+    assert derived["420200.planned_growth"] is None and derived["420000.balance_y1"] is None
+
+
+# --- plan rules -------------------------------------------------------------------------------------------
+
+
+def test_a_consistent_plan_has_no_findings():
+    assert findings_for(PLAN, plan_values()) == []
+
+
+def test_E101_a_blank_plan_cell_is_an_error_located_by_row_and_column():
+    (finding,) = findings_for(PLAN, plan_values(**{"420500.q3_plan": ""}))
+    assert (finding.rule, finding.location) == ("E101", "宜昌分行 · 三季度预计新增额")
+
+
+def test_E103_a_negative_plan_amount_is_an_error():
+    assert "E103" in ids(findings_for(PLAN, plan_values(**{"420100.q2_plan": "-1"})))
+
+
+def test_W407_quarters_that_do_not_add_up_to_the_annual_plan_warn():
+    found = findings_for(PLAN, plan_values(**{"420100.q4_plan": "1.3"}))
+    (finding,) = [f for f in found if f.rule == "W407"]
+    assert finding.field == "420100.planned_increase"
+    assert "武汉分行" in finding.message and "3.5" in finding.message and "3" in finding.message
+
+
+def test_W407_quarters_within_tolerance_pass():
+    assert "W407" not in ids(findings_for(PLAN, plan_values(**{"420100.q4_plan": "0.805"})))
+
+
+def test_W408_implausible_growth_warns_and_plausible_growth_passes():
+    assert "W408" in ids(findings_for(PLAN, plan_values(**{"420100.balance_y1": "30"})))  # +200 %
+    assert "W408" not in ids(findings_for(PLAN, plan_values()))
+
+
+def test_W501_first_quarter_actual_against_the_approved_monthly_sheets_shows_both_numbers():
+    related = {"balance_prev_dec": Decimal("204"), "balance_march": Decimal("220")}  # actual Q1 = 16
+    (finding,) = [f for f in findings_for(PLAN, plan_values(), related=related) if f.rule == "W501"]
+    assert "10.2 亿元" in finding.message and "16 亿元" in finding.message  # plan 17 × 0.6 vs sheets
+    assert finding.location == "全省 · 一季度实际新增额"
+
+
+def test_W501_passes_when_the_sheets_agree_or_are_not_approved():
+    agree = {"balance_prev_dec": Decimal("204"), "balance_march": Decimal("214.2")}
+    assert "W501" not in ids(findings_for(PLAN, plan_values(), related=agree))
+    assert "W501" not in ids(findings_for(PLAN, plan_values(), related={"balance_prev_dec": None}))
+
+
+def test_W502_last_year_end_balance_against_the_december_sheet():
+    found = findings_for(PLAN, plan_values(), related={"balance_prev_dec": Decimal("200")})
+    (finding,) = [f for f in found if f.rule == "W502"]
+    assert "204 亿元" in finding.message and "200 亿元" in finding.message
+    found = findings_for(PLAN, plan_values(), related={"balance_prev_dec": Decimal("204")})
+    assert "W502" not in ids(found)
+
+
+# --- contacts rules ---------------------------------------------------------------------------------------
+
+
+def test_valid_contacts_pass():
+    assert findings_for(CONTACTS_2022, contact_values()) == []
+
+
+def test_E106_a_blank_contact_cell_is_an_error():
+    (finding,) = findings_for(CONTACTS_2022, contact_values(**{"head.name": "  "}))
+    assert (finding.rule, finding.location) == ("E106", "牵头部门负责人 · 姓名")
+
+
+@pytest.mark.parametrize(
+    ("code", "bad", "good"),
+    [
+        ("liaison.mobile", "1390000", "139 0000 0000"),
+        ("liaison.office_phone", "87654", "(027)8765-4321转123"),
+        ("liaison.email", "user.icbc.com.cn", "ＵＳＥＲ@icbc.com.cn"),
+    ],
+)
+def test_E107_phone_mobile_and_email_formats(code, bad, good):
+    assert ids(findings_for(CONTACTS_2022, contact_values(**{code: bad}))) == ["E107"]
+    assert findings_for(CONTACTS_2022, contact_values(**{code: good})) == []
+
+
+def test_E108_text_longer_than_the_column_allows():
+    assert ids(findings_for(CONTACTS_2022, contact_values(**{"leader.name": "名" * 31}))) == ["E108"]
+
+
+# --- periods, receipts, the flow --------------------------------------------------------------------------
+
+
+def test_campaign_periods_with_quarterly_deadlines_a_month_after_each_quarter(db):
+    services.ensure_campaign_periods(2022, due_on=date(2022, 4, 29))
+    services.ensure_campaign_periods(2022, due_on=date(2022, 4, 29))  # idempotent
+    assert Period.objects.filter(year=2022).count() == 7
+    assert Period.objects.get(form=Form.PLAN, year=2022).due_on == date(2022, 4, 29)
+    dues = list(
+        Period.objects.filter(form=Form.EXPERIENCE).order_by("quarter").values_list("due_on", flat=True)
+    )
+    assert dues == [date(2022, 4, 30), date(2022, 7, 31), date(2022, 10, 31), date(2023, 1, 31)]
+
+
+@pytest.fixture
+def campaign(users, master):
+    services.ensure_campaign_periods(2022, due_on=date(2022, 4, 29))
+    return {p.form: p for p in Period.objects.filter(year=2022, quarter__isnull=True)}
+
+
+def test_plan_is_filed_submitted_and_approved_with_its_own_receipt(campaign, users, master):
+    version = services.save_version(
+        institution=master["A"],
+        period=campaign[Form.PLAN],
+        actor=users["filer_a"],
+        raw=plan_values(),
+        source=VersionSource.WEB,
+    )
+    assert version.values["420000.planned_increase"] == "51"  # the province row is stored, computed
+    assert version.values["420100.growth_y1"] == "0.2"
+    submitted = services.submit(filing=version.filing, actor=users["signer_a"], confirm=True)
+    assert submitted.receipt_no == "XWJH2022-ICBC-01"
+    services.approve(filing=version.filing, actor=users["officer_in"])
+    assert Filing.objects.get(pk=version.filing_id).status == FilingStatus.APPROVED
+
+
+def test_plan_cross_checks_use_only_approved_monthly_sheets(campaign, users, master):
+    ps = periods((2021, 12), (2022, 3))
+    december = services.save_version(
+        institution=master["A"],
+        period=ps[(2021, 12)],
+        actor=users["filer_a"],
+        raw=sheet_values(loan_balance="200"),
+        source=VersionSource.WEB,
+    )
+    plan = services.save_version(
+        institution=master["A"],
+        period=campaign[Form.PLAN],
+        actor=users["filer_a"],
+        raw=plan_values(),
+        source=VersionSource.WEB,
+    )
+    assert "W502" not in {f["rule"] for f in plan.findings}  # December not approved yet: nothing to compare
+    services.submit(filing=december.filing, actor=users["signer_a"], confirm=True)
+    services.approve(filing=december.filing, actor=users["officer_in"])
+    plan = services.save_version(
+        institution=master["A"],
+        period=campaign[Form.PLAN],
+        actor=users["filer_a"],
+        raw=plan_values(),
+        source=VersionSource.WEB,
+    )
+    (w502,) = [f for f in plan.findings if f["rule"] == "W502"]
+    assert "204 亿元" in w502["message"] and "200 亿元" in w502["message"]
+
+
+def test_approved_contacts_become_the_institutions_contacts(campaign, users, master):
+    version = services.save_version(
+        institution=master["A"],
+        period=campaign[Form.CONTACTS],
+        actor=users["filer_a"],
+        raw=contact_values(),
+        source=VersionSource.WEB,
+    )
+    assert version.values["leader.mobile"] == "13900000000"  # text stays text
+    services.submit(filing=version.filing, actor=users["signer_a"], confirm=True)
+    assert not Contact.objects.filter(institution=master["A"]).exists()  # only on approval
+    services.approve(filing=version.filing, actor=users["officer_in"])
+    leader = Contact.objects.get(institution=master["A"], role="leader")
+    assert (leader.name, leader.email) == ("李建国", "user0@icbc.com.cn")
+    assert AuditEntry.objects.get(action="contacts.sync").changes["leader.name"] == [None, "李建国"]
