@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import models, transaction
 
 from institutions.models import EvaluationGroup, Institution
 
@@ -187,3 +187,208 @@ def load_monthly_data(*, first=(2021, 1), last=(2022, 12), officer=None, signers
             version.explanations = {f.key: LAST_MONTH_EXPLANATION for f in found if f.severity == "warning"}
     FilingVersion.objects.bulk_update(latest, ["findings", "explanations"])
     return len(filings)
+
+
+# --- the year's other returns: 附件3 plan, 附件2 contacts, 工作方案, 经验做法 ------------------------------
+
+CAMPAIGN_DUE = (2022, 4, 29)  # 武银〔2022〕45号: work plan, contacts and plan by 2022-04-29
+PLAN_STATUS = {"ICBC": None, "HFB": None, "HBB": FilingStatus.DRAFT, "CMB": FilingStatus.SUBMITTED}
+WORK_PLAN_SUBMITTED = ("CMB", "CIB", "HKB")
+WORK_PLAN_APPROVED = ("CCB", "ABC", "BOC", "BOCOM", "PSBC", "WRCB", "HBRCU", "ZBB")
+EXPERIENCE_Q1_SUBMITTED = ("CCB", "PSBC", "WRCB")
+
+
+def demo_pdf(title: str) -> bytes:
+    """A small, valid one-page PDF standing in for an uploaded document."""
+    text = title.encode("ascii", "replace")
+    stream = b"BT /F1 18 Tf 72 760 Td (" + text + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def _split(total: Decimal, weights: list[float]) -> list[Decimal]:
+    """`total` over the regions by weight, to 4 decimals, the rounding remainder on the first (武汉)."""
+    scale = sum(weights)
+    parts = [_q(float(total) * w / scale, 4) for w in weights]
+    parts[0] += total - sum(parts)
+    return parts
+
+
+def plan_values(institution: Institution, balances: dict, year: int) -> dict[str, Decimal]:
+    """A plan consistent with the demo's monthly sheets: 上年末余额 and 一季度实际新增 agree with 附件4."""
+    from .definitions import plan_definition
+
+    definition = plan_definition(year)
+    regions = [r.code for r in definition.rows if r.code != definition.total_row]
+    rng = random.Random(f"{SEED}-plan-{institution.code}")
+    weights = [rng.uniform(6, 10)] + [rng.uniform(0.3, 1.6) for _ in regions[1:]]  # 武汉 carries the most
+    dec, jan, march = balances[(year - 1, 12)], balances[(year - 1, 1)], balances[(year, 3)]
+    y1 = _split(dec, weights)
+    y2 = _split(_q(float(jan) * 0.98, 4), [w * rng.uniform(0.85, 1.15) for w in weights])
+    q1 = _split(march - dec, weights)
+    values = {}
+    for i, region in enumerate(regions):
+        planned = _q(float(y1[i]) * rng.uniform(0.2, 0.35), 4)
+        rest = planned - q1[i]
+        q2, q3 = _q(float(rest) * 0.3, 4), _q(float(rest) * 0.35, 4)
+        values.update(
+            {
+                f"{region}.balance_y2": y2[i],
+                f"{region}.balance_y1": y1[i],
+                f"{region}.planned_increase": planned,
+                f"{region}.q1_actual": q1[i],
+                f"{region}.q2_plan": q2,
+                f"{region}.q3_plan": q3,
+                f"{region}.q4_plan": rest - q2 - q3,
+            }
+        )
+    return values
+
+
+def _demo_filing(institution, period, status, values, *, officer, signer, submitted, upload=None):
+    filing = Filing.objects.create(
+        institution=institution,
+        period=period,
+        status=status,
+        lock_version=1,
+        first_submitted_at=submitted if status != FilingStatus.DRAFT else None,
+        submitted_at=submitted if status != FilingStatus.DRAFT else None,
+        approved_at=submitted + timedelta(days=3) if status == FilingStatus.APPROVED else None,
+    )
+    _definition, stored, found = check(institution=institution, period=period, raw=values)
+    version = FilingVersion(
+        filing=filing,
+        number=1,
+        edition=_definition.edition,
+        values=parsing.values_to_json(stored) if values else {},
+        findings=[f.as_dict() for f in found],
+        source=VersionSource.DEMO,
+        created_at=submitted - timedelta(hours=2),
+        submitted_by=signer if status != FilingStatus.DRAFT else None,
+        submitted_at=filing.submitted_at,
+        attestation="演示数据" if filing.submitted_at else "",
+    )
+    if filing.submitted_at:
+        from .services import receipt_number
+
+        version.receipt_no = receipt_number(filing, version)
+    if upload:
+        from django.core.files.base import ContentFile
+
+        from .services import Upload
+
+        content = Upload(upload, f"{institution.short_name}{period.get_form_display()}.pdf")
+        version.upload_name, version.upload_sha256 = content.name, content.sha256
+        version.upload.save(
+            f"demo-{institution.code}-{period.form}-{period.key}.pdf", ContentFile(upload), save=False
+        )
+    version.save()
+    filing.current_version = version
+    filing.save(update_fields=["current_version"])
+    if filing.submitted_at:
+        actor = signer or officer
+        Transition.objects.create(
+            filing=filing,
+            version=version,
+            from_status=FilingStatus.DRAFT,
+            to_status=FilingStatus.SUBMITTED,
+            actor=actor,
+            at=submitted,
+        )
+        if status == FilingStatus.APPROVED:
+            Transition.objects.create(
+                filing=filing,
+                version=version,
+                from_status=FilingStatus.SUBMITTED,
+                to_status=FilingStatus.APPROVED,
+                actor=officer,
+                at=filing.approved_at,
+            )
+    return filing
+
+
+@transaction.atomic
+def load_annual_data(*, year: int = 2022, officer, signers) -> int:
+    """附件3 plans (consistent with the monthly sheets), 附件2 contacts from master data, and some work plans
+    and first-quarter 经验做法, in mixed states."""
+    from datetime import date
+
+    from institutions.models import Contact
+
+    from .services import ensure_campaign_periods
+
+    ensure_campaign_periods(year, due_on=date(*CAMPAIGN_DUE))
+    periods = {(p.form, p.quarter): p for p in Period.objects.filter(year=year).exclude(form=Form.MONITORING)}
+    balances: dict[int, dict] = {}
+    for institution_id, y, m, values in FilingVersion.objects.filter(
+        filing__period__form=Form.MONITORING, filing__current_version__id=models.F("id")
+    ).values_list("filing__institution_id", "filing__period__year", "filing__period__month", "values"):
+        balances.setdefault(institution_id, {})[(y, m)] = Decimal(values["loan_balance"])
+    contacts: dict[int, dict] = {}
+    for c in Contact.objects.all():
+        for name in ("department", "name", "title", "office_phone", "mobile", "email"):
+            contacts.setdefault(c.institution_id, {})[f"{c.role}.{name}"] = getattr(c, name)
+    made = 0
+    submitted = datetime.combine(date(*CAMPAIGN_DUE), time(15, 0), SHANGHAI) - timedelta(days=2)
+    for institution in Institution.objects.all():
+        signer = signers.get(institution.code)
+        status = PLAN_STATUS.get(institution.code, FilingStatus.APPROVED)
+        if status:
+            values = plan_values(institution, balances[institution.pk], year)
+            if institution.code == "HBB":  # a draft whose quarters do not add up: W407 to fix
+                values["420100.q4_plan"] += Decimal("1.5")
+            _demo_filing(
+                institution,
+                periods[(Form.PLAN, None)],
+                status,
+                values,
+                officer=officer,
+                signer=signer,
+                submitted=submitted,
+            )
+            made += 1
+        if institution.code != "ICBC":
+            _demo_filing(
+                institution,
+                periods[(Form.CONTACTS, None)],
+                FilingStatus.APPROVED,
+                contacts.get(institution.pk, {}),
+                officer=officer,
+                signer=signer,
+                submitted=submitted,
+            )
+            made += 1
+        for form, quarter, approved, waiting in (
+            (Form.WORK_PLAN, None, WORK_PLAN_APPROVED, WORK_PLAN_SUBMITTED),
+            (Form.EXPERIENCE, 1, (), EXPERIENCE_Q1_SUBMITTED),
+        ):
+            if institution.code in approved or institution.code in waiting:
+                state = FilingStatus.APPROVED if institution.code in approved else FilingStatus.SUBMITTED
+                pdf = demo_pdf(f"{institution.code} {year} {form} (demo)")
+                _demo_filing(
+                    institution,
+                    periods[(form, quarter)],
+                    state,
+                    {},
+                    officer=officer,
+                    signer=signer,
+                    submitted=submitted,
+                    upload=pdf,
+                )
+                made += 1
+    return made

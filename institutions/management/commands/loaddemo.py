@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from institutions.demo import DEMO_PASSWORD, load_demo_contacts, load_demo_users
 from institutions.models import Role, User
 from institutions.services import load_master_data
-from reporting.demo import load_monthly_data
+from reporting.demo import load_annual_data, load_monthly_data
 from reporting.models import Filing
 
 
@@ -34,3 +34,5 @@ class Command(BaseCommand):
         }
         made = load_monthly_data(officer=officer, signers=signers)
         self.stdout.write(f"演示监测数据：{made} 张报表（2021年1月—2022年12月）")
+        made = load_annual_data(officer=officer, signers=signers)
+        self.stdout.write(f"演示年度报送：{made} 份（附件3 计划、附件2 联系人、工作方案、经验做法）")
