@@ -8,6 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls in it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -57,3 +60,27 @@ def page(request, browser, live_server, transactional_db):
         name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def as_user(browser, live_server, transactional_db):
+    """as_user("filer_a") → a signed-in page in its own browser context (several people in one test)."""
+    contexts = []
+
+    def open_as(username):
+        context = browser.new_context(
+            locale="zh-CN", viewport={"width": 1280, "height": 900}, base_url=live_server.url
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto("/accounts/login/")
+        page.locator('main input[name="username"]').fill(username)
+        page.locator('main input[name="password"]').fill(PASSWORD)
+        page.locator('main button[type="submit"]').click()
+        expect(page.locator("h1")).to_be_visible()
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()

@@ -9,33 +9,9 @@ from playwright.sync_api import expect
 
 from reporting.definitions import MONITORING_2022
 from reporting.models import Filing, FilingStatus, FilingVersion
-from tests.conftest import PASSWORD
 from tests.factories import periods, sheet_values
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def as_user(browser, live_server, transactional_db):
-    contexts = []
-
-    def open_as(username):
-        context = browser.new_context(
-            locale="zh-CN", viewport={"width": 1280, "height": 900}, base_url=live_server.url
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.goto("/accounts/login/")
-        page.locator('main input[name="username"]').fill(username)
-        page.locator('main input[name="password"]').fill(PASSWORD)
-        page.locator('main button[type="submit"]').click()
-        expect(page.locator("h1")).to_be_visible()
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def test_filer_signer_and_officer_complete_a_month(as_user, users, master, tmp_path):
