@@ -1,5 +1,8 @@
 """/api/v1/ for returns: everything a bank's or the branch's system can do that a person does in the browser.
 
+Every return goes through the same endpoints: the 附件4 监测表 and the 附件3 投放计划表 (values or an Excel
+template), the 附件2 联系人 (values: text), and the document returns 工作方案 / 经验做法 (a PDF or .docx file).
+
 Each view resolves its object through `institutions.access` first — another bank's id is a 404 that
 reveals nothing — then calls one function of `reporting.services`, which decides capabilities (403),
 validates (400) and detects concurrent edits (409). Refusals come back in the one error shape of
@@ -7,7 +10,7 @@ validates (400) and detects concurrent edits (409). Refusals come back in the on
 """
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
@@ -23,8 +26,8 @@ from institutions.models import ContactRole
 from institutions.views import client_ip
 
 from . import excel, parsing, selectors, services
-from .definitions import EDITIONS, definition_for
-from .models import Filing, FilingStatus, Period, VersionSource
+from .definitions import EDITIONS, Layout, definition_for
+from .models import Filing, FilingStatus, Form, Period, VersionSource
 from .serializers import (
     BulkApproveInSerializer,
     BulkApproveOutSerializer,
@@ -32,6 +35,7 @@ from .serializers import (
     DefinitionSerializer,
     DiffQuerySerializer,
     DiffSerializer,
+    DocumentUploadSerializer,
     ErrorSerializer,
     ExplanationsInSerializer,
     FilingDetailSerializer,
@@ -50,8 +54,11 @@ from .serializers import (
     VersionSummarySerializer,
     WorkbookUploadSerializer,
     definition_data,
+    document_type,
     grouped_findings,
+    value_labels,
 )
+from .uploads import DOCUMENT_CONTENT_TYPES
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMS_WITH_DEFINITION = sorted({form for form, _edition in EDITIONS})
@@ -146,7 +153,9 @@ class PeriodDefinition(ReportingView):
         tags=["报送期"],
         operation_id="period_definition",
         summary="本期表式",
-        description="本期适用的表式版本与字段：字段代码、中文名称、单位、类别、小数位数。报送数值时以字段代码为键。",
+        description="本期适用的表式版本与字段：字段代码、中文名称、单位、类别、小数位数，报送数值时以字段代码为键。"
+        "layout 说明报表形式：sheet 为单行表（附件4）；table 为行×列的表格（附件3、附件2），字段代码为“行代码.列代码”，"
+        "并列出行、列、门户计算的列和合计行；document 为上传文件（工作方案、经验做法），没有字段，accepts 列出可上传的类型。",
         responses={200: DefinitionSerializer, **_errors(404)},
     )
     def get(self, request, period_id: int):
@@ -246,7 +255,7 @@ class VersionDiff(ReportingView):
                 404, "not_found", f"第 {a if a not in versions else b} 版不存在：请先查看版本历史中的版本号。"
             )
         definition = definition_for(filing.period.form, filing.period.year)
-        labels = {f.code: f.label_for(filing.period.month) for f in definition.fields}
+        labels = value_labels(definition, filing.period.month)
         extra = sorted((set(versions[a].values) | set(versions[b].values)) - set(labels))
         rows = []
         for code in [*labels, *extra]:
@@ -296,7 +305,7 @@ class FindingsReport(DownloadView):
         else:
             version = filing.current_version
         definition = definition_for(filing.period.form, filing.period.year)
-        labels = {f.code: f.label_for(filing.period.month) for f in definition.fields}
+        labels = value_labels(definition, filing.period.month)
         rows = [
             {
                 "severity": d["severity"],
@@ -379,10 +388,11 @@ class UploadWorkbook(ReportingView):
     @extend_schema(
         tags=["填报"],
         operation_id="filing_workbook_upload",
-        summary="上传 Excel 监测表",
-        description="上传填写好的 .xlsx 模板（字段 file）。文件须为本机构、本报送期的模板；不是安全的 .xlsx、"
-        "不是本门户模板、机构或年月不符时返回 400 并说明原因，只留下审计记录，不保存任何数据。"
-        "校验结果中的位置为单元格（如 监测表!B5）。",
+        summary="上传 Excel 模板（监测表、投放计划表）",
+        description="上传填写好的 .xlsx 模板（字段 file）：附件4 监测表或附件3 投放计划表。文件须为本机构、本报送期的模板；"
+        "不是安全的 .xlsx、不是本门户模板、机构或年度/月份不符时返回 400 并说明原因，只留下审计记录，不保存任何数据。"
+        "计划表只读取各分行的数值，全省合计与增速由门户计算。校验结果中的位置为单元格（如 监测表!B5、计划表!C6）。"
+        "联系人和文件类报表没有 Excel 模板。",
         request={"multipart/form-data": WorkbookUploadSerializer},
         responses={201: SavedVersionSerializer, **_errors(400, 403, 404, 409)},
     )
@@ -411,12 +421,22 @@ class Template(DownloadView):
         tags=["填报"],
         operation_id="filing_template",
         summary="下载 Excel 模板",
-        description="本机构本期的 附件4 监测表模板（.xlsx）；已有数据时预先填入当前版本的数值。",
-        responses={(200, XLSX): OpenApiTypes.BINARY, **_errors(404)},
+        description="本机构本期的 Excel 模板（.xlsx）：附件4 监测表或附件3 投放计划表；已有数据时预先填入当前版本的数值"
+        "（计划表的全省合计与增速为公式）。联系人和文件类报表没有 Excel 模板，返回 400（no_template）。",
+        responses={(200, XLSX): OpenApiTypes.BINARY, **_errors(400, 404)},
     )
     def get(self, request, institution_id: int, period_id: int):
         institution, period = _institution_period(request, institution_id, period_id)
         definition = definition_for(period.form, period.year)
+        if period.form not in (Form.MONITORING, Form.PLAN):
+            how = (
+                "请通过 document/ 上传 PDF 或 Word（.docx）文件"
+                if definition.layout == Layout.DOCUMENT
+                else "请通过 values/ 报送，或在网页上填写"
+            )
+            raise services.ServiceError(
+                f"该报表没有 Excel 模板（{period.get_form_display()}）：{how}。", code="no_template"
+            )
         filing = (
             Filing.objects.filter(institution=institution, period=period)
             .select_related("current_version")
@@ -424,11 +444,16 @@ class Template(DownloadView):
         )
         values = {}
         if filing is not None and filing.current_version is not None:
-            stored = parsing.values_from_json(filing.current_version.values)
+            stored = parsing.values_from_json(filing.current_version.values, definition)
             values = {code: v for code, v in stored.items() if code in definition.codes}
         contact = institution.contacts.filter(role=ContactRole.LIAISON).first()
         filer = contact.name if contact else (str(request.user) if request.user.is_bank else "")
         phone = (contact.office_phone or contact.mobile) if contact else ""
+        if period.form == Form.PLAN:
+            data = excel.plan_template(
+                definition, institution_name=institution.short_name, values=values, filer=filer, phone=phone
+            )
+            return _xlsx(data, f"{institution.short_name}-{period.key}-附件3投放计划表.xlsx")
         data = excel.monitoring_template(
             definition,
             institution_name=institution.name,
@@ -439,6 +464,80 @@ class Template(DownloadView):
             phone=phone,
         )
         return _xlsx(data, f"{institution.short_name}-{period.key}-附件4监测表.xlsx")
+
+
+class UploadDocument(ReportingView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        tags=["填报"],
+        operation_id="filing_document_upload",
+        summary="上传文件（工作方案、经验做法）",
+        description="上传工作方案或经验做法（字段 file）：PDF 或 Word（.docx），按文件内容判定类型，不看扩展名。"
+        "空文件、超过大小上限、旧版 .doc、加密、含脚本/宏/外部模板的文件返回 400，error.code 为 D101–D113，"
+        "只留下审计记录。每次上传保存为一个新版本。带上 lock_version 可防止覆盖他人的修改（不符返回 409）。",
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses={201: SavedVersionSerializer, **_errors(400, 403, 404, 409)},
+    )
+    def post(self, request, institution_id: int, period_id: int):
+        institution, period = _institution_period(request, institution_id, period_id)
+        body = DocumentUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        data, digest = services.read_limited(upload, settings.UPLOAD_MAX_BYTES)
+        version = services.save_document(
+            institution=institution,
+            period=period,
+            actor=request.user,
+            data=data,
+            filename=upload.name or "document",
+            sha256=digest,
+            expected_lock_version=body.validated_data.get("lock_version"),
+            source=VersionSource.API,
+            ip=client_ip(request),
+        )
+        return Response(SavedVersionSerializer(_saved(version, None)).data, status=201)
+
+
+class DocumentFile(DownloadView):
+    @extend_schema(
+        tags=["报表"],
+        operation_id="filing_document",
+        summary="下载文件（工作方案、经验做法）",
+        description="当前版本（或 ?version= 指定版本）上传的文件：PDF 以 inline 方式返回，可在浏览器中预览；"
+        "Word（.docx）作为附件下载。不是文件类报表或尚未上传时返回 404。",
+        parameters=[OpenApiParameter("version", int, required=False, description="版本号；缺省为当前版本")],
+        responses={
+            (200, DOCUMENT_CONTENT_TYPES["pdf"]): OpenApiTypes.BINARY,
+            (200, DOCUMENT_CONTENT_TYPES["docx"]): OpenApiTypes.BINARY,
+            **_errors(404),
+        },
+    )
+    def get(self, request, pk: int):
+        filing = _filing(request, pk)
+        if definition_for(filing.period.form, filing.period.year).layout != Layout.DOCUMENT:
+            return error_response(
+                404, "not_found", f"{filing.period.get_form_display()}不是文件类报表，没有上传的文件。"
+            )
+        number = request.query_params.get("version")
+        if number:
+            version = filing.versions.filter(number=int(number) if number.isdigit() else -1).first()
+        else:
+            version = filing.current_version
+        kind = document_type(version)
+        if kind is None:
+            return error_response(404, "not_found", "尚未上传文件（或该版本不存在）。")
+        stem = (version.upload_name or f"{filing.institution.short_name}-{filing.period.key}").rsplit(".", 1)[
+            0
+        ]
+        response = FileResponse(
+            version.upload.open("rb"),
+            content_type=DOCUMENT_CONTENT_TYPES[kind],
+            as_attachment=kind != "pdf",
+            filename=f"{stem}.{kind}",  # the type the content was checked to be, whatever the name said
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 class Explanations(ReportingView):
@@ -456,6 +555,9 @@ class Explanations(ReportingView):
         body = ExplanationsInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         current = filing.current_version
+        if definition_for(filing.period.form, filing.period.year).layout == Layout.DOCUMENT:
+            # a new version from the current values would drop the file: documents have no warnings anyway
+            raise services.ServiceError("文件类报表没有预警，不需要填写说明。", code="not_applicable")
         if current is None:
             raise services.ServiceError("尚未填报任何数据，请先报送数值或上传监测表。", code="no_version")
         posted = body.validated_data["explanations"]

@@ -20,6 +20,7 @@ urlpatterns = [
     path("filings/<int:pk>/diff/", api.VersionDiff.as_view(), name="api-filing-diff"),
     path("filings/<int:pk>/transitions/", api.TransitionList.as_view(), name="api-filing-transitions"),
     path("filings/<int:pk>/findings.xlsx", api.FindingsReport.as_view(), name="api-filing-findings-report"),
+    path("filings/<int:pk>/document/", api.DocumentFile.as_view(), name="api-filing-document"),
     path(
         "institutions/<int:institution_id>/periods/<int:period_id>/values/",
         api.SaveValues.as_view(),
@@ -39,5 +40,10 @@ urlpatterns = [
         "institutions/<int:institution_id>/periods/<int:period_id>/template/",
         api.Template.as_view(),
         name="api-filing-template",
+    ),
+    path(
+        "institutions/<int:institution_id>/periods/<int:period_id>/document/",
+        api.UploadDocument.as_view(),
+        name="api-filing-document-upload",
     ),
 ]

@@ -7,7 +7,7 @@ added to `EDITIONS` — e.g. one that adds 各项贷款余额 for the 两增 tes
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
@@ -257,6 +257,11 @@ PLAN_TOTAL_ROW = "420000"
 PLAN_FIRST_ROW = 5  # the 全省 row in the official layout (title, 填报人 line, two header rows)
 
 
+@lru_cache(maxsize=16)
+def _plan_edition(year: int) -> "FormDefinition":
+    return plan_definition(year)
+
+
 def plan_definition(year: int) -> FormDefinition:
     """附件3 普惠小微贷款投放计划表 for `year` (单位：亿元，%). The 2021 edition of the notice is the 2022 plan;
     the labels move with the year."""
@@ -340,7 +345,6 @@ EXPERIENCE_2022 = document_definition("experience", "{institution}专项行动�
 EDITIONS: dict[tuple[str, str], FormDefinition] = {
     ("monitoring", "2022"): MONITORING_2022,
     ("plan", "2022"): plan_definition(2022),
-    ("plan", "2023"): plan_definition(2023),
     ("contacts", "2022"): CONTACTS_2022,
     ("work_plan", "2022"): WORK_PLAN_2022,
     ("experience", "2022"): EXPERIENCE_2022,
@@ -348,7 +352,10 @@ EDITIONS: dict[tuple[str, str], FormDefinition] = {
 
 
 def definition_for(form: str, year: int) -> FormDefinition:
-    """The edition in force for a year: the latest edition not newer than the year."""
+    """The edition in force for a year: the latest edition not newer than the year. 附件3's labels name
+    the years, so each year has its own plan edition."""
+    if form == "plan":
+        return _plan_edition(year)
     candidates = [d for (f, e), d in EDITIONS.items() if f == form and int(e) <= year]
     if not candidates:
         candidates = [d for (f, _e), d in EDITIONS.items() if f == form]

@@ -1,7 +1,11 @@
-"""Excel in and out for the 附件4 专项行动进展情况监测表 (004 §(十九)), driven by a `FormDefinition`.
+"""Excel in and out for the returns of 004 §(十八)–(十九), driven by a `FormDefinition`.
 
-- `monitoring_template` writes the official one-sheet layout a bank fills in; `read_monitoring_workbook`
-  reads it back, after recognising it as our template and refusing anything tampered with.
+- `monitoring_template` writes the official one-sheet layout of the 附件4 监测表 a bank fills in;
+  `read_monitoring_workbook` reads it back, after recognising it as our template and refusing anything
+  tampered with.
+- `plan_template` / `read_plan_workbook` do the same for the 附件3 投放计划表 (a table: one row per
+  region, 全省 and the two 增速 columns computed by formulas).
+- `contacts_workbook` exports every institution's 附件2 联系人 for the officers.
 - `bulk_template` / `iter_bulk_rows` are the flat layout a PBoC officer uses to import many institutions
   and months at once.
 - `findings_report` writes the validation findings of an upload as a workbook.
@@ -14,13 +18,13 @@ Every reader runs the file-level checks of `reporting.uploads` first and turns a
 Reader codes (the file-level ones, U1xx, are in `reporting.uploads`):
 
     U201 the workbook cannot be read (damaged part, parser error)
-    U202 not our template: no 监测表 sheet
+    U202 not our template: no 监测表 (计划表) sheet
     U203 hidden or very hidden sheets
-    U204 header labels moved, inserted or changed (names the cell and the expected label)
-    U205 the period (年/月) is missing from the title and properties, or they disagree
+    U204 header or row labels moved, inserted or changed (names the cell and the expected label)
+    U205 the period (年/月; the 年 of a 计划表) is missing from the title and properties, or they disagree
     U206 an input cell is a formula without a calculated value
     U207 a forbidden formula anywhere (HYPERLINK, DDE, WEBSERVICE, CALL/REGISTER/EXEC, other workbooks)
-    U208 the template belongs to another edition of the form
+    U208 the template belongs to another edition (a 计划表: another year) of the form
     U210 not a bulk-import workbook: no 批量导入 sheet
     U211 bulk header columns missing or duplicated
     U212 too many bulk rows
@@ -44,7 +48,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
-from reporting.definitions import FieldDef, FormDefinition
+from reporting.definitions import CONTACTS_2022, ComputedDef, FieldDef, FormDefinition
 from reporting.rules import ERROR, SEVERITY_LABELS, WARNING
 from reporting.uploads import UploadRejected, inspect_workbook_contents
 
@@ -117,7 +121,8 @@ def _norm_label(text: Any) -> str:
 
 
 def _last_column(definition: FormDefinition) -> int:
-    return max(column_index_from_string(f.column) for f in definition.fields)
+    letters = [f.column for f in definition.fields] + [c.column for c in definition.computed if c.column]
+    return max(column_index_from_string(letter) for letter in letters)
 
 
 def _number_format(fd: FieldDef) -> str:
@@ -190,6 +195,35 @@ def _info_layout(definition: FormDefinition) -> _InfoLayout:
     )
 
 
+def _write_info_row(ws, definition: FormDefinition, info: _InfoLayout, *, filer: str, phone: str) -> None:
+    """Row 2 of a printed form: 填报人 / 联系方式 (unlocked inputs, at most 50 characters) and the unit line."""
+    ws[f"A{INFO_ROW}"] = FILER_LABEL
+    ws[f"A{INFO_ROW}"].alignment = Alignment(horizontal="right", vertical="center")
+    ws.merge_cells(info.filer_span)
+    ws[info.filer] = safe_text(filer) or None
+    ws[info.phone_label] = PHONE_LABEL
+    ws[info.phone_label].alignment = Alignment(horizontal="right", vertical="center")
+    ws.merge_cells(info.phone_span)
+    ws[info.phone] = safe_text(phone) or None
+    for span in (info.filer_span, info.phone_span):
+        _style_range(ws, span, protection=_UNLOCKED, fill=_INPUT_FILL, number_format="@")
+        _style_range(ws, span, border=Border(bottom=_THIN))
+    ws.merge_cells(info.unit_span)
+    unit_cell = ws[info.unit_span.split(":")[0]]
+    unit_cell.value = definition.unit_line
+    unit_cell.alignment = Alignment(horizontal="right", vertical="center")
+    contact_dv = DataValidation(
+        type="textLength", operator="lessThanOrEqual", formula1="50", allow_blank=True
+    )
+    contact_dv.showErrorMessage = True
+    contact_dv.errorTitle = "内容过长"
+    contact_dv.error = "填报人、联系方式不超过 50 个字。"
+    ws.add_data_validation(contact_dv)
+    contact_dv.add(info.filer)
+    contact_dv.add(info.phone)
+    ws.row_dimensions[INFO_ROW].height = 22
+
+
 def _group_spans(definition: FormDefinition) -> list[tuple[str, int, int]]:
     """(group, first column, last column) for each contiguous run of a group's columns."""
     spans: list[tuple[str, int, int]] = []
@@ -233,31 +267,7 @@ def monitoring_template(
     ws.row_dimensions[TITLE_ROW].height = 36
 
     # Row 2: 填报人 / 联系方式 (inputs) and the unit line.
-    ws[f"A{INFO_ROW}"] = FILER_LABEL
-    ws[f"A{INFO_ROW}"].alignment = Alignment(horizontal="right", vertical="center")
-    ws.merge_cells(info.filer_span)
-    ws[info.filer] = safe_text(filer) or None
-    ws[info.phone_label] = PHONE_LABEL
-    ws[info.phone_label].alignment = Alignment(horizontal="right", vertical="center")
-    ws.merge_cells(info.phone_span)
-    ws[info.phone] = safe_text(phone) or None
-    for span in (info.filer_span, info.phone_span):
-        _style_range(ws, span, protection=_UNLOCKED, fill=_INPUT_FILL, number_format="@")
-        _style_range(ws, span, border=Border(bottom=_THIN))
-    ws.merge_cells(info.unit_span)
-    unit_cell = ws[info.unit_span.split(":")[0]]
-    unit_cell.value = definition.unit_line
-    unit_cell.alignment = Alignment(horizontal="right", vertical="center")
-    contact_dv = DataValidation(
-        type="textLength", operator="lessThanOrEqual", formula1="50", allow_blank=True
-    )
-    contact_dv.showErrorMessage = True
-    contact_dv.errorTitle = "内容过长"
-    contact_dv.error = "填报人、联系方式不超过 50 个字。"
-    ws.add_data_validation(contact_dv)
-    contact_dv.add(info.filer)
-    contact_dv.add(info.phone)
-    ws.row_dimensions[INFO_ROW].height = 22
+    _write_info_row(ws, definition, info, filer=filer, phone=phone)
 
     # Rows 3–4: header — 机构名称, group headers, field labels.
     ws.merge_cells(f"{NAME_COLUMN}{GROUP_ROW}:{NAME_COLUMN}{LABEL_ROW}")
@@ -705,6 +715,416 @@ def read_monitoring_workbook(data: bytes, definition: FormDefinition) -> SheetUp
             ref for ref in input_cells if ref in sheet_specials and sheet_specials[ref].formula is not None
         ),
     )
+
+
+# --- 5. table returns: the 附件3 投放计划表 and the 附件2 联系人 export ----------------------------------
+
+PLAN_SHEET = "计划表"
+PLAN_ROW_HEADER = "分行"
+CONTACTS_SHEET = "联系人"
+CONTACTS_NAME_HEADER, CONTACTS_ROLE_HEADER = "银行名称", "角色"
+
+_PLAN_KEYWORDS = re.compile(r"^\s*([^;\s]+)\s*;\s*(\d{4})\s*$")
+_TOTAL_FILL = PatternFill("solid", fgColor="EDEDED")
+_PERCENT = "0.00%"
+UNDEFINED_RATIO = "—"  # what a ratio with a zero or blank denominator shows (never #DIV/0!)
+
+
+def _row_numbers(definition: FormDefinition) -> dict[str, int]:
+    """Row code → sheet row of a table definition, from its fields' cells (the total row has none)."""
+    index = {row.code: i for i, row in enumerate(definition.rows)}
+    first_field = definition.fields[0]
+    first = int(_CELL_REF.match(first_field.cell).group(2)) - index[first_field.row]
+    numbers = {row.code: first + i for i, row in enumerate(definition.rows)}
+    for fd in definition.fields:
+        if fd.cell != f"{fd.column}{numbers[fd.row]}":
+            raise ValueError(
+                f"{definition.form}/{definition.edition}: {fd.code} is at {fd.cell}, not in its row"
+            )
+    if first < LABEL_ROW + 1:
+        raise ValueError(f"{definition.form}/{definition.edition}: rows start at {first}, above the header")
+    return numbers
+
+
+def _table_columns(definition: FormDefinition) -> list[tuple[str, str]]:
+    """(column letter, header label) of the input and computed columns, left to right."""
+    columns = [(c.column, c.label) for c in definition.columns]
+    columns += [(c.column, c.label) for c in definition.computed]
+    return sorted(columns, key=lambda item: column_index_from_string(item[0]))
+
+
+def derived_codes(definition: FormDefinition) -> set[str]:
+    """Codes of a table's values the portal computes (the total row, the ratio columns): never input."""
+    codes = {f"{row.code}.{c.code}" for row in definition.rows for c in definition.computed}
+    if definition.total_row:
+        codes |= {f"{definition.total_row}.{c.code}" for c in definition.columns}
+    return codes
+
+
+def _refs(letter: str, rows: list[int]) -> str:
+    """B6:B22 for a contiguous run of rows, else B6,B8,… (for SUM)."""
+    rows = sorted(rows)
+    if rows == list(range(rows[0], rows[-1] + 1)):
+        return f"{letter}{rows[0]}:{letter}{rows[-1]}"
+    return ",".join(f"{letter}{r}" for r in rows)
+
+
+def ratio_formula(computed: ComputedDef, letters: dict[str, str], row: int) -> str:
+    """The Excel formula of a computed ratio: (numerator − base) / denominator, or "—" when any operand
+    is blank or not a number, or the denominator is 0 (004 附件3 prints #DIV/0! there; the portal never does)."""
+    num, den = f"{letters[computed.numerator]}{row}", f"{letters[computed.denominator]}{row}"
+    operands = [den, num]
+    if computed.base:
+        base = f"{letters[computed.base]}{row}"
+        operands += [base] if base not in operands else []
+        expression = f"({num}-{base})/{den}"
+    else:
+        expression = f"{num}/{den}"
+    guards = [f"NOT(ISNUMBER({ref}))" for ref in operands] + [f"{den}=0"]
+    return f'=IF(OR({",".join(guards)}),"{UNDEFINED_RATIO}",{expression})'
+
+
+def plan_template(
+    definition: FormDefinition,
+    *,
+    institution_name: str,
+    values: dict[str, Decimal | None] | None = None,
+    filer: str = "",
+    phone: str = "",
+) -> bytes:
+    """The 附件3 普惠小微贷款投放计划表 for one institution (004 §(十九)), as printed in the notice.
+
+    The regional rows are the inputs; 全省 sums them and the two 增速 columns divide, by formulas that show
+    "—" for an undefined ratio. `values` may hold the portal's derived codes too: they are not written,
+    the formulas compute them."""
+    values = dict(values or {})
+    derived = derived_codes(definition)
+    unknown = set(values) - set(definition.codes) - derived
+    if unknown:
+        raise ValueError(f"unknown field codes: {sorted(unknown)}")
+    numbers = _row_numbers(definition)
+    columns = _table_columns(definition)
+    letters = {c.code: c.column for c in definition.columns}
+    input_rows = [numbers[row.code] for row in definition.rows if row.code != definition.total_row]
+    last_row = max(numbers.values())
+    last = get_column_letter(_last_column(definition))
+    header_top, header_bottom = min(numbers.values()) - 2, min(numbers.values()) - 1
+    title = definition.title.format(institution=institution_name)
+    info = _info_layout(definition)
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = PLAN_SHEET
+    font = Font(name=_FONT, size=11)
+
+    # Row 1: title.
+    ws.merge_cells(f"A{TITLE_ROW}:{last}{TITLE_ROW}")
+    ws[f"A{TITLE_ROW}"] = safe_text(title)
+    ws[f"A{TITLE_ROW}"].font = Font(name=_FONT, size=16, bold=True)
+    ws[f"A{TITLE_ROW}"].alignment = _CENTER
+    ws.row_dimensions[TITLE_ROW].height = 36
+
+    # Row 2: 填报人 / 联系方式 and the unit line, as on the 监测表.
+    _write_info_row(ws, definition, info, filer=filer, phone=phone)
+
+    # Rows 3–4: the header, each label over two rows.
+    ws.merge_cells(f"A{header_top}:A{header_bottom}")
+    ws[f"A{header_top}"] = PLAN_ROW_HEADER
+    for letter, label in columns:
+        ws.merge_cells(f"{letter}{header_top}:{letter}{header_bottom}")
+        ws[f"{letter}{header_top}"] = label
+    _style_range(
+        ws,
+        f"A{header_top}:{last}{header_bottom}",
+        font=Font(name=_FONT, size=11, bold=True),
+        alignment=_CENTER,
+        border=_BORDER,
+        fill=_HEADER_FILL,
+    )
+    ws.row_dimensions[header_top].height = 30
+    ws.row_dimensions[header_bottom].height = 30
+
+    # The rows: inputs for the regions, formulas for 全省 and the ratios.
+    for row in definition.rows:
+        r = numbers[row.code]
+        is_total = row.code == definition.total_row
+        label = ws[f"A{r}"]
+        label.value = row.label
+        label.font = Font(name=_FONT, size=11, bold=is_total)
+        label.alignment = _CENTER
+        label.border = _BORDER
+        for column in definition.columns:
+            cell = ws[f"{column.column}{r}"]
+            if is_total:
+                cell.value = f"=SUM({_refs(column.column, input_rows)})"
+                cell.fill = _TOTAL_FILL
+                cell.font = Font(name=_FONT, size=11, bold=True)
+            else:
+                cell.value = values.get(f"{row.code}.{column.code}")
+                cell.protection = _UNLOCKED
+                cell.fill = _INPUT_FILL
+                cell.font = font
+            cell.number_format = _number_format(column)
+            cell.border = _BORDER
+            cell.alignment = Alignment(horizontal="right", vertical="center")
+        for computed in definition.computed:
+            cell = ws[f"{computed.column}{r}"]
+            cell.value = ratio_formula(computed, letters, r)
+            cell.number_format = _PERCENT
+            cell.fill = _TOTAL_FILL
+            cell.font = Font(name=_FONT, size=11, bold=is_total)
+            cell.border = _BORDER
+            cell.alignment = Alignment(horizontal="right", vertical="center")
+        ws.row_dimensions[r].height = 22
+    for column in definition.columns:
+        dv = _validation(column, column.label)
+        ws.add_data_validation(dv)
+        for rows in _runs(input_rows):
+            dv.add(f"{column.column}{rows[0]}:{column.column}{rows[-1]}")
+
+    # The printed notes, one merged row each.
+    notes_end = last_row
+    for offset, note in enumerate(definition.notes, start=1):
+        r = last_row + offset
+        ws.merge_cells(f"A{r}:{last}{r}")
+        ws[f"A{r}"] = note
+        ws[f"A{r}"].alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
+        ws[f"A{r}"].font = Font(name=_FONT, size=10)
+        ws.row_dimensions[r].height = 30
+        notes_end = r
+
+    ws.column_dimensions["A"].width = 18
+    for letter, _label in columns:
+        ws.column_dimensions[letter].width = 15
+    ws.freeze_panes = f"B{header_bottom + 1}"
+
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.print_area = f"A1:{last}{notes_end}"
+    ws.print_title_rows = f"{header_top}:{header_bottom}"
+    first_input = definition.fields[0].cell
+    ws.sheet_view.selection[0].activeCell = first_input
+    ws.sheet_view.selection[0].sqref = first_input
+    wb.calculation.fullCalcOnLoad = True  # Excel computes 全省 and the ratios on opening
+
+    props = wb.properties
+    props.title = title
+    props.subject = institution_name
+    props.keywords = f"{definition.template_id};{definition.edition}"
+    props.category = f"{definition.form}/{definition.edition}"
+    props.creator = CREATOR
+    props.description = "请在黄色单元格填写各分行数据；全省合计与增速由公式计算；请勿插入、删除或移动行列。"
+    return _to_bytes(wb)
+
+
+def _runs(rows: list[int]) -> list[list[int]]:
+    """Consecutive runs of row numbers: [5, 6, 7, 9] → [[5, 6, 7], [9]]."""
+    runs: list[list[int]] = []
+    for r in sorted(rows):
+        if runs and runs[-1][-1] == r - 1:
+            runs[-1].append(r)
+        else:
+            runs.append([r])
+    return runs
+
+
+@dataclass(frozen=True)
+class TableUpload:
+    """A table return (附件3) as read from an upload; `raw` holds the input cells only — the total row
+    and the ratios are the portal's to compute."""
+
+    institution_name: str
+    year: int
+    filer: str
+    phone: str
+    raw: dict[str, Any]  # code ("420100.balance_y1") → float / int / str as read; None when empty
+    cells: dict[str, str]  # code → "C6"
+    sheet: str = PLAN_SHEET
+    template_id: str = ""  # from the workbook's keywords; "" when they were lost
+    formula_cells: tuple[str, ...] = ()  # input cells that hold a formula (with a calculated value)
+
+    @property
+    def month(self) -> None:
+        """An annual return has no month (lets period checks compare (year, month) for every form)."""
+        return None
+
+
+def _plan_year(definition: FormDefinition, title: str, keywords: str) -> tuple[int, str, str]:
+    """(year, template id, institution name from the title) of a 计划表, from its keywords and title."""
+    from_keywords = None
+    template_id = ""
+    kw = _PLAN_KEYWORDS.match(keywords)
+    family = definition.template_id.rsplit("-", 1)[0]
+    if kw and family and kw.group(1).startswith(family):
+        template_id = kw.group(1)
+        if template_id != definition.template_id:
+            raise UploadRejected(
+                "U208",
+                f"这是“{safe_text(template_id)[:40]}”的模板，不是本期要求的“{definition.template_id}”："
+                "请在门户重新下载本年度的计划表模板填写。",
+            )
+        from_keywords = int(kw.group(2))
+    # The title is "<institution><year>年…计划表": the printed text after the name, with any year.
+    tail = re.sub(r"\s+", "", definition.title.format(institution=""))
+    pattern = re.escape(tail).replace(re.escape(definition.edition), r"(\d{4})", 1)
+    compact = re.sub(r"\s+", "", title)
+    match = re.search(pattern + "$", compact)
+    from_title = int(match.group(1)) if match and match.groups() else None
+    name = compact[: match.start()] if match else ""
+    if from_keywords and from_title and from_keywords != from_title:
+        raise UploadRejected(
+            "U205",
+            f"{PLAN_SHEET}!A{TITLE_ROW} 标题中的“{from_title}年”与模板属性中的“{from_keywords}年”不一致："
+            "请勿修改标题，在门户重新下载模板填写。",
+        )
+    year = from_keywords or from_title
+    if year is None:
+        raise UploadRejected(
+            "U205",
+            f"{PLAN_SHEET}!A{TITLE_ROW} 的标题应为“{definition.title.format(institution='（机构）')}”，"
+            "找不到年度：请勿修改标题，在门户重新下载模板填写。",
+        )
+    if str(year) != definition.edition:
+        raise UploadRejected(
+            "U208",
+            f"这是 {year} 年的计划表，不是本期要求的 {definition.edition} 年计划表："
+            f"请在门户下载 {definition.edition} 年的模板填写。",
+        )
+    return year, template_id, name
+
+
+def read_plan_workbook(data: bytes, definition: FormDefinition) -> TableUpload:
+    """Read a filled-in 附件3 计划表; raises UploadRejected for anything that is not our untampered template.
+
+    Only the regional input cells are read. Formulas in the 全省 row and the ratio columns are ours and
+    are ignored (the portal recomputes them); a formula without a calculated value in an input cell, or a
+    forbidden formula anywhere, is refused."""
+    inspect_workbook_contents(data)
+    info, specials = _scan_workbook(data)
+    if info.sheet(PLAN_SHEET) is None:
+        found = "、".join(f"“{safe_text(s.name)[:31]}”" for s in info.sheets) or "无"
+        raise UploadRejected(
+            "U202",
+            f"这不是本门户的投放计划表模板（找不到“{PLAN_SHEET}”工作表，工作簿中只有 {found}）："
+            "请在门户下载模板，填写后上传。",
+        )
+    numbers = _row_numbers(definition)
+    rows = _calamine_rows(data, PLAN_SHEET, nrows=max(numbers.values()))
+    year, template_id, title_name = _plan_year(definition, str(_at(rows, TITLE_ROW, 1)), info.keywords)
+
+    header_top = min(numbers.values()) - 2
+    corner = _at(rows, header_top, 1)
+    if _norm_label(corner) not in ("", PLAN_ROW_HEADER):
+        raise UploadRejected(
+            "U204",
+            f"{PLAN_SHEET}!A{header_top} 应为“{PLAN_ROW_HEADER}”，实为“{safe_text(_text(corner))[:40]}”："
+            "请勿移动或插入行列，重新下载模板填写。",
+        )
+    for letter, label in _table_columns(definition):
+        actual = _at(rows, header_top, column_index_from_string(letter))
+        if _norm_label(actual) != _norm_label(label):
+            raise UploadRejected(
+                "U204",
+                f"{PLAN_SHEET}!{letter}{header_top} 应为“{label}”，实为“{safe_text(_text(actual))[:40] or '空'}”："
+                "请勿移动或插入列，重新下载模板填写。",
+            )
+    for row in definition.rows:
+        r = numbers[row.code]
+        actual = _norm_label(_at(rows, r, 1))
+        if actual not in (_norm_label(row.label), _norm_label(row.label.removesuffix("分行"))):
+            raise UploadRejected(
+                "U204",
+                f"{PLAN_SHEET}!A{r} 应为“{row.label}”，实为“{safe_text(_text(_at(rows, r, 1)))[:40] or '空'}”："
+                "请勿移动、插入或删除行，重新下载模板填写。",
+            )
+
+    layout = _info_layout(definition)
+    sheet_specials = specials.get(PLAN_SHEET, {})
+    input_cells = [layout.filer, layout.phone] + [fd.cell for fd in definition.fields]
+    for ref in input_cells:
+        if _formula_problem(sheet_specials.get(ref)):
+            raise UploadRejected(
+                "U206",
+                f"{PLAN_SHEET}!{ref} 是公式且没有计算结果：请在 Excel 中重新计算并保存，或直接填写数值。",
+            )
+
+    def value_at(ref: str) -> Any:
+        match = _CELL_REF.match(ref)
+        return _at(rows, int(match.group(2)), column_index_from_string(match.group(1)))
+
+    filer = _text(value_at(layout.filer)) or _after_label(_text(_at(rows, INFO_ROW, 1)), FILER_LABEL)
+    phone = _text(value_at(layout.phone)) or _after_label(_text(value_at(layout.phone_label)), PHONE_LABEL)
+    return TableUpload(
+        institution_name=_unquote(title_name) or info.subject,
+        year=year,
+        filer=filer,
+        phone=phone,
+        raw={
+            fd.code: _cell_value(value_at(fd.cell), sheet_specials.get(fd.cell)) for fd in definition.fields
+        },
+        cells={fd.code: fd.cell for fd in definition.fields},
+        sheet=PLAN_SHEET,
+        template_id=template_id,
+        formula_cells=tuple(
+            ref for ref in input_cells if ref in sheet_specials and sheet_specials[ref].formula is not None
+        ),
+    )
+
+
+_CONTACT_WIDTHS = {"department": 22, "name": 12, "title": 18, "office_phone": 18, "mobile": 16, "email": 30}
+
+
+def contacts_workbook(rows: list[tuple[str, dict]], *, definition: FormDefinition = CONTACTS_2022) -> bytes:
+    """Every institution's 附件2 专项行动联系人 in one sheet, for the officer: one row per institution × role.
+
+    `rows` = [(institution short name, values keyed "<role>.<column>")]. Everything typed by a bank goes
+    through `safe_text` and is stored as text, so "=cmd|…" stays a string and phone numbers keep their 0s."""
+    headers = [CONTACTS_NAME_HEADER, CONTACTS_ROLE_HEADER] + [c.label for c in definition.columns]
+    last = get_column_letter(len(headers))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = CONTACTS_SHEET
+    for i, label in enumerate(headers, start=1):
+        cell = ws.cell(1, i, label)
+        cell.font = Font(name=_FONT, size=11, bold=True)
+        cell.alignment = _CENTER
+        cell.border = _BORDER
+        cell.fill = _HEADER_FILL
+    r = 1
+    for institution, values in rows:
+        for role in definition.rows:
+            r += 1
+            texts = [institution, role.label] + [
+                values.get(f"{role.code}.{c.code}") for c in definition.columns
+            ]
+            for i, text in enumerate(texts, start=1):
+                cell = ws.cell(r, i, safe_text(text) or None)
+                cell.number_format = "@"
+                cell.border = _BORDER
+                cell.font = Font(name=_FONT, size=11)
+                cell.alignment = Alignment(vertical="center", wrap_text=i > 2)
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 16
+    for i, column in enumerate(definition.columns, start=3):
+        ws.column_dimensions[get_column_letter(i)].width = _CONTACT_WIDTHS.get(column.code, 16)
+    ws.freeze_panes = "C2"
+    ws.auto_filter.ref = f"A1:{last}{max(r, 2)}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    wb.properties.title = definition.title.format(institution="各机构")
+    wb.properties.keywords = f"{definition.template_id};export"
+    wb.properties.creator = CREATOR
+    return _to_bytes(wb)
 
 
 # --- 3. bulk import layout ---------------------------------------------------------------------------

@@ -1,15 +1,20 @@
 """Request and response shapes of the reporting API (/api/v1/), documented in the OpenAPI schema.
 
 Values are sent as numbers or text ("3.85%", "1,234.5", "１２３") and parsed by the service, never here;
-they come back as decimal strings ("3.85", "1234.5") so no float noise reaches a bank's system.
+they come back as stored: decimal strings ("3.85", "1234.5") so no float noise reaches a bank's system,
+and text for the 附件2 联系人. Table returns (附件3, 附件2) key their values "<row>.<column>"; document
+returns (工作方案, 经验做法) have no values, only a file.
 """
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .definitions import FormDefinition
+from .definitions import FormDefinition, Layout
+from .excel import DATA_ROW, derived_codes
 from .models import Filing, FilingStatus, FilingVersion, Period, Transition
 from .rules import ERROR, WARNING, Finding, unexplained
+from .uploads import DOCUMENT_CONTENT_TYPES
 
 # --- shared pieces --------------------------------------------------------------------------
 
@@ -72,6 +77,7 @@ class PeriodRefSerializer(serializers.Serializer):
     form = serializers.CharField()
     year = serializers.IntegerField()
     month = serializers.IntegerField(allow_null=True)
+    quarter = serializers.IntegerField(allow_null=True, help_text="季度（经验做法）；其他报表为 null。")
     label = serializers.CharField()
     due_on = serializers.DateField()
 
@@ -81,46 +87,177 @@ class PeriodSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Period
-        fields = ["id", "form", "year", "month", "label", "ends_on", "opens_on", "due_on", "closes_on"]
+        fields = [
+            "id",
+            "form",
+            "year",
+            "month",
+            "quarter",
+            "label",
+            "ends_on",
+            "opens_on",
+            "due_on",
+            "closes_on",
+        ]
 
 
 class FieldDefSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="字段代码，报送数值时用作键。")
-    label = serializers.CharField(help_text="表上的中文名称（“X月”已换成本期月份）。")
+    code = serializers.CharField(help_text="字段代码，报送数值时用作键（表格类报表为“行代码.列代码”）。")
+    label = serializers.CharField(help_text="表上的中文名称（“X月”已换成本期月份；表格类为“行 · 列”）。")
     unit = serializers.CharField()
-    kind = serializers.CharField(help_text="stock 时点余额；ytd 年初至今累计；point 时点指标。")
-    group = serializers.CharField(help_text="增量 / 扩面 / 降价")
+    kind = serializers.CharField(
+        help_text="stock 时点余额；ytd 年初至今累计；point 时点指标；plan 计划数；text 文字（联系人）。"
+    )
+    group = serializers.CharField(help_text="增量 / 扩面 / 降价；表格类报表为所在行的名称。")
     decimals = serializers.IntegerField(help_text="最多保留的小数位数。")
     integer = serializers.BooleanField(help_text="是否必须为整数（户数）。")
+    required = serializers.BooleanField(help_text="是否必填。")
+    column = serializers.CharField(help_text="在 Excel 模板中的列。")
+    cell = serializers.CharField(
+        allow_blank=True, help_text="在 Excel 模板中的单元格（如 B6）；无模板的报表为空。"
+    )
+    row = serializers.CharField(allow_blank=True, help_text="表格类：所在行的代码（地区代码或联系人角色）。")
+    row_label = serializers.CharField(allow_blank=True)
+    column_code = serializers.CharField(allow_blank=True, help_text="表格类：所在列的代码。")
+    text_format = serializers.CharField(
+        allow_blank=True, help_text="文字字段的格式：phone 办公电话、mobile 手机、email 邮箱，空为普通文字。"
+    )
+    max_length = serializers.IntegerField(help_text="文字字段的最大长度。")
+
+
+class RowDefSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="行代码：附件3 为地区代码（GB/T 2260，420000 为全省），附件2 为联系人角色。"
+    )
+    label = serializers.CharField()
+
+
+class ColumnDefSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="列代码；与行代码组成字段代码“行代码.列代码”。")
+    label = serializers.CharField()
+    unit = serializers.CharField()
+    kind = serializers.CharField()
+    column = serializers.CharField(help_text="在 Excel 模板中的列。")
+    decimals = serializers.IntegerField()
+    text_format = serializers.CharField(allow_blank=True)
+    max_length = serializers.IntegerField()
+
+
+class ComputedDefSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="计算列代码；每行的计算值以“行代码.列代码”随数值返回，不需报送。")
+    label = serializers.CharField()
+    numerator = serializers.CharField()
+    denominator = serializers.CharField()
+    base = serializers.CharField(
+        allow_blank=True, help_text="非空时为 (分子 − 基数) / 分母，否则为 分子 / 分母。"
+    )
+    unit = serializers.CharField()
+    column = serializers.CharField(allow_blank=True)
 
 
 class DefinitionSerializer(serializers.Serializer):
     form = serializers.CharField()
     edition = serializers.CharField(help_text="表式版本。")
+    layout = serializers.ChoiceField(
+        choices=[Layout.SHEET, Layout.TABLE, Layout.DOCUMENT],
+        help_text="sheet 单行表（附件4）；table 行×列的表格（附件3、附件2）；document 上传文件（工作方案、经验做法）。",
+    )
     title = serializers.CharField()
-    unit_line = serializers.CharField()
-    fields = FieldDefSerializer(many=True)
+    unit_line = serializers.CharField(allow_blank=True)
+    fields = FieldDefSerializer(many=True, help_text="需要报送的字段（document 为空）。")
+    rows = RowDefSerializer(many=True, help_text="表格类：全部行，按表上顺序（含合计行）。")
+    columns = ColumnDefSerializer(many=True, help_text="表格类：需要填写的列。")
+    computed = ComputedDefSerializer(many=True, help_text="表格类：门户计算的列（分母为 0 或空时为 null）。")
+    total_row = serializers.CharField(
+        allow_blank=True, help_text="表格类：合计行的代码（附件3 全省 = 各地区之和，由门户计算，不需报送）。"
+    )
+    derived = serializers.ListField(
+        child=serializers.CharField(), help_text="门户计算、随数值返回但不需报送的代码（合计行、计算列）。"
+    )
+    notes = serializers.ListField(child=serializers.CharField(), help_text="表上印的注释。")
+    has_template = serializers.BooleanField(help_text="是否有 Excel 模板（template/ 与 workbook/ 可用）。")
+    accepts = serializers.ListField(
+        child=serializers.CharField(), help_text="document：可上传的文件类型（pdf、docx）；其他为空。"
+    )
+
+
+def _field_data(f, definition: FormDefinition, month: int | None) -> dict:
+    cell = f.cell or (f"{f.column}{DATA_ROW}" if definition.layout == Layout.SHEET else "")
+    return {
+        "code": f.code,
+        "label": f.label_for(month),
+        "unit": f.unit,
+        "kind": f.kind,
+        "group": f.group,
+        "decimals": f.decimals,
+        "integer": f.integer,
+        "required": f.required,
+        "column": f.column,
+        "cell": cell,
+        "row": f.row,
+        "row_label": f.row_label,
+        "column_code": f.column_code,
+        "text_format": f.text_format,
+        "max_length": f.max_length,
+    }
 
 
 def definition_data(definition: FormDefinition, month: int | None) -> dict:
+    is_document = definition.layout == Layout.DOCUMENT
     return {
         "form": definition.form,
         "edition": definition.edition,
+        "layout": definition.layout,
         "title": definition.title,
         "unit_line": definition.unit_line,
-        "fields": [
+        "fields": [_field_data(f, definition, month) for f in definition.fields],
+        "rows": [{"code": r.code, "label": r.label} for r in definition.rows],
+        "columns": [
             {
-                "code": f.code,
-                "label": f.label_for(month),
-                "unit": f.unit,
-                "kind": f.kind,
-                "group": f.group,
-                "decimals": f.decimals,
-                "integer": f.integer,
+                "code": c.code,
+                "label": c.label,
+                "unit": c.unit,
+                "kind": c.kind,
+                "column": c.column,
+                "decimals": c.decimals,
+                "text_format": c.text_format,
+                "max_length": c.max_length,
             }
-            for f in definition.fields
+            for c in definition.columns
         ],
+        "computed": [
+            {
+                "code": c.code,
+                "label": c.label,
+                "numerator": c.numerator,
+                "denominator": c.denominator,
+                "base": c.base,
+                "unit": c.unit,
+                "column": c.column,
+            }
+            for c in definition.computed
+        ],
+        "total_row": definition.total_row,
+        "derived": sorted(derived_codes(definition)),
+        "notes": list(definition.notes),
+        "has_template": definition.form in TEMPLATE_FORMS,
+        "accepts": sorted(DOCUMENT_CONTENT_TYPES) if is_document else [],
     }
+
+
+TEMPLATE_FORMS = {"monitoring", "plan"}  # the returns with an official Excel layout
+
+
+def value_labels(definition: FormDefinition, month: int | None) -> dict[str, str]:
+    """Code → Chinese label for every value a version may hold, the derived ones included
+    ("全省 · 2021年末普惠小微贷款余额", "武汉分行 · 2021年末普惠小微贷款增速")."""
+    labels = {f.code: f.label_for(month) for f in definition.fields}
+    rows = {r.code: r.label for r in definition.rows}
+    names = {c.code: c.label for c in (*definition.columns, *definition.computed)}
+    for code in sorted(derived_codes(definition)):
+        row, column = code.split(".", 1)
+        labels[code] = f"{rows[row]} · {names[column]}"
+    return labels
 
 
 # --- findings -------------------------------------------------------------------------------
@@ -268,18 +405,69 @@ class FilingSerializer(serializers.ModelSerializer):
         extra_kwargs = {"lock_version": {"help_text": "修订号：修改或审核时可带上，已被他人修改则返回 409。"}}
 
 
+class DocumentRefSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="上传时的文件名。")
+    type = serializers.ChoiceField(
+        choices=sorted(DOCUMENT_CONTENT_TYPES), help_text="pdf 或 docx（按内容判定）。"
+    )
+    content_type = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True, help_text="字节数；文件缺失时为 null。")
+    sha256 = serializers.CharField()
+    url = serializers.CharField(help_text="下载地址（PDF 可在浏览器中预览）。")
+
+
+def document_type(version) -> str | None:
+    """ "pdf" / "docx" of a document version's stored file (the service names it by its checked type)."""
+    name = version.upload.name if version is not None and version.upload else ""
+    return next((kind for kind in DOCUMENT_CONTENT_TYPES if name.lower().endswith(f".{kind}")), None)
+
+
 class FilingDetailSerializer(FilingSerializer):
     values = serializers.SerializerMethodField()
     findings = serializers.SerializerMethodField()
     explanations = serializers.SerializerMethodField()
     receipt_no = serializers.CharField(source="current_version.receipt_no", default="")
+    document = serializers.SerializerMethodField()
 
     class Meta(FilingSerializer.Meta):
-        fields = [*FilingSerializer.Meta.fields, "receipt_no", "values", "findings", "explanations"]
+        fields = [
+            *FilingSerializer.Meta.fields,
+            "receipt_no",
+            "values",
+            "findings",
+            "explanations",
+            "document",
+        ]
 
-    @extend_schema_field(serializers.DictField(child=serializers.CharField(allow_null=True)))
+    @extend_schema_field(
+        serializers.DictField(
+            child=serializers.CharField(allow_null=True),
+            help_text="字段代码 → 存储的值：数值为十进制数字字符串，联系人为文字，未填写为 null；"
+            "表格类还包括门户计算的合计行与计算列（不可计算时为 null）。",
+        )
+    )
     def get_values(self, obj) -> dict:
         return obj.current_version.values if obj.current_version_id else {}
+
+    @extend_schema_field(DocumentRefSerializer(allow_null=True))
+    def get_document(self, obj) -> dict | None:
+        """The current file of a document return (工作方案, 经验做法); null for other returns or before any upload."""
+        version = obj.current_version if obj.current_version_id else None
+        kind = document_type(version)
+        if kind is None:
+            return None
+        try:
+            size = version.upload.size
+        except OSError:  # the row outlived its file: say so rather than fail the whole detail
+            size = None
+        return {
+            "name": version.upload_name,
+            "type": kind,
+            "content_type": DOCUMENT_CONTENT_TYPES[kind],
+            "size": size,
+            "sha256": version.upload_sha256,
+            "url": reverse("api-filing-document", args=[obj.pk]),
+        }
 
     @extend_schema_field(FindingGroupsSerializer)
     def get_findings(self, obj) -> dict:
@@ -376,12 +564,23 @@ class ExplanationsField(serializers.DictField):
 class ValuesInSerializer(LockVersionMixin):
     values = serializers.DictField(
         child=RawValueField(allow_null=True),
-        help_text='字段代码 → 数值。可以是数字或文本（"3.85%"、"1,234"），由服务端解析；缺少的字段视为未填写。',
+        help_text='字段代码 → 数值。可以是数字或文本（"3.85%"、"1,234"），由服务端解析；缺少的字段视为未填写。'
+        "表格类报表中门户计算的代码（合计行、计算列，见表式的 derived）可以带上，但不会保存，由门户重新计算。",
     )
     explanations = ExplanationsField()
 
+    def validate(self, attrs):
+        definition = self.context["definition"]
+        if definition.layout == Layout.DOCUMENT:
+            raise serializers.ValidationError(
+                {"values": ["该报表报送的是文件，不是数值：请用 document/ 上传 PDF 或 Word（.docx）文件。"]}
+            )
+        return attrs
+
     def validate_values(self, values):
         definition = self.context["definition"]
+        derived = derived_codes(definition)
+        values = {code: value for code, value in values.items() if code not in derived}
         unknown = sorted(set(values) - set(definition.codes))
         if unknown:
             raise serializers.ValidationError(
@@ -406,6 +605,13 @@ class SavedVersionSerializer(serializers.Serializer):
 
 class WorkbookUploadSerializer(LockVersionMixin):
     file = serializers.FileField(help_text="填写好的 .xlsx 模板（从 template/ 下载）。")
+
+
+class DocumentUploadSerializer(LockVersionMixin):
+    file = serializers.FileField(
+        allow_empty_file=True,  # an empty file is refused by the service (D101), with its audit entry
+        help_text="工作方案或经验做法：PDF 或 Word（.docx）文件，按内容判定类型；不接受加密、含脚本或宏的文件。",
+    )
 
 
 class ExplanationsInSerializer(LockVersionMixin):

@@ -311,6 +311,10 @@ def save_version(
 
     Errors do not prevent saving (a draft may be incomplete); they prevent submitting.
     """
+    if definition_for(period.form, period.year).layout == Layout.DOCUMENT:
+        raise ServiceError(
+            f"{period.get_form_display()}是文件类报送，请上传 PDF 或 Word 文件。", code="not_applicable"
+        )
     if source == VersionSource.BULK:
         _require(access.can_review(actor, institution), "您无权为该机构导入数据。")
     else:
@@ -782,6 +786,7 @@ def save_document(
     filename: str,
     sha256: str | None = None,
     expected_lock_version: int | None = None,
+    source: str = VersionSource.WEB,
     ip: str | None = None,
 ) -> FilingVersion:
     """A document return (工作方案, 经验做法): a PDF or DOCX, its type checked by content, stored as a new
@@ -811,7 +816,7 @@ def save_document(
     if not period.is_open():
         raise ServiceError(f"{period} 的报送窗口已关闭，如需补报请联系人民银行经办。")
     version = FilingVersion(
-        edition=definition.edition, values={}, findings=[], source=VersionSource.WEB, created_by=actor
+        edition=definition.edition, values={}, findings=[], source=source, created_by=actor
     )
 
     def describe(filing, version, _old_values):

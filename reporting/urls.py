@@ -9,6 +9,7 @@ urlpatterns = [
     path("matrix/", views.matrix, name="matrix"),
     path("matrix/approve/", views.bulk_approve, name="bulk_approve"),
     path("import/", views.bulk_import, name="bulk_import"),
+    path("contacts.xlsx", views.contacts_export, name="contacts_export"),
     path("import/template.xlsx", views.bulk_template_download, name="bulk_template"),
     path("import/<int:job_id>/", views.job, name="job"),
     path("import/<int:job_id>/status/", views.job_status, name="job_status"),

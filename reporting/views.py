@@ -603,14 +603,43 @@ def document_download(request, institution_id, period_id, number):
     version = get_object_or_404(FilingVersion, filing=filing, number=number)
     if not version.upload:
         raise Http404("该版本没有文件。")
-    is_pdf = version.upload.name.endswith(".pdf")
+    kind = "pdf" if version.upload.name.endswith(".pdf") else "docx"  # stored under the checked type
+    content_type, extension = services.DOCUMENT_TYPES[kind]
+    stem = (version.upload_name or "文件").rsplit(".", 1)[0]
     response = FileResponse(
         version.upload.open("rb"),
-        content_type=services.DOCUMENT_TYPES["pdf" if is_pdf else "docx"][0],
-        as_attachment=not is_pdf,
-        filename=version.upload_name or version.upload.name.rsplit("/", 1)[-1],
+        content_type=content_type,
+        as_attachment=kind != "pdf",
+        filename=stem + extension,
     )
     # Content was checked on upload (no scripts, launch actions or embedded files in PDFs); nosniff keeps
     # the browser from guessing another type.
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def contacts_export(request):
+    """Every institution's 附件2 contacts in the officer's jurisdiction, as one workbook: the latest filed
+    version of each institution's contacts return."""
+    access.require(access.is_pboc(request.user), "联系人汇总仅供人民银行经办和管理员使用。")
+    latest = (
+        selectors.filings_for_user(request.user)
+        .filter(period__form=Form.CONTACTS)
+        .order_by("institution__order", "-period__year")
+    )
+    rows, seen = [], set()
+    for filing in latest:
+        if filing.institution_id in seen or filing.current_version is None:
+            continue
+        seen.add(filing.institution_id)
+        definition = definition_for(filing.period.form, filing.period.year)
+        rows.append(
+            (
+                filing.institution.short_name,
+                parsing.values_from_json(filing.current_version.values, definition),
+            )
+        )
+    response = HttpResponse(excel.contacts_workbook(rows), content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote('专项行动联系人汇总.xlsx')}"
     return response

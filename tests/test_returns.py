@@ -252,3 +252,56 @@ def test_approved_contacts_become_the_institutions_contacts(campaign, users, mas
     leader = Contact.objects.get(institution=master["A"], role="leader")
     assert (leader.name, leader.email) == ("李建国", "user0@icbc.com.cn")
     assert AuditEntry.objects.get(action="contacts.sync").changes["leader.name"] == [None, "李建国"]
+
+
+def test_a_document_return_takes_files_not_values_and_records_where_it_came_from(campaign, users, master):
+    from reporting.demo import demo_pdf
+
+    with pytest.raises(services.ServiceError) as exc:
+        services.save_version(
+            institution=master["A"],
+            period=campaign[Form.WORK_PLAN],
+            actor=users["filer_a"],
+            raw={},
+            source="web",
+        )
+    assert exc.value.code == "not_applicable"
+    version = services.save_document(
+        institution=master["A"],
+        period=campaign[Form.WORK_PLAN],
+        actor=users["filer_a"],
+        data=demo_pdf("work plan"),
+        filename="方案.docx",
+        source=VersionSource.API,
+    )
+    assert (version.source, version.upload.name.endswith(".pdf")) == ("api", True)  # stored as what it is
+
+
+def test_plans_of_later_years_name_their_own_years():
+    from reporting.definitions import definition_for
+
+    plan_2024 = definition_for("plan", 2024)
+    assert plan_2024.field("420100.balance_y1").label == "武汉分行 · 2023年末普惠小微贷款余额"
+    assert plan_2024.template_id == "xwqy-plan-2024"
+
+
+def test_the_officer_exports_every_contact_in_the_jurisdiction(campaign, users, master, client_for):
+    import io
+
+    import openpyxl
+
+    for who, inst in (("filer_a", "A"), ("filer_b", "B")):
+        services.save_version(
+            institution=master[inst],
+            period=campaign[Form.CONTACTS],
+            actor=users[who],
+            raw=contact_values(**{"liaison.name": '=HYPERLINK("x")'}),
+            source=VersionSource.WEB,
+        )
+    response = client_for("officer_in").get("/reporting/contacts.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    banks = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]}
+    assert banks == {"工商银行"}  # 湖北银行 is outside 营业管理部's jurisdiction
+    cells = [c for row in sheet.iter_rows(values_only=True) for c in row if c]
+    assert not any(str(c).startswith("=") for c in cells)  # user text never becomes a formula
+    assert client_for("filer_a").get("/reporting/contacts.xlsx").status_code == 403
