@@ -78,16 +78,26 @@ def send(messages: list[tuple[str, str, list[str]]]) -> int:
     return send_mass_mail(batch, fail_silently=False) if batch else 0
 
 
+SHORT_NAMES = {
+    "monitoring": "监测表",
+    "plan": "普惠小微贷款投放计划表",
+    "contacts": "专项行动联系人表",
+    "work_plan": "专项行动工作方案",
+    "experience": "经验做法",
+}
+
+
 def reminder_messages(period, institutions, *, overdue: bool) -> list[tuple[str, str, list[str]]]:
     out = []
+    what = SHORT_NAMES.get(period.form, period.get_form_display())
     for institution in institutions:
         if overdue:
-            subject = f"[专项行动门户] 逾期提醒：{institution} {period} 监测表尚未提交"
-            body = f"{period} 监测表报送截止日为 {period.due_on:%Y-%m-%d}，贵机构尚未提交，请尽快报送。"
+            subject = f"[专项行动门户] 逾期提醒：{institution} {period} {what}尚未提交"
+            body = f"{period} {what}报送截止日为 {period.due_on:%Y-%m-%d}，贵机构尚未提交，请尽快报送。"
             to = bank_addresses(institution) + officer_addresses(institution)
         else:
-            subject = f"[专项行动门户] 提醒：{period} 监测表请于 {period.due_on:%m月%d日} 前提交"
-            body = f"{period} 监测表报送截止日为 {period.due_on:%Y-%m-%d}，贵机构尚未提交，请按时报送。"
+            subject = f"[专项行动门户] 提醒：{period} {what}请于 {period.due_on:%m月%d日} 前提交"
+            body = f"{period} {what}报送截止日为 {period.due_on:%Y-%m-%d}，贵机构尚未提交，请按时报送。"
             to = bank_addresses(institution)
         out.append((subject, body, sorted(set(to))))
     return out

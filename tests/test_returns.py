@@ -305,3 +305,42 @@ def test_the_officer_exports_every_contact_in_the_jurisdiction(campaign, users, 
     cells = [c for row in sheet.iter_rows(values_only=True) for c in row if c]
     assert not any(str(c).startswith("=") for c in cells)  # user text never becomes a formula
     assert client_for("filer_a").get("/reporting/contacts.xlsx").status_code == 403
+
+
+@pytest.mark.parametrize("who", ["filer_b", "signer_b", "officer_out"])
+@pytest.mark.parametrize("suffix", ["", "document/1/", "history/", "document/"])
+def test_another_bank_or_an_outside_officer_cannot_reach_a_work_plan(
+    campaign, users, master, client_for, who, suffix
+):
+    from reporting.demo import demo_pdf
+
+    services.save_document(
+        institution=master["A"],
+        period=campaign[Form.WORK_PLAN],
+        actor=users["filer_a"],
+        data=demo_pdf("work plan"),
+        filename="方案.pdf",
+    )
+    url = f"/reporting/institutions/{master['A'].pk}/periods/{campaign[Form.WORK_PLAN].pk}/{suffix}"
+    client = client_for(who)
+    response = client.post(url, {"file": ""}) if suffix == "document/" else client.get(url)
+    assert response.status_code == 404
+
+
+def test_the_filer_previews_the_pdf_inline_and_gets_it_under_its_checked_type(
+    campaign, users, master, client_for
+):
+    from reporting.demo import demo_pdf
+
+    services.save_document(
+        institution=master["A"],
+        period=campaign[Form.WORK_PLAN],
+        actor=users["filer_a"],
+        data=demo_pdf("work plan"),
+        filename="方案.docx",
+    )
+    url = f"/reporting/institutions/{master['A'].pk}/periods/{campaign[Form.WORK_PLAN].pk}/document/1/"
+    response = client_for("officer_in").get(url)
+    assert response["Content-Type"] == "application/pdf"
+    assert "inline" in response["Content-Disposition"] and ".pdf" in response["Content-Disposition"]
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
