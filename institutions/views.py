@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -61,3 +62,10 @@ def api_token(request):
         new_key = services.rotate_api_token(user=request.user, ip=client_ip(request))
     token = Token.objects.filter(user=request.user).first()
     return render(request, "registration/api_token.html", {"token": token, "new_key": new_key})
+
+
+@never_cache
+@login_required
+def keepalive(request):
+    """The session-expiry warning's "继续使用": any authenticated request renews the session."""
+    return HttpResponse(status=204)

@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/login/", institution_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", institution_views.LogoutView.as_view(), name="logout"),
     path("accounts/token/", institution_views.api_token, name="api_token"),
+    path("accounts/keepalive/", institution_views.keepalive, name="keepalive"),
+    path("audit/", include("audit.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("reporting/", include("reporting.urls")),
     path("admin/", admin.site.urls),

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from institutions import access
@@ -596,6 +597,7 @@ def document_upload(request, institution_id, period_id):
     return redirect(_sheet_url(institution, period))
 
 
+@xframe_options_sameorigin
 @login_required
 def document_download(request, institution_id, period_id, number):
     """A version's file: PDFs open in the browser (preview), DOCX downloads."""

@@ -344,3 +344,19 @@ def test_the_filer_previews_the_pdf_inline_and_gets_it_under_its_checked_type(
     assert response["Content-Type"] == "application/pdf"
     assert "inline" in response["Content-Disposition"] and ".pdf" in response["Content-Disposition"]
     assert b"".join(response.streaming_content).startswith(b"%PDF-")
+
+
+def test_only_the_document_preview_may_be_framed(campaign, users, master, client_for):
+    from reporting.demo import demo_pdf
+
+    services.save_document(
+        institution=master["A"],
+        period=campaign[Form.WORK_PLAN],
+        actor=users["filer_a"],
+        data=demo_pdf("work plan"),
+        filename="方案.pdf",
+    )
+    base = f"/reporting/institutions/{master['A'].pk}/periods/{campaign[Form.WORK_PLAN].pk}/"
+    client = client_for("filer_a")
+    assert client.get(base + "document/1/")["X-Frame-Options"] == "SAMEORIGIN"
+    assert client.get(base)["X-Frame-Options"] == "DENY"
