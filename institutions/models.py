@@ -171,6 +171,7 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="users",
     )
+    totp_secret = models.CharField(_("两步验证密钥"), max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("用户")

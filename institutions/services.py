@@ -123,3 +123,59 @@ def sync_contacts(*, institution, values: dict, actor=None) -> int:
         changes=audit.diff(before, after),
     )
     return changed
+
+
+class TwoFactorError(Exception):
+    """A refused second-factor change; `message` says what to do."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@transaction.atomic
+def enable_totp(*, user, secret: str, code: str, ip: str | None = None) -> None:
+    """Turn on the second factor once the user proves their app shows the right code."""
+    from audit import services as audit
+
+    from . import totp
+
+    if not user.is_pboc:
+        raise TwoFactorError("两步验证目前面向人民银行经办和管理员。")
+    if not totp.verify(secret, code):
+        raise TwoFactorError("验证码不正确：请输入验证器应用当前显示的 6 位数字，并确认手机时间准确。")
+    user.totp_secret = secret
+    user.save(update_fields=["totp_secret"])
+    audit.record(actor=user, action="2fa.enable", obj=user, summary="启用两步验证", ip=ip)
+
+
+@transaction.atomic
+def disable_totp(*, user, code: str, ip: str | None = None) -> None:
+    from audit import services as audit
+
+    from . import totp
+
+    if not totp.verify(user.totp_secret, code):
+        raise TwoFactorError("验证码不正确，两步验证仍保持开启。")
+    user.totp_secret = ""
+    user.save(update_fields=["totp_secret"])
+    audit.record(actor=user, action="2fa.disable", obj=user, summary="关闭两步验证", ip=ip)
+
+
+@transaction.atomic
+def revoke_api_token(*, user, ip: str | None = None) -> bool:
+    from rest_framework.authtoken.models import Token
+
+    from audit import services as audit
+
+    removed = Token.objects.filter(user=user).delete()[0] > 0
+    if removed:
+        audit.record(
+            actor=user,
+            action="api_token.revoke",
+            obj=user,
+            institution=user.institution,
+            summary="撤销接口令牌",
+            ip=ip,
+        )
+    return removed

@@ -1,16 +1,20 @@
+import segno
 from django import forms
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from rest_framework.authtoken.models import Token
 
 from audit import services as audit
 
-from . import services, throttle
+from . import services, throttle, totp
+from .models import User
 
 
 def client_ip(request) -> str | None:
@@ -44,9 +48,87 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
+        user = form.get_user()
+        if user.totp_secret:
+            # Password checked; the session is not signed in until the second factor is.
+            self.request.session[PENDING_2FA] = {
+                "user": user.pk,
+                "backend": user.backend,
+                "next": self.get_success_url(),
+            }
+            return redirect("login_2fa")
         response = super().form_valid(form)
         audit.record(actor=self.request.user, action="login", summary="登录", ip=client_ip(self.request))
         return response
+
+
+PENDING_2FA = "pending_2fa"
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=_("验证码"), max_length=10)
+
+
+@never_cache
+def login_2fa(request):
+    """The second step of signing in for users with a second factor."""
+    pending = request.session.get(PENDING_2FA)
+    if not pending:
+        return redirect("login")
+    user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    if user is None:
+        request.session.pop(PENDING_2FA, None)
+        return redirect("login")
+    form = CodeForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        ip = client_ip(request)
+        key = f"2fa:{user.username}"
+        if throttle.is_blocked(key, ip):
+            error = "验证码错误次数过多，请 15 分钟后再试。"
+        elif totp.verify(user.totp_secret, form.cleaned_data["code"]):
+            throttle.reset(key)
+            request.session.pop(PENDING_2FA, None)
+            auth_login(request, user, backend=pending["backend"])
+            audit.record(actor=user, action="login", summary="登录（两步验证）", ip=ip)
+            return redirect(pending["next"] or "home")
+        else:
+            throttle.record_failure(key, ip)
+            error = "验证码不正确：请输入验证器应用当前显示的 6 位数字。"
+    return render(request, "registration/login_2fa.html", {"form": form, "error": error})
+
+
+@never_cache
+@login_required
+def two_factor(request):
+    """Turn the second factor on (scan the QR code, confirm a code) or off (confirm a code)."""
+    user = request.user
+    if not user.is_pboc:
+        return render(
+            request, "errors/403.html", {"message": "两步验证目前面向人民银行经办和管理员。"}, status=403
+        )
+    form = CodeForm(request.POST or None)
+    setup = request.session.get("totp_setup") or totp.new_secret()
+    if request.method == "POST" and form.is_valid():
+        try:
+            if user.totp_secret:
+                services.disable_totp(user=user, code=form.cleaned_data["code"], ip=client_ip(request))
+                messages.success(request, "已关闭两步验证。")
+            else:
+                services.enable_totp(
+                    user=user, secret=setup, code=form.cleaned_data["code"], ip=client_ip(request)
+                )
+                request.session.pop("totp_setup", None)
+                messages.success(request, "已启用两步验证：今后登录需输入验证器应用中的验证码。")
+            return redirect("two_factor")
+        except services.TwoFactorError as exc:
+            messages.error(request, exc.message)
+    context = {"enabled": bool(user.totp_secret), "form": form}
+    if not user.totp_secret:
+        request.session["totp_setup"] = setup
+        uri = totp.provisioning_uri(setup, user.username)
+        context.update(secret=setup, uri=uri, qr=segno.make(uri, error="m").svg_inline(scale=4))
+    return render(request, "registration/two_factor.html", context)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -58,7 +140,10 @@ class LogoutView(auth_views.LogoutView):
 def api_token(request):
     """A user's token for /api/v1/: shown once when issued, replaced on request."""
     new_key = None
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("action") == "revoke":
+        if services.revoke_api_token(user=request.user, ip=client_ip(request)):
+            messages.success(request, "接口令牌已撤销，使用它的系统将无法再访问。")
+    elif request.method == "POST":
         new_key = services.rotate_api_token(user=request.user, ip=client_ip(request))
     token = Token.objects.filter(user=request.user).first()
     return render(request, "registration/api_token.html", {"token": token, "new_key": new_key})

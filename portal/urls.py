@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/logout/", institution_views.LogoutView.as_view(), name="logout"),
     path("accounts/token/", institution_views.api_token, name="api_token"),
     path("accounts/keepalive/", institution_views.keepalive, name="keepalive"),
+    path("accounts/2fa/", institution_views.two_factor, name="two_factor"),
+    path("accounts/login/2fa/", institution_views.login_2fa, name="login_2fa"),
     path("audit/", include("audit.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("reporting/", include("reporting.urls")),
