@@ -19,3 +19,8 @@
   });
   schedule();
 })();
+
+// The language switch submits as soon as a language is chosen (a button stands in without JavaScript).
+document.querySelectorAll("form.lang-switch select").forEach(function (select) {
+  select.addEventListener("change", function () { select.form.submit(); });
+});
