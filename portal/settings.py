@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "institutions",
     "reporting",
     "evaluation",
+    "indicators",
 ]
 
 MIDDLEWARE = [

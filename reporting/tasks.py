@@ -10,27 +10,32 @@ from django.utils import timezone
 from institutions.models import Institution
 
 from . import notifications
-from .models import Filing, FilingStatus, Form, ImportJob, Period
+from .models import Filing, FilingStatus, ImportJob, Period
 
 REMIND_DAYS_BEFORE = 3
 
 
 @shared_task(name="reporting.after_transition", acks_late=True)
 def after_transition(filing_id: int, status: str) -> int:
-    """Follow-up work of a workflow step: e-mail the people concerned."""
+    """Follow-up work of a workflow step: queue the indicator refresh an approval (or a reopened approved
+    sheet) calls for, then e-mail the people concerned."""
+    from indicators.services import refresh_after_transition
+
     filing = Filing.objects.select_related("period", "institution", "current_version__submitted_by").get(
         pk=filing_id
     )
+    if status in {FilingStatus.APPROVED, FilingStatus.RETURNED}:
+        refresh_after_transition(filing=filing, status=status)
     return notifications.send(notifications.transition_messages(filing, status))
 
 
 @shared_task(name="reporting.send_reminders", acks_late=True)
 def send_reminders(today_iso: str | None = None) -> dict:
-    """Beat, daily: remind institutions that have not submitted REMIND_DAYS_BEFORE days before the 15th,
-    and send an overdue notice the day after the deadline."""
+    """Beat, daily: remind institutions that have not submitted a return REMIND_DAYS_BEFORE days before its
+    deadline (附件4: the 15th), and send an overdue notice the day after."""
     today = timezone.localdate() if today_iso is None else timezone.datetime.fromisoformat(today_iso).date()
     sent = {"reminders": 0, "overdue": 0}
-    for period in Period.objects.filter(form=Form.MONITORING, opens_on__lte=today):
+    for period in Period.objects.filter(opens_on__lte=today):
         if period.due_on - timedelta(days=REMIND_DAYS_BEFORE) == today:
             kind = "reminders"
         elif period.due_on + timedelta(days=1) == today:

@@ -62,3 +62,18 @@ def test_each_day_the_months_up_to_last_month_have_their_periods(db):
     assert open_periods("2023-03-02") == 0
     february = Period.objects.get(year=2023, month=2)
     assert (str(february.opens_on), str(february.due_on)) == ("2023-03-01", "2023-03-15")
+
+
+def test_the_yearly_returns_are_reminded_too(db, users, settings):
+    from datetime import date
+
+    from reporting import services as reporting_services
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    users["filer_a"].email = "filer_a@example.test"
+    users["filer_a"].save()
+    reporting_services.ensure_campaign_periods(2022, due_on=date(2022, 4, 29))
+    mail.outbox.clear()
+    send_reminders("2022-04-26")  # three days before the work plan, contacts and plan are due
+    subjects = [m.subject for m in mail.outbox if m.to == ["filer_a@example.test"]]
+    assert any("工作方案" in s for s in subjects) and any("投放计划表" in s for s in subjects)

@@ -6,6 +6,7 @@ when the database has none, so a second run takes a moment.
 
 from django.core.management.base import BaseCommand
 
+from indicators.services import load_demo_indicators, load_reference_data
 from institutions.demo import DEMO_PASSWORD, load_demo_contacts, load_demo_users
 from institutions.models import Role, User
 from institutions.services import load_master_data
@@ -24,8 +25,11 @@ class Command(BaseCommand):
         users = load_demo_users()
         load_demo_contacts()
         self.stdout.write(f"演示账号：{', '.join(u.username for u in users)}（密码 {DEMO_PASSWORD}）")
+        ref = load_reference_data()
+        self.stdout.write(f"指标参考数据：新增一年期LPR {ref['lpr']} 个月、2022年目标 {ref['targets']} 项")
         if Filing.objects.exists():
             self.stdout.write("监测数据已存在，跳过生成。")
+            self.stdout.write(load_demo_indicators())
             return
         officer = User.objects.get(username="officer_wh")
         signers = {
@@ -36,3 +40,4 @@ class Command(BaseCommand):
         self.stdout.write(f"演示监测数据：{made} 张报表（2021年1月—2022年12月）")
         made = load_annual_data(officer=officer, signers=signers)
         self.stdout.write(f"演示年度报送：{made} 份（附件3 计划、附件2 联系人、工作方案、经验做法）")
+        self.stdout.write(load_demo_indicators())

@@ -1,0 +1,1056 @@
+"""Reads for the indicator pages and exports. Every function is scoped through institutions.access, and runs
+a bounded number of queries whatever the number of institutions.
+
+`load_inputs` reads the rows the engine (`indicators.indicators`) needs — the approved sheets' current
+versions with their period and institution, in ONE query — plus the small reference tables. Pages read the
+stored `IndicatorValue` rows into a `ValueTable`; with "含未审核数据" they get a `ValueTable` computed on the
+fly from approved + submitted sheets instead, never stored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+from django.db.models import Count, Max, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from institutions import access
+from institutions.models import EvaluationGroup, Institution, InstitutionKind
+from reporting.definitions import definition_for
+from reporting.models import Filing, FilingStatus, Form, Period
+
+from . import indicators as ind
+from .models import (
+    PROVINCE_KEY,
+    AppliesTo,
+    IndicatorValue,
+    LoanPrimeRate,
+    RefreshRun,
+    ScopeKind,
+    SupervisionAction,
+    Target,
+    TargetScope,
+)
+
+# --- the engine's inputs -------------------------------------------------------------------------------------
+
+
+def _float(raw) -> float:
+    if raw is None or raw == "":
+        return np.nan
+    try:
+        return float(Decimal(str(raw)))
+    except (ArithmeticError, ValueError, TypeError):
+        return np.nan
+
+
+def _plan_regions(year: int) -> list[str]:
+    """The regional rows of the year's 附件3 edition (without 全省), or [] when it cannot be told."""
+    try:
+        definition = definition_for(Form.PLAN, year)
+    except (KeyError, ValueError):
+        return []
+    rows = getattr(definition, "rows", None) or ()
+    total = getattr(definition, "total_row", "") or ind.PLAN_ROW
+    return [r.code for r in rows if getattr(r, "code", None) and r.code != total]
+
+
+def _plan_total(values: dict, year: int, column: str) -> float:
+    """附件3's 全省 figure for a column, read defensively: the stored 全省 row if there is one, else the sum of
+    every regional row (undefined while any region is blank, as the form's own total)."""
+    stored = values.get(f"{ind.PLAN_ROW}.{column}")
+    if stored not in (None, ""):
+        return _float(stored)
+    regions = _plan_regions(year)
+    if not regions:
+        return np.nan
+    parts = [_float(values.get(f"{code}.{column}")) for code in regions]
+    return np.nan if any(np.isnan(p) for p in parts) else float(sum(parts))
+
+
+def institution_frame(ids=None) -> pd.DataFrame:
+    qs = Institution.objects.all()
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    rows = list(
+        qs.values_list(
+            "pk",
+            "short_name",
+            "evaluation_group",
+            "kind",
+            "is_local_legal_person",
+            "active_from",
+            "active_to",
+        )
+    )
+    return pd.DataFrame(rows, columns=list(ind.INSTITUTION_COLUMNS)).astype({"local": bool})
+
+
+def load_inputs(
+    *,
+    years,
+    include_submitted: bool = False,
+    institution_ids=None,
+    months: list[tuple[int, int]] | None = None,
+) -> ind.Inputs:
+    """The engine's inputs to compute `years` (or just `months`): the monitoring sheets of those years and
+    the two before (年初, 上年同期, 上年年初), in one query; institutions, periods, LPR and 附件3 plans."""
+    years = sorted(set(years))
+    if months is None:
+        months = list(
+            Period.objects.filter(form=Form.MONITORING, year__in=years)
+            .order_by("year", "month")
+            .values_list("year", "month")
+        )
+    span = range(min(years) - 2, max(years) + 1) if years else range(0)
+    usable = {FilingStatus.APPROVED, FilingStatus.SUBMITTED} if include_submitted else {FilingStatus.APPROVED}
+    filings = Filing.objects.filter(period__form=Form.MONITORING, period__year__in=list(span))
+    if institution_ids is not None:
+        filings = filings.filter(institution_id__in=list(institution_ids))
+    records = []
+    for inst_id, year, month, status, filing_id, period_id, number, edition, values in filings.values_list(
+        "institution_id",
+        "period__year",
+        "period__month",
+        "status",
+        "pk",
+        "period_id",
+        "current_version__number",
+        "current_version__edition",
+        "current_version__values",
+    ):
+        ok = status in usable and number is not None
+        values = values if ok and isinstance(values, dict) else {}
+        records.append(
+            (
+                inst_id,
+                year,
+                month,
+                status,
+                ok,
+                ok and status == FilingStatus.SUBMITTED,
+                edition or "",
+                filing_id,
+                period_id,
+                number,
+                *(_float(values.get(code)) for code in ind.SHEET_FIELDS),
+            )
+        )
+    sheets = pd.DataFrame.from_records(records, columns=list(ind.SHEET_COLUMNS))
+    lpr = {(y, m): float(rate) for y, m, rate in LoanPrimeRate.objects.values_list("year", "month", "rate")}
+    plans = []
+    plan_filings = Filing.objects.filter(period__form=Form.PLAN, period__year__in=years)
+    if institution_ids is not None:
+        plan_filings = plan_filings.filter(institution_id__in=list(institution_ids))
+    for inst_id, year, status, filing_id, period_id, number, values in plan_filings.values_list(
+        "institution_id",
+        "period__year",
+        "status",
+        "pk",
+        "period_id",
+        "current_version__number",
+        "current_version__values",
+    ):
+        ok = status in usable and isinstance(values, dict)
+        values = values if ok else {}
+        plans.append(
+            (
+                inst_id,
+                year,
+                status,
+                ok,
+                ok and status == FilingStatus.SUBMITTED,
+                filing_id,
+                period_id,
+                number,
+                *(_plan_total(values, year, column) for column in ind.PLAN_COLUMNS),
+            )
+        )
+    return ind.Inputs(
+        sheets=sheets,
+        institutions=institution_frame(institution_ids),
+        months=[tuple(m) for m in months],
+        lpr=lpr,
+        plans=pd.DataFrame.from_records(plans, columns=list(ind.PLAN_FRAME_COLUMNS)),
+    )
+
+
+def fingerprint() -> tuple[int, object]:
+    """(number of approved filings, latest approval time): when either changes, stored indicators are stale."""
+    agg = Filing.objects.filter(status=FilingStatus.APPROVED).aggregate(
+        n=Count("pk"), latest=Max("approved_at")
+    )
+    return agg["n"], agg["latest"]
+
+
+def years_with_periods() -> list[int]:
+    return sorted(set(Period.objects.filter(form=Form.MONITORING).values_list("year", flat=True)))
+
+
+# --- values --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Value:
+    value: Decimal | None
+    reason: str = ""
+    contributors: int = 0
+    members: int = 0
+    provisional: bool = False
+
+
+NOT_COMPUTED = Value(None, "该月指标尚未计算：等待刷新，或该月没有报送期")
+
+
+class ValueTable:
+    """{(scope_kind, scope_key, year, month, code): Value}, stored or computed on the fly."""
+
+    def __init__(self, rows: dict, *, live: bool = False):
+        self.rows = rows
+        self.live = live
+
+    def get(self, scope_kind: str, scope_key, year: int, month: int, code: str) -> Value:
+        return self.rows.get((scope_kind, str(scope_key), year, month, code), NOT_COMPUTED)
+
+    @classmethod
+    def stored(cls, *filters: Q) -> ValueTable:
+        q = Q()
+        for f in filters:
+            q |= f
+        rows = {}
+        for (
+            kind,
+            key,
+            year,
+            month,
+            code,
+            value,
+            reason,
+            contributors,
+            members,
+        ) in IndicatorValue.objects.filter(q).values_list(
+            "scope_kind", "scope_key", "year", "month", "code", "value", "reason", "contributors", "members"
+        ):
+            rows[(kind, key, year, month, code)] = Value(value, reason, contributors, members)
+        return cls(rows)
+
+    @classmethod
+    def from_result(cls, result: ind.Result) -> ValueTable:
+        rows = {}
+        frame = result.rows()
+        for (
+            kind,
+            key,
+            year,
+            month,
+            code,
+            value,
+            reason,
+            contributors,
+            members,
+            provisional,
+        ) in frame.itertuples(index=False, name=None):
+            rows[(kind, str(key), int(year), int(month), code)] = Value(
+                ind.to_decimal(value), reason or "", int(contributors), int(members), bool(provisional)
+            )
+        return cls(rows, live=True)
+
+
+def live_table(years, *, institution_ids=None) -> ValueTable:
+    """Indicators from approved AND submitted sheets, computed now and never stored (含未审核数据)."""
+    years = sorted(set(years))
+    return ValueTable.from_result(
+        ind.compute(load_inputs(years=years, include_submitted=True, institution_ids=institution_ids))
+    )
+
+
+# --- refresh status ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AsOf:
+    run: RefreshRun | None
+    pending: RefreshRun | None
+    stale: bool
+
+    @property
+    def finished_at(self):
+        return self.run.finished_at if self.run else None
+
+    @property
+    def latest_approval_at(self):
+        return self.run.latest_approval_at if self.run else None
+
+
+def as_of(year: int | None = None) -> AsOf:
+    """The last completed refresh covering `year` (数据截至), a pending one, and whether data changed since."""
+    done = RefreshRun.objects.filter(status=RefreshRun.Status.DONE)
+    if year is not None:
+        done = done.filter(first_year__lte=year, last_year__gte=year)
+    run = done.order_by("-finished_at", "-id").first()
+    pending = (
+        RefreshRun.objects.filter(status__in=[RefreshRun.Status.QUEUED, RefreshRun.Status.RUNNING])
+        .order_by("-id")
+        .first()
+    )
+    latest = RefreshRun.objects.filter(status=RefreshRun.Status.DONE).order_by("-started_at", "-id").first()
+    count, latest_approval = fingerprint()
+    stale = latest is None or (latest.approved_count, latest.latest_approval_at) != (count, latest_approval)
+    return AsOf(run, pending, stale)
+
+
+# --- display cells -------------------------------------------------------------------------------------------
+
+
+def explain_url(scope_kind, scope_key, year, month, code, *, live=False) -> str:
+    params = {"scope": scope_kind, "key": scope_key, "year": year, "month": month, "code": code}
+    if live:
+        params["live"] = 1
+    return reverse("indicators:explain") + "?" + urlencode(params)
+
+
+@dataclass
+class Shown:
+    """A number as a page shows it: text, tooltip, drill-down link, and its standing against a target."""
+
+    indicator: ind.Indicator
+    value: Value
+    url: str = ""
+    check: ind.TargetCheck | None = None
+    target: Target | None = None
+
+    @property
+    def defined(self) -> bool:
+        return self.value.value is not None
+
+    @property
+    def text(self) -> str:
+        return self.indicator.text(self.value.value)
+
+    @property
+    def text_unit(self) -> str:
+        return self.indicator.text(self.value.value, with_unit=True)
+
+    @property
+    def chart_value(self) -> float | None:
+        r = self.indicator.rounded(self.value.value)
+        if r is None:
+            return None
+        return float(r * 100) if self.indicator.share else float(r)
+
+    @property
+    def partial(self) -> bool:
+        return self.defined and self.value.members > 1 and self.value.contributors < self.value.members
+
+    @property
+    def target_text(self) -> str:
+        return target_text(self.target, self.check) if self.target and self.check else ""
+
+    @property
+    def title(self) -> str:
+        if not self.defined:
+            return self.value.reason
+        parts = [f"{self.indicator.label} = {self.indicator.formula}"]
+        if self.value.members > 1 or self.partial:
+            parts.append(f"基于 {self.value.contributors}/{self.value.members} 家机构")
+        if self.value.provisional:
+            parts.append("含未审核（已提交）数据")
+        return "；".join(parts)
+
+
+def shown(table: ValueTable, scope_kind, scope_key, year, month, code, *, with_url=True) -> Shown:
+    indicator = ind.get(code)
+    value = table.get(scope_kind, scope_key, year, month, code)
+    url = explain_url(scope_kind, scope_key, year, month, code, live=table.live) if with_url else ""
+    return Shown(indicator, value, url)
+
+
+# --- targets -------------------------------------------------------------------------------------------------
+
+
+def targets_for(year: int) -> list[Target]:
+    return [
+        t for t in Target.objects.filter(year=year).order_by("scope", "id") if t.indicator in ind.REGISTRY
+    ]
+
+
+def applicable_targets(targets: list[Target], institution: dict) -> list[Target]:
+    """Institution targets that apply to one institution (dict with id, local): a target set for that
+    institution replaces the general one on the same indicator and basis."""
+    mine = [
+        t for t in targets if t.scope == TargetScope.INSTITUTION and t.institution_id == institution["id"]
+    ]
+    overridden = {(t.indicator, t.basis) for t in mine}
+    general = [
+        t
+        for t in targets
+        if t.scope == TargetScope.INSTITUTION
+        and t.institution_id is None
+        and (t.indicator, t.basis) not in overridden
+        and (
+            t.applies_to == AppliesTo.ALL
+            or (t.applies_to == AppliesTo.LOCAL and institution["local"])
+            or (t.applies_to == AppliesTo.NATIONAL and not institution["local"])
+        )
+    ]
+    return general + mine
+
+
+def check(table: ValueTable, target: Target, scope_kind, scope_key, year, month) -> ind.TargetCheck:
+    indicator = ind.get(target.indicator)
+    actual = table.get(scope_kind, scope_key, year, month, target.indicator)
+    if target.basis == "fixed":
+        ref = Value(target.value)
+    elif target.basis == "last_year":
+        ref = table.get(scope_kind, scope_key, year - 1, month, target.indicator)
+    elif target.basis == "year_start":
+        ref = table.get(scope_kind, scope_key, year - 1, 12, target.indicator)
+    else:  # plan
+        ref = table.get(scope_kind, scope_key, year, month, "plan_increase")
+    return ind.check_target(
+        indicator=indicator,
+        comparator=target.comparator,
+        basis=target.basis,
+        actual=actual.value,
+        reference=ref.value,
+        month=month,
+        actual_reason=actual.reason,
+        reference_reason=ref.reason,
+    )
+
+
+def target_text(target: Target, result: ind.TargetCheck) -> str:
+    """ "≥ 1,700.00亿元", "> 上年同期 12.34%", "≥ 附件3计划 50.00亿元" — the reference as shown."""
+    indicator = ind.get(target.indicator)
+    sign = "≥" if target.comparator == "gte" else ">"
+    basis = {"fixed": "", "last_year": "上年同期 ", "year_start": "年初 ", "plan": "附件3计划 "}[target.basis]
+    ref = (
+        indicator.text(result.reference, with_unit=True, compact=target.basis == "fixed")
+        if result.reference is not None
+        else "—"
+    )
+    return f"{sign} {basis}{ref}"
+
+
+# --- timeliness ----------------------------------------------------------------------------------------------
+
+
+def timeliness(user, year: int) -> list[dict]:
+    """报送率 / 按时报送率 per month of `year` over the institutions the user may see, from
+    Filing.first_submitted_at (Asia/Shanghai calendar day) against the period's due date."""
+    periods = list(Period.objects.filter(form=Form.MONITORING, year=year).order_by("month"))
+    visible = list(access.visible_institutions(user).values_list("pk", "active_from", "active_to"))
+    expected = [
+        (p.pk, pk)
+        for p in periods
+        for pk, start, end in visible
+        if start <= p.ends_on and (end is None or end >= p.ends_on)
+    ]
+    ids = [pk for pk, _s, _e in visible]
+    due = {p.pk: p.due_on for p in periods}
+    submissions = [
+        (period_id, inst_id, timezone.localdate(at), due[period_id])
+        for period_id, inst_id, at in Filing.objects.filter(
+            period__in=periods, institution_id__in=ids, first_submitted_at__isnull=False
+        ).values_list("period_id", "institution_id", "first_submitted_at")
+    ]
+    table = ind.filing_timeliness(
+        pd.DataFrame(expected, columns=["period_id", "institution_id"]),
+        pd.DataFrame(submissions, columns=["period_id", "institution_id", "submitted_on", "due_on"]),
+    )
+    today = timezone.localdate()
+    out = []
+    for p in periods:
+        row = table.loc[p.pk] if p.pk in table.index else None
+        out.append(
+            {
+                "period": p,
+                "expected": int(row["expected"]) if row is not None else 0,
+                "reported": int(row["reported"]) if row is not None else 0,
+                "on_time": int(row["on_time"]) if row is not None else 0,
+                "reporting_rate": _dec(row["reporting_rate"]) if row is not None else None,
+                "on_time_rate": _dec(row["on_time_rate"]) if row is not None else None,
+                "open": today <= p.due_on,
+            }
+        )
+    return out
+
+
+def _dec(value) -> Decimal | None:
+    return ind.to_decimal(value)
+
+
+# --- supervision ---------------------------------------------------------------------------------------------
+
+
+def supervision_for(user, institution_ids=None):
+    qs = access.scope_by_institution(user, SupervisionAction.objects.all()).select_related(
+        "institution", "recorded_by"
+    )
+    if institution_ids is not None:
+        qs = qs.filter(institution_id__in=list(institution_ids))
+    return qs
+
+
+# --- the officer's dashboard ---------------------------------------------------------------------------------
+
+SCOPE_COLUMNS = [(ScopeKind.PROVINCE, PROVINCE_KEY, "全省")] + [
+    (ScopeKind.GROUP, value, str(label)) for value, label in EvaluationGroup.choices
+]
+KIND_COLUMNS = [(ScopeKind.KIND, value, str(label)) for value, label in InstitutionKind.choices]
+
+
+def month_choices() -> list[dict]:
+    """Months with stored province values, newest first, with how many institutions each covers."""
+    rows = IndicatorValue.objects.filter(
+        scope_kind=ScopeKind.PROVINCE, scope_key=PROVINCE_KEY, code="loan_balance"
+    ).values_list("year", "month", "contributors", "members")
+    return [
+        {"year": y, "month": m, "contributors": c, "members": n, "complete": c == n and n > 0}
+        for y, m, c, n in sorted(rows, reverse=True)
+    ]
+
+
+def default_month(choices: list[dict]) -> tuple[int, int] | None:
+    """The latest month every expected institution's sheet is approved for; else the latest with any data."""
+    for c in choices:
+        if c["complete"]:
+            return c["year"], c["month"]
+    for c in choices:
+        if c["contributors"]:
+            return c["year"], c["month"]
+    return (choices[0]["year"], choices[0]["month"]) if choices else None
+
+
+def _table_for(year: int, month: int, live: bool) -> ValueTable:
+    if live:
+        return live_table({year - 1, year})
+    return ValueTable.stored(
+        Q(year__in=[year - 1, year]) & ~Q(scope_kind=ScopeKind.INSTITUTION),
+        Q(scope_kind=ScopeKind.INSTITUTION)
+        & (Q(year=year, month=month) | Q(year=year - 1, month=month) | Q(year=year - 1, month=12)),
+    )
+
+
+def chart_meta(targets: list[Target] | None = None) -> dict:
+    """Labels and units for the charts (percentages are plotted ×100), with the province's fixed targets."""
+    meta = {
+        i.code: {"label": i.label, "unit": i.unit_label, "group": i.group}
+        for i in ind.INDICATORS
+        if not i.test
+    }
+    for t in targets or []:
+        if t.scope == TargetScope.PROVINCE and t.basis == "fixed" and t.indicator in meta:
+            indicator = ind.get(t.indicator)
+            meta[t.indicator]["target"] = float(t.value * 100 if indicator.share else t.value)
+            meta[t.indicator]["target_label"] = t.label
+    return meta
+
+
+def _point(cell: Shown):
+    """A chart point: the shown value, or [value, 1] when only part of the scope's institutions are in it."""
+    value = cell.chart_value
+    return [value, 1] if value is not None and cell.partial else value
+
+
+def trend_series(table: ValueTable, scopes, year: int) -> dict:
+    """{scope_key: {code: {"this": [12], "last": [12]}}} of shown values (percentages ×100) for the charts;
+    a month computed from only part of the scope's institutions is [value, 1] so the chart can mark it."""
+    out = {}
+    for kind, key, _label in scopes:
+        out[str(key)] = {
+            i.code: {
+                "this": [
+                    _point(shown(table, kind, key, year, m, i.code, with_url=False)) for m in range(1, 13)
+                ],
+                "last": [
+                    _point(shown(table, kind, key, year - 1, m, i.code, with_url=False)) for m in range(1, 13)
+                ],
+            }
+            for i in ind.INDICATORS
+            if not i.test
+        }
+    return out
+
+
+@dataclass
+class Ranked:
+    institution: dict
+    cell: Shown
+    rank: int | None
+    of: int
+    failing: list = field(default_factory=list)
+    supervision: list = field(default_factory=list)
+
+
+def _rank(items: list[tuple[dict, Shown]], better: str | None) -> list[Ranked]:
+    defined = [(inst, cell) for inst, cell in items if cell.defined]
+    if better is None:
+        ordered = defined
+    else:
+        ordered = sorted(
+            defined, key=lambda x: x[1].indicator.rounded(x[1].value.value), reverse=(better == "high")
+        )
+    out, previous, rank = [], None, 0
+    for position, (inst, cell) in enumerate(ordered, start=1):
+        key = cell.indicator.rounded(cell.value.value)
+        if key != previous:
+            rank, previous = position, key
+        out.append(Ranked(inst, cell, rank if better else None, len(items)))
+    out += [Ranked(inst, cell, None, len(items)) for inst, cell in items if not cell.defined]
+    return out
+
+
+def dashboard(
+    user, *, year: int | None = None, month: int | None = None, live: bool = False, rank_code: str = ""
+):
+    """Everything the officer's dashboard shows, for the user's jurisdiction."""
+    choices = month_choices()
+    if year is None or month is None:
+        picked = default_month(choices)
+        if picked is None:
+            return {"empty": True, "choices": choices, "as_of": as_of(None)}
+        year, month = picked
+    rank_code = rank_code if rank_code in ind.REGISTRY and ind.get(rank_code).better else "loan_growth_ytd"
+    table = _table_for(year, month, live)
+    all_institutions = list(
+        Institution.objects.order_by("order").values(
+            "pk", "short_name", "evaluation_group", "kind", "is_local_legal_person"
+        )
+    )
+    visible_ids = set(access.visible_institutions(user).values_list("pk", flat=True))
+    targets = targets_for(year)
+
+    province_targets = []
+    for target in [t for t in targets if t.scope == TargetScope.PROVINCE]:
+        cell = shown(table, ScopeKind.PROVINCE, PROVINCE_KEY, year, month, target.indicator)
+        cell.target = target
+        cell.check = check(table, target, ScopeKind.PROVINCE, PROVINCE_KEY, year, month)
+        province_targets.append(cell)
+
+    province_checks = {c.indicator.code: c for c in province_targets}
+    summary = []
+    for group, indicators_ in ind.by_group():
+        rows = []
+        for i in indicators_:
+            cells = [shown(table, kind, key, year, month, i.code) for kind, key, _l in SCOPE_COLUMNS]
+            if i.code in province_checks:  # the province column shows where it stands against its target
+                cells[0].target = province_checks[i.code].target
+                cells[0].check = province_checks[i.code].check
+            rows.append((i, cells))
+        summary.append((group, rows))
+    kinds_present = [c for c in KIND_COLUMNS if any(inst["kind"] == c[1] for inst in all_institutions)]
+    kind_summary = [
+        (i, [shown(table, kind, key, year, month, i.code) for kind, key, _l in kinds_present])
+        for i in ind.INDICATORS
+    ]
+
+    # failing targets and supervision beside each visible institution
+    actions = defaultdict(list)
+    for action in supervision_for(user).order_by("-taken_on", "-id")[:500]:
+        actions[action.institution_id].append(action)
+    failing: dict[int, list] = {}
+    undecided: dict[int, int] = {}
+    for inst in all_institutions:
+        if inst["pk"] not in visible_ids:
+            continue
+        info = {"id": inst["pk"], "local": inst["is_local_legal_person"]}
+        for target in applicable_targets(targets, info):
+            result = check(table, target, ScopeKind.INSTITUTION, inst["pk"], year, month)
+            if result.met is False:
+                cell = shown(table, ScopeKind.INSTITUTION, inst["pk"], year, month, target.indicator)
+                cell.target, cell.check = target, result
+                failing.setdefault(inst["pk"], []).append(cell)
+            elif result.met is None:
+                undecided[inst["pk"]] = undecided.get(inst["pk"], 0) + 1
+
+    rankings = []
+    for group_value, group_label in EvaluationGroup.choices:
+        members = [inst for inst in all_institutions if inst["evaluation_group"] == group_value]
+        items = [
+            (inst, shown(table, ScopeKind.INSTITUTION, inst["pk"], year, month, rank_code))
+            for inst in members
+        ]
+        ranked = [r for r in _rank(items, ind.get(rank_code).better) if r.institution["pk"] in visible_ids]
+        for r in ranked:
+            r.failing = failing.get(r.institution["pk"], [])
+            r.supervision = actions.get(r.institution["pk"], [])[:3]
+        rankings.append({"value": group_value, "label": str(group_label), "rows": ranked})
+
+    failing_rows = [
+        {
+            "institution": inst,
+            "cells": failing[inst["pk"]],
+            "supervision": actions.get(inst["pk"], [])[:3],
+        }
+        for inst in all_institutions
+        if inst["pk"] in failing
+    ]
+    trend_scopes = SCOPE_COLUMNS
+    rates = timeliness(user, year)
+    return {
+        "empty": False,
+        "year": year,
+        "month": month,
+        "live": live,
+        "choices": choices,
+        "as_of": as_of(year),
+        "province_targets": province_targets,
+        "summary": summary,
+        "scope_columns": SCOPE_COLUMNS,
+        "kind_columns": kinds_present,
+        "kind_summary": kind_summary,
+        "rank_code": rank_code,
+        "rank_indicator": ind.get(rank_code),
+        "rankable": [i for i in ind.INDICATORS if i.better],
+        "rankings": rankings,
+        "failing": failing_rows,
+        "undecided": undecided,
+        "trend": trend_series(table, trend_scopes, year),
+        "trend_scopes": [(str(k), label) for _kind, k, label in trend_scopes],
+        "indicators": [i for i in ind.INDICATORS if not i.test],
+        "timeliness": rates,
+        "chart_meta": chart_meta(targets),
+        "timeliness_chart": {
+            "labels": [r["period"].label for r in rates],
+            "reporting": [
+                None if r["reporting_rate"] is None else float(r["reporting_rate"] * 100) for r in rates
+            ],
+            "on_time": [None if r["on_time_rate"] is None else float(r["on_time_rate"] * 100) for r in rates],
+        },
+    }
+
+
+# --- one institution -----------------------------------------------------------------------------------------
+
+
+def institution_page(user, institution: Institution, *, year=None, month=None, live=False) -> dict:
+    """An institution's indicators vs its targets, last year and its group's median (peers stay anonymous)."""
+    choices = [
+        {"year": y, "month": m}
+        for y, m in sorted(
+            set(
+                IndicatorValue.objects.filter(
+                    scope_kind=ScopeKind.INSTITUTION, scope_key=str(institution.pk), value__isnull=False
+                ).values_list("year", "month")
+            ),
+            reverse=True,
+        )
+    ]
+    if year is None or month is None:
+        if not choices:
+            return {"empty": True, "choices": choices, "as_of": as_of(None), "institution": institution}
+        year, month = choices[0]["year"], choices[0]["month"]
+    group_ids = list(
+        Institution.objects.filter(evaluation_group=institution.evaluation_group).values_list("pk", flat=True)
+    )
+    if live:
+        table = live_table({year - 1, year}, institution_ids=group_ids)
+    else:
+        table = ValueTable.stored(
+            Q(scope_kind=ScopeKind.INSTITUTION, scope_key=str(institution.pk), year__in=[year - 1, year]),
+            Q(
+                scope_kind=ScopeKind.INSTITUTION,
+                scope_key__in=[str(pk) for pk in group_ids],
+                year=year,
+                month=month,
+            ),
+        )
+    targets = targets_for(year)
+    mine = applicable_targets(targets, {"id": institution.pk, "local": institution.is_local_legal_person})
+    by_code = defaultdict(list)
+    for target in mine:
+        by_code[target.indicator].append(target)
+    key = str(institution.pk)
+    groups = []
+    for group, indicators_ in ind.by_group():
+        rows = []
+        for i in indicators_:
+            cell = shown(table, ScopeKind.INSTITUTION, key, year, month, i.code)
+            peers = [table.get(ScopeKind.INSTITUTION, pk, year, month, i.code).value for pk in group_ids]
+            med = ind.median(peers) if not i.test else None
+            checks = []
+            for target in by_code.get(i.code, []):
+                result = check(table, target, ScopeKind.INSTITUTION, key, year, month)
+                checks.append({"target": target, "check": result, "text": target_text(target, result)})
+            rows.append(
+                {
+                    "cell": cell,
+                    "last_year": shown(table, ScopeKind.INSTITUTION, key, year - 1, month, i.code),
+                    "median": i.text(med),
+                    "median_defined": med is not None,
+                    "vs_median": None
+                    if med is None or not cell.defined or not i.better
+                    else (
+                        (i.rounded(cell.value.value) >= i.rounded(med))
+                        if i.better == "high"
+                        else (i.rounded(cell.value.value) <= i.rounded(med))
+                    ),
+                    "checks": checks,
+                }
+            )
+        groups.append((group, rows))
+    trend = {
+        i.code: {
+            "this": [
+                shown(table, ScopeKind.INSTITUTION, key, year, m, i.code, with_url=False).chart_value
+                for m in range(1, 13)
+            ],
+            "last": [
+                shown(table, ScopeKind.INSTITUTION, key, year - 1, m, i.code, with_url=False).chart_value
+                for m in range(1, 13)
+            ],
+        }
+        for i in ind.INDICATORS
+        if not i.test
+    }
+    return {
+        "empty": False,
+        "institution": institution,
+        "year": year,
+        "month": month,
+        "live": live,
+        "choices": choices,
+        "as_of": as_of(year),
+        "groups": groups,
+        "trend": {key: trend},
+        "chart_meta": chart_meta(),
+        "trend_scopes": [(key, institution.short_name)],
+        "indicators": [i for i in ind.INDICATORS if not i.test],
+        "peer_count": len(group_ids),
+    }
+
+
+# --- drill-down ----------------------------------------------------------------------------------------------
+
+
+def scope_members(scope_kind: str, scope_key: str) -> list[int]:
+    qs = Institution.objects.all()
+    if scope_kind == ScopeKind.INSTITUTION:
+        qs = qs.filter(pk=int(scope_key))
+    elif scope_kind == ScopeKind.GROUP:
+        qs = qs.filter(evaluation_group=scope_key)
+    elif scope_kind == ScopeKind.KIND:
+        qs = qs.filter(kind=scope_key)
+    elif scope_key != PROVINCE_KEY:
+        return []
+    return list(qs.values_list("pk", flat=True))
+
+
+def scope_label(scope_kind: str, scope_key: str, names: dict[int, str] | None = None) -> str:
+    if scope_kind == ScopeKind.PROVINCE:
+        return "全省"
+    if scope_kind == ScopeKind.GROUP:
+        return str(dict(EvaluationGroup.choices).get(scope_key, scope_key))
+    if scope_kind == ScopeKind.KIND:
+        return str(dict(InstitutionKind.choices).get(scope_key, scope_key))
+    return (names or {}).get(int(scope_key), scope_key)
+
+
+def _source_fields(needs) -> list[str]:
+    """The sheet fields (with offsets) and reference values behind an indicator's components."""
+    out = []
+    for name in needs:
+        base, offset = ind.split(name)
+        if base in ind.DERIVED:
+            parts = [f"{f}@{offset}" if offset else f for f in ind.DERIVED[base][1]]
+        elif base == "ewr_base":
+            parts = ["loan_balance", "loan_balance@start"]
+        else:
+            parts = [name]
+        out += [p for p in parts if p not in out]
+    return out
+
+
+def explain(user, *, scope_kind: str, scope_key: str, year: int, month: int, code: str, live: bool = False):
+    """One number taken apart: formula, stored and recomputed value, components, and for every member
+    institution the source sheet (link), version and field of each input."""
+    indicator = ind.get(code)
+    members = scope_members(scope_kind, scope_key)
+    visible = set(access.visible_institutions(user).values_list("pk", flat=True))
+    names = dict(Institution.objects.filter(pk__in=members).values_list("pk", "short_name"))
+    inputs = load_inputs(
+        years=[year], include_submitted=live, institution_ids=members, months=[(year, month)]
+    )
+    result = ind.compute(
+        inputs, codes=(code,), scopes=() if scope_kind == ScopeKind.INSTITUTION else (scope_kind,)
+    )
+    recomputed = ValueTable.from_result(result).get(scope_kind, scope_key, year, month, code)
+    stored = (
+        recomputed
+        if live
+        else ValueTable.stored(
+            Q(scope_kind=scope_kind, scope_key=str(scope_key), year=year, month=month, code=code)
+        ).get(scope_kind, scope_key, year, month, code)
+    )
+
+    panel = ind.Panel(inputs)
+    sources = _source_fields(indicator.needs)
+    source_cols = {name: panel.column(name) for name in sources}
+    need_cols = {name: panel.column(name) for name in indicator.needs}
+    grid = panel.grid.reset_index(drop=True)
+    contributing = np.ones(len(grid), dtype=bool)
+    for col in need_cols.values():
+        contributing &= ~np.isnan(col.values)
+    rows, hidden = [], {"count": 0, "contributing": 0}
+    for pos in range(len(grid)):
+        inst_id = int(grid.at[pos, "institution_id"])
+        if inst_id not in visible:
+            hidden["count"] += 1
+            hidden["contributing"] += int(contributing[pos])
+            continue
+        cells = []
+        for name in sources:
+            col = source_cols[name]
+            base, offset = ind.split(name)
+            value = col.values[pos]
+            cell = {
+                "name": name,
+                "value": None if np.isnan(value) else ind.to_decimal(value),
+                "reason": "" if not np.isnan(value) else col.reasons(np.array([pos]))[0],
+                "url": "",
+                "source": "",
+                "provisional": bool(col.provisional[pos]) and not np.isnan(value),
+            }
+            if base in ind.FIELD_LABELS:
+                at = panel.at(offset).iloc[pos]
+                y, m = ind.period_of(int(at["t_at"]))
+                if not pd.isna(at["period_id"]):
+                    cell["url"] = reverse("reporting:sheet", args=[inst_id, int(at["period_id"])])
+                version = "" if pd.isna(at["version"]) else f" · 第 {int(at['version'])} 版"
+                status = (
+                    ind.STATUS_LABELS.get(at["status"], "未报送")
+                    if isinstance(at["status"], str)
+                    else "未报送"
+                )
+                cell["source"] = (
+                    f"{y}年{m}月附件4{version} · {status} · 字段 {base}（{ind.FIELD_LABELS[base]}）"
+                )
+            elif base == "lpr":
+                cell["source"] = f"{year}年{month}月一年期LPR（管理员维护）"
+            else:
+                plan = panel.plan_at.iloc[pos] if panel.plan_at is not None else None
+                if plan is not None and not pd.isna(plan["period_id"]):
+                    cell["url"] = reverse("reporting:sheet", args=[inst_id, int(plan["period_id"])])
+                    version = "" if pd.isna(plan["version"]) else f" · 第 {int(plan['version'])} 版"
+                else:
+                    version = " · 未报送"
+                cell["source"] = f"{year}年附件3投放计划{version} · 全省（{ind.PLAN_ROW}）行"
+            cells.append(cell)
+        rows.append(
+            {
+                "institution_id": inst_id,
+                "name": names.get(inst_id, str(inst_id)),
+                "contributing": bool(contributing[pos]),
+                "cells": cells,
+                "reason": "" if contributing[pos] else _missing_reason(need_cols, pos),
+            }
+        )
+    totals = []
+    for name, col in need_cols.items():
+        vals = col.values[contributing]
+        base = ind.split(name)[0]
+        total = (vals.mean() if len(vals) else np.nan) if base in ind.CONSTANT_COMPONENTS else vals.sum()
+        totals.append(
+            {
+                "name": name,
+                "label": ind.component_label(name),
+                "value": ind.to_decimal(total) if len(vals) else None,
+                "constant": base in ind.CONSTANT_COMPONENTS,
+            }
+        )
+    return {
+        "indicator": indicator,
+        "scope_kind": scope_kind,
+        "scope_key": scope_key,
+        "scope_label": scope_label(scope_kind, scope_key, names),
+        "year": year,
+        "month": month,
+        "live": live,
+        "stored": Shown(indicator, stored),
+        "recomputed": Shown(indicator, recomputed),
+        "matches": stored.value == recomputed.value,
+        "sources": [{"name": s, "label": ind.component_label(s)} for s in sources],
+        "components": totals,
+        "rows": rows,
+        "hidden": hidden,
+        "aggregate": scope_kind != ScopeKind.INSTITUTION,
+        "as_of": as_of(year),
+    }
+
+
+def _missing_reason(need_cols, pos) -> str:
+    for col in need_cols.values():
+        if np.isnan(col.values[pos]):
+            return col.reasons(np.array([pos]))[0]
+    return ""
+
+
+# --- per-institution table (screen and export) ---------------------------------------------------------------
+
+
+def institution_table(user, *, year=None, month=None, live: bool = False) -> dict:
+    """Every indicator of every institution the user may see, for one month, with the targets each misses."""
+    visible = list(
+        access.visible_institutions(user)
+        .order_by("order")
+        .values("pk", "short_name", "evaluation_group", "kind", "is_local_legal_person")
+    )
+    choices = month_choices()
+    if year is None or month is None:
+        picked = default_month(choices)
+        if picked is None:
+            return {"empty": True, "choices": choices, "as_of": as_of(None), "rows": []}
+        year, month = picked
+    ids = [v["pk"] for v in visible]
+    keys = [str(pk) for pk in ids]
+    if live:
+        table = live_table({year - 1, year}, institution_ids=ids)
+    else:
+        table = ValueTable.stored(
+            Q(scope_kind=ScopeKind.INSTITUTION, scope_key__in=keys)
+            & (Q(year=year, month=month) | Q(year=year - 1, month=month) | Q(year=year - 1, month=12))
+        )
+    targets = targets_for(year)
+    rows = []
+    for inst in visible:
+        cells = [shown(table, ScopeKind.INSTITUTION, inst["pk"], year, month, i.code) for i in ind.INDICATORS]
+        by_code = {c.indicator.code: c for c in cells}
+        failing = []
+        for target in applicable_targets(targets, {"id": inst["pk"], "local": inst["is_local_legal_person"]}):
+            result = check(table, target, ScopeKind.INSTITUTION, inst["pk"], year, month)
+            cell = by_code[target.indicator]
+            if cell.check is None or result.met is False:  # a missed target wins the cell's marker
+                cell.target, cell.check = target, result
+            if result.met is False:
+                failing.append({"target": target, "check": result, "text": target_text(target, result)})
+        rows.append(
+            {
+                "institution": inst,
+                "group": str(dict(EvaluationGroup.choices).get(inst["evaluation_group"], "")),
+                "kind": str(dict(InstitutionKind.choices).get(inst["kind"], "")),
+                "cells": cells,
+                "failing": failing,
+            }
+        )
+    supervision = (
+        list(supervision_for(user, ids).order_by("-taken_on", "-id")[:500]) if access.is_pboc(user) else []
+    )
+    return {
+        "empty": False,
+        "year": year,
+        "month": month,
+        "live": live,
+        "choices": choices,
+        "as_of": as_of(year),
+        "indicators": list(ind.INDICATORS),
+        "groups": [(g, len(items)) for g, items in ind.by_group()],
+        "rows": rows,
+        "supervision": supervision,
+    }

@@ -1,0 +1,384 @@
+"""Every write of the indicators app: refresh the stored values, keep targets and the LPR, log supervision.
+
+Keyword-only, one transaction each, with the audit entry in that transaction and Celery work queued on
+commit (STYLE.md). Views, the Django admin, the management command and the Celery task call these.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit import services as audit
+from institutions import access
+from institutions.models import Institution
+from reporting.models import Filing, FilingStatus, Form
+
+from . import indicators as ind
+from . import presets, selectors
+from .models import (
+    IndicatorValue,
+    LoanPrimeRate,
+    RefreshRun,
+    SupervisionAction,
+    SupervisionKind,
+    Target,
+    TargetBasis,
+    TargetScope,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH = 5000  # rows per INSERT (9 columns each: well under PostgreSQL's 65,535 parameters)
+REFRESH_LOCK = 4_200_001  # PostgreSQL advisory lock id: one refresh writes at a time
+STALE_RETRY = timedelta(minutes=2)
+
+
+class ServiceError(Exception):
+    """A refusal the user can act on; the message is Chinese and says what to do."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Forbidden(ServiceError):
+    pass
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise Forbidden(message)
+
+
+# --- refresh -------------------------------------------------------------------------------------------------
+
+
+def request_refresh(
+    *,
+    trigger: str,
+    years: tuple[int, int] | None = None,
+    actor=None,
+    filing: Filing | None = None,
+    ip: str | None = None,
+) -> RefreshRun:
+    """Queue a recomputation of the stored indicators for years (first, last), or for every year."""
+    from . import tasks
+
+    if trigger == RefreshRun.Trigger.MANUAL:
+        _require(access.is_pboc_admin(actor), "只有人民银行管理员可以手动刷新指标。")
+    with transaction.atomic():
+        run = RefreshRun.objects.create(
+            trigger=trigger,
+            first_year=years[0] if years else None,
+            last_year=years[1] if years else None,
+            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+            filing=filing,
+        )
+        if trigger == RefreshRun.Trigger.MANUAL:
+            audit.record(
+                actor=actor,
+                action="indicators.refresh",
+                obj=run,
+                summary=f"手动刷新监测指标（#{run.pk}）",
+                ip=ip,
+            )
+        transaction.on_commit(lambda: tasks.refresh.delay(run.pk))
+    return run
+
+
+def refresh_after_transition(*, filing: Filing, status: str) -> RefreshRun | None:
+    """Called by reporting.tasks.after_transition: an approval (or an approved sheet reopened) changes what
+    the indicators are computed from. A 附件4 month feeds its own year and, as 年初 / 上年同期 / 上年年初,
+    the two years after it; a 附件3 plan feeds its own year."""
+    reopened = (
+        status == FilingStatus.RETURNED
+        and filing.transitions.order_by("-at", "-id").values_list("from_status", flat=True).first()
+        == FilingStatus.APPROVED
+    )
+    if status != FilingStatus.APPROVED and not reopened:
+        return None
+    year = filing.period.year
+    last = year if filing.period.form == Form.PLAN else year + 2
+    known = selectors.years_with_periods()
+    if known:
+        last = min(last, max(known[-1], year))
+    return request_refresh(trigger=RefreshRun.Trigger.APPROVAL, years=(year, last), filing=filing)
+
+
+def ensure_fresh(as_of: selectors.AsOf) -> RefreshRun | None:
+    """When approvals changed since the last refresh (e.g. a bulk import, which approves without a workflow
+    notification) and nothing is queued, queue a refresh of every year — at most every STALE_RETRY."""
+    if not as_of.stale or as_of.pending is not None:
+        return None
+    recent = RefreshRun.objects.filter(created_at__gte=timezone.now() - STALE_RETRY).exists()
+    if recent:
+        return None
+    return request_refresh(trigger=RefreshRun.Trigger.STALE)
+
+
+def _lock_refresh() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
+
+
+def _objects(rows) -> list[IndicatorValue]:
+    out = []
+    for kind, key, year, month, code, value, reason, contributors, members, _prov in rows.itertuples(
+        index=False, name=None
+    ):
+        d = ind.to_decimal(value)
+        out.append(
+            IndicatorValue(
+                scope_kind=kind,
+                scope_key=str(key),
+                year=int(year),
+                month=int(month),
+                code=code,
+                value=d,
+                reason=("" if d is not None else (reason or "无法计算"))[:300],
+                contributors=int(contributors),
+                members=int(members),
+            )
+        )
+    return out
+
+
+def refresh(*, run: RefreshRun) -> RefreshRun:
+    """Recompute the run's years from approved sheets and replace their stored values: delete + bulk insert
+    per year, all in one transaction, one refresh at a time. A run superseded by one that started after it
+    was requested is marked 已合并 without recomputing."""
+    with transaction.atomic():
+        _lock_refresh()
+        run = RefreshRun.objects.select_for_update().get(pk=run.pk)
+        if run.status not in {RefreshRun.Status.QUEUED, RefreshRun.Status.RUNNING}:
+            return run
+        known = selectors.years_with_periods()
+        first = run.first_year if run.first_year is not None else (known[0] if known else None)
+        last = run.last_year if run.last_year is not None else (known[-1] if known else None)
+        superseded = (
+            RefreshRun.objects.filter(status=RefreshRun.Status.DONE, started_at__gt=run.created_at)
+            .exclude(pk=run.pk)
+            .filter(first_year__lte=first if first is not None else 0)
+            .filter(last_year__gte=last if last is not None else 0)
+            .order_by("started_at")
+            .first()
+        )
+        if superseded is not None and first is not None:
+            run.status = RefreshRun.Status.SKIPPED
+            run.finished_at = timezone.now()
+            run.error = f"已由 #{superseded.pk} 一并刷新"
+            run.save(update_fields=["status", "finished_at", "error"])
+            return run
+        started = time.perf_counter()
+        run.started_at = timezone.now()
+        run.approved_count, run.latest_approval_at = selectors.fingerprint()
+        years = [y for y in known if first is not None and first <= y <= last]
+        objects: list[IndicatorValue] = []
+        if years:
+            result = ind.compute(selectors.load_inputs(years=years))
+            objects = _objects(result.rows())
+        IndicatorValue.objects.filter(year__in=years).delete()
+        IndicatorValue.objects.bulk_create(objects, batch_size=BATCH)
+        run.first_year, run.last_year = first, last
+        run.status = RefreshRun.Status.DONE
+        run.row_count = len(objects)
+        run.finished_at = timezone.now()
+        run.duration_ms = int((time.perf_counter() - started) * 1000)
+        run.save()
+    return run
+
+
+def refresh_now(
+    *, years: tuple[int, int] | None = None, trigger: str = RefreshRun.Trigger.COMMAND
+) -> RefreshRun:
+    """Create a run and perform it in this process (management command, tests, demo loading)."""
+    run = RefreshRun.objects.create(
+        trigger=trigger,
+        first_year=years[0] if years else None,
+        last_year=years[1] if years else None,
+    )
+    return refresh(run=run)
+
+
+def fail(*, run_id: int, error: str) -> None:
+    RefreshRun.objects.filter(pk=run_id).update(
+        status=RefreshRun.Status.FAILED, finished_at=timezone.now(), error=error[:2000]
+    )
+
+
+# --- targets and the LPR (Django admin calls these) ----------------------------------------------------------
+
+
+def _target_changes(target: Target) -> dict:
+    return {
+        "year": target.year,
+        "scope": target.scope,
+        "indicator": target.indicator,
+        "comparator": target.comparator,
+        "basis": target.basis,
+        "value": None if target.value is None else str(target.value),
+        "applies_to": target.applies_to,
+        "institution": target.institution_id,
+        "label": target.label,
+    }
+
+
+def validate_target(target: Target) -> None:
+    if target.indicator not in ind.REGISTRY:
+        raise ServiceError(f"指标代码“{target.indicator}”不存在，请从列表中选择。")
+    if target.basis == TargetBasis.FIXED and target.value is None:
+        raise ServiceError("比较基准为“固定值”时必须填写目标值。")
+    if target.scope == TargetScope.PROVINCE and target.basis == TargetBasis.PLAN:
+        raise ServiceError("全省目标不能以机构的附件3计划为基准，请选择固定值、上年同期或年初。")
+    if ind.get(target.indicator).test:
+        raise ServiceError("“达标”类检验指标不能设置目标。")
+
+
+@transaction.atomic
+def save_target(*, actor, target: Target, ip: str | None = None) -> Target:
+    """A PBoC admin adds or changes a year's target; audited with old → new."""
+    _require(access.is_pboc_admin(actor), "只有人民银行管理员可以维护年度目标。")
+    validate_target(target)
+    old = _target_changes(Target.objects.get(pk=target.pk)) if target.pk else {}
+    target.save()
+    audit.record(
+        actor=actor,
+        action="indicators.target.save",
+        obj=target,
+        summary=f"{'修改' if old else '新增'}年度目标：{target.year} {target.label}",
+        changes=audit.diff(old, _target_changes(target)),
+        ip=ip,
+    )
+    return target
+
+
+@transaction.atomic
+def delete_target(*, actor, target: Target, ip: str | None = None) -> None:
+    _require(access.is_pboc_admin(actor), "只有人民银行管理员可以维护年度目标。")
+    audit.record(
+        actor=actor,
+        action="indicators.target.delete",
+        obj=target,
+        summary=f"删除年度目标：{target.year} {target.label}",
+        changes=_target_changes(target),
+        ip=ip,
+    )
+    target.delete()
+
+
+@transaction.atomic
+def save_lpr(*, actor, lpr: LoanPrimeRate, ip: str | None = None) -> LoanPrimeRate:
+    """A PBoC admin records a month's 1-year LPR; the indicators of that year are refreshed after commit."""
+    _require(access.is_pboc_admin(actor), "只有人民银行管理员可以维护一年期LPR。")
+    old = LoanPrimeRate.objects.filter(pk=lpr.pk).values_list("rate", flat=True).first() if lpr.pk else None
+    lpr.save()
+    audit.record(
+        actor=actor,
+        action="indicators.lpr.save",
+        obj=lpr,
+        summary=f"一年期LPR {lpr.year}年{lpr.month}月：{lpr.rate}%",
+        changes={"rate": [None if old is None else str(old), str(lpr.rate)]},
+        ip=ip,
+    )
+    request_refresh(trigger=RefreshRun.Trigger.MANUAL, years=(lpr.year, lpr.year), actor=actor, ip=ip)
+    return lpr
+
+
+@transaction.atomic
+def load_reference_data() -> dict[str, int]:
+    """The LPR fixture and the 2022 targets of 004, created when missing (an admin's later edits are kept)."""
+    lpr = 0
+    for year, month, rate in presets.lpr_rows():
+        _obj, created = LoanPrimeRate.objects.get_or_create(year=year, month=month, defaults={"rate": rate})
+        lpr += created
+    targets = 0
+    for row in presets.targets_2022():
+        keys = {k: row[k] for k in ("year", "scope", "indicator", "basis", "applies_to")}
+        _obj, created = Target.objects.get_or_create(**keys, institution=None, defaults=row)
+        targets += created
+    return {"lpr": lpr, "targets": targets}
+
+
+def load_demo_indicators() -> str:
+    """loaddemo: compute the stored indicators once (skipped when a completed refresh already exists)."""
+    if RefreshRun.objects.filter(status=RefreshRun.Status.DONE).exists():
+        return "监测指标已计算，跳过。"
+    run = refresh_now()
+    return (
+        f"监测指标：{run.first_year}–{run.last_year} 年，{run.row_count} 个指标值（{run.duration_ms} 毫秒）"
+    )
+
+
+# --- supervision log ------------------------------------------------------------------------------------------
+
+
+def _clean(text: str | None, limit: int) -> str:
+    return (text or "").strip()[:limit]
+
+
+@transaction.atomic
+def record_supervision(
+    *,
+    actor,
+    institution: Institution,
+    kind: str,
+    taken_on: date,
+    reason: str,
+    follow_up: str = "",
+    ip: str | None = None,
+) -> SupervisionAction:
+    """An officer records a 约谈 / 现场督导 / 通报 of an institution in their jurisdiction (004 §(十九))."""
+    _require(access.can_review(actor, institution), "只有辖区内的人民银行经办或管理员可以记录督导。")
+    if kind not in SupervisionKind.values:
+        raise ServiceError("请选择督导方式：约谈、现场督导或通报。")
+    reason = _clean(reason, 2000)
+    if not reason:
+        raise ServiceError("请填写督导原因，例如哪些指标未达标。")
+    if taken_on > timezone.localdate():
+        raise ServiceError(f"督导日期 {taken_on:%Y-%m-%d} 晚于今天，请记录已发生的督导。")
+    action = SupervisionAction.objects.create(
+        institution=institution,
+        kind=kind,
+        taken_on=taken_on,
+        reason=reason,
+        follow_up=_clean(follow_up, 2000),
+        recorded_by=actor,
+    )
+    audit.record(
+        actor=actor,
+        action="supervision.record",
+        obj=action,
+        institution=institution,
+        summary=f"{institution} {action.get_kind_display()}（{taken_on:%Y-%m-%d}）：{reason[:80]}",
+        changes={"kind": kind, "taken_on": str(taken_on), "reason": reason, "follow_up": action.follow_up},
+        ip=ip,
+    )
+    return action
+
+
+@transaction.atomic
+def update_follow_up(*, actor, action: SupervisionAction, follow_up: str, ip: str | None = None):
+    """Add or change the follow-up of a supervision action (整改跟进)."""
+    action = SupervisionAction.objects.select_for_update().select_related("institution").get(pk=action.pk)
+    _require(
+        access.can_review(actor, action.institution), "只有辖区内的人民银行经办或管理员可以更新督导记录。"
+    )
+    old = action.follow_up
+    action.follow_up = _clean(follow_up, 2000)
+    action.save(update_fields=["follow_up", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="supervision.follow_up",
+        obj=action,
+        institution=action.institution,
+        summary=f"{action.institution} {action.get_kind_display()} 后续跟进更新",
+        changes={"follow_up": [old, action.follow_up]},
+        ip=ip,
+    )
+    return action

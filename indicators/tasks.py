@@ -1,0 +1,25 @@
+"""Celery work of the indicators app: recompute the stored values (queued on approval and on demand)."""
+
+import logging
+
+from celery import shared_task
+
+from .models import RefreshRun
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="indicators.refresh", acks_late=True)
+def refresh(run_id: int) -> str:
+    """Idempotent: a run already done (or merged into a later one) is not recomputed on redelivery."""
+    from . import services
+
+    run = RefreshRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return "missing"
+    try:
+        return services.refresh(run=run).status
+    except Exception as exc:  # the run row must say it failed, whatever the cause
+        log.exception("indicator refresh #%s failed", run_id)
+        services.fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}")
+        return RefreshRun.Status.FAILED

@@ -1,0 +1,207 @@
+"""Indicator pages: the officer's dashboard, one institution's indicators (the bank's own page too), the
+drill-down of any number, the supervision log and the Excel exports. Reads through selectors, writes
+through services, access through institutions.access."""
+
+from datetime import date
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from institutions import access
+from institutions.views import client_ip
+
+from . import excel, selectors, services
+from . import indicators as ind
+from .models import ScopeKind, SupervisionKind
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _month(request) -> tuple[int | None, int | None]:
+    """?period=2022-06 (or year= & month=); anything unreadable means "the default month"."""
+    raw = request.GET.get("period", "")
+    try:
+        if raw:
+            year, month = (int(x) for x in raw.split("-"))
+        else:
+            year, month = int(request.GET["year"]), int(request.GET["month"])
+    except (KeyError, ValueError):
+        return None, None
+    if not (2000 <= year <= 2100 and 1 <= month <= 12):
+        return None, None
+    return year, month
+
+
+def _live(request) -> bool:
+    """含未审核数据: PBoC users only."""
+    return request.GET.get("live") == "1" and access.is_pboc(request.user)
+
+
+def _download(data: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
+
+@login_required
+def dashboard(request):
+    user = request.user
+    if user.is_bank:
+        return redirect("indicators:institution", institution_id=user.institution_id)
+    access.require(access.is_pboc(user), "只有人民银行用户可以查看监测指标总览。")
+    year, month = _month(request)
+    live = _live(request)
+    context = selectors.dashboard(
+        user, year=year, month=month, live=live, rank_code=request.GET.get("rank", "")
+    )
+    if not live:
+        services.ensure_fresh(context["as_of"])
+    return render(request, "indicators/dashboard.html", context)
+
+
+@login_required
+def institution(request, institution_id):
+    inst = access.get_institution(request.user, institution_id)
+    year, month = _month(request)
+    context = selectors.institution_page(request.user, inst, year=year, month=month, live=_live(request))
+    context["is_officer"] = access.can_review(request.user, inst)
+    if context["is_officer"]:
+        context["supervision"] = list(selectors.supervision_for(request.user, [inst.pk])[:20])
+        context["kinds"] = SupervisionKind.choices
+        context["today"] = date.today()
+    return render(request, "indicators/institution.html", context)
+
+
+@login_required
+def explain(request):
+    """Any number taken apart: formula, components and the source sheets (version, field) behind it."""
+    user = request.user
+    scope_kind = request.GET.get("scope", "")
+    scope_key = request.GET.get("key", "")
+    code = request.GET.get("code", "")
+    year, month = _month(request)
+    if scope_kind not in ScopeKind.values or code not in ind.REGISTRY or year is None:
+        raise Http404("未找到该指标。")
+    if scope_kind == ScopeKind.INSTITUTION:
+        access.get_institution(user, scope_key)  # 404 outside the user's institutions
+    elif not access.is_pboc(user):
+        raise PermissionDenied("汇总指标的明细只对人民银行用户开放。")
+    if not selectors.scope_members(scope_kind, scope_key):
+        raise Http404("未找到该范围。")
+    context = selectors.explain(
+        user,
+        scope_kind=scope_kind,
+        scope_key=scope_key,
+        year=year,
+        month=month,
+        code=code,
+        live=_live(request),
+    )
+    return render(request, "indicators/explain.html", context)
+
+
+@login_required
+@require_POST
+def refresh(request):
+    try:
+        run = services.request_refresh(trigger="manual", actor=request.user, ip=client_ip(request))
+    except services.Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
+    messages.success(request, f"已提交刷新任务 #{run.pk}，完成后页面上的“数据截至”会更新。")
+    return redirect(request.POST.get("next") or reverse("indicators:dashboard"))
+
+
+@login_required
+def supervision(request):
+    """The supervision log of the user's jurisdiction; an officer records an action here."""
+    access.require(access.is_pboc(request.user), "只有人民银行用户可以查看督导记录。")
+    if request.method == "POST":
+        inst = access.get_institution(request.user, request.POST.get("institution"))
+        try:
+            taken_on = date.fromisoformat(request.POST.get("taken_on", ""))
+        except ValueError:
+            messages.error(request, "请填写督导日期（年-月-日）。")
+        else:
+            try:
+                services.record_supervision(
+                    actor=request.user,
+                    institution=inst,
+                    kind=request.POST.get("kind", ""),
+                    taken_on=taken_on,
+                    reason=request.POST.get("reason", ""),
+                    follow_up=request.POST.get("follow_up", ""),
+                    ip=client_ip(request),
+                )
+            except services.ServiceError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"已记录对{inst.short_name}的督导。")
+        return redirect(request.POST.get("next") or reverse("indicators:supervision"))
+    actions = selectors.supervision_for(request.user)[:300]
+    institutions = access.visible_institutions(request.user).order_by("order")
+    return render(
+        request,
+        "indicators/supervision.html",
+        {
+            "actions": actions,
+            "institutions": institutions,
+            "kinds": SupervisionKind.choices,
+            "today": date.today(),
+            "can_record": access.is_pboc(request.user) and institutions.exists(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def follow_up(request, action_id):
+    action = get_object_or_404(
+        selectors.supervision_for(request.user), pk=action_id
+    )  # outside the jurisdiction → 404
+    try:
+        services.update_follow_up(
+            actor=request.user,
+            action=action,
+            follow_up=request.POST.get("follow_up", ""),
+            ip=client_ip(request),
+        )
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已更新后续跟进。")
+    return redirect(request.POST.get("next") or reverse("indicators:supervision"))
+
+
+@login_required
+def export_province(request):
+    access.require(access.is_pboc(request.user), "只有人民银行用户可以导出汇总表。")
+    year, month = _month(request)
+    context = selectors.dashboard(request.user, year=year, month=month, live=_live(request))
+    if context["empty"]:
+        raise Http404("尚无可导出的指标。")
+    data = excel.province_summary(context)
+    return _download(data, f"监测指标汇总{context['year']}年{context['month']}月.xlsx")
+
+
+@login_required
+def table(request):
+    """Per-institution indicator table of a month (the screen twin of the institutions export)."""
+    year, month = _month(request)
+    context = selectors.institution_table(request.user, year=year, month=month, live=_live(request))
+    return render(request, "indicators/table.html", context)
+
+
+@login_required
+def export_institutions(request):
+    year, month = _month(request)
+    table_context = selectors.institution_table(request.user, year=year, month=month, live=_live(request))
+    if table_context["empty"]:
+        raise Http404("尚无可导出的指标。")
+    data = excel.institution_table(table_context)
+    return _download(data, f"机构监测指标{table_context['year']}年{table_context['month']}月.xlsx")
