@@ -50,6 +50,12 @@ def process(job: ImportJob) -> None:
             job.result = result
             job.save(update_fields=["processed", "total", "result"])
     _finish(job, ImportJob.Status.DONE, result=result)
+    if result["stored"]:
+        # One recomputation for the whole import, not one per approved row.
+        from indicators.models import RefreshRun
+        from indicators.services import request_refresh
+
+        request_refresh(trigger=RefreshRun.Trigger.APPROVAL)
 
 
 def _problem(row, institutions, periods) -> str | None:

@@ -135,6 +135,9 @@ def test_bulk_import_job_stores_clean_rows_and_lists_bad_ones(client_for, master
     messages = " ".join(r["message"] for r in job.result["rejected"])
     assert "NOPE" in messages and "批量导入!E" in messages  # the bad cell of HBB's row is named
     assert Filing.objects.get(institution=master["A"]).status == FilingStatus.APPROVED
+    from indicators.models import RefreshRun
+
+    assert RefreshRun.objects.filter(trigger="approval").count() == 1  # one refresh for the whole import
     status = client.get(reverse("reporting:job_status", args=[job.pk])).json()
     assert (status["percent"], status["stored"], status["rejected"]) == (100, 1, 2)
 
