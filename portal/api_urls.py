@@ -8,4 +8,5 @@ urlpatterns = [
     path("me/", institution_api.MeView.as_view(), name="api-me"),
     path("institutions/", institution_api.InstitutionList.as_view(), name="api-institutions"),
     path("", include("reporting.api_urls")),
+    path("", include("evaluation.api_urls")),
 ]

@@ -6,6 +6,7 @@ when the database has none, so a second run takes a moment.
 
 from django.core.management.base import BaseCommand
 
+from evaluation.demo import load_demo_evaluations
 from indicators.services import load_demo_indicators, load_reference_data
 from institutions.demo import DEMO_PASSWORD, load_demo_contacts, load_demo_users
 from institutions.models import Role, User
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         if Filing.objects.exists():
             self.stdout.write("监测数据已存在，跳过生成。")
             self.stdout.write(load_demo_indicators())
+            self.stdout.write(load_demo_evaluations())
             return
         officer = User.objects.get(username="officer_wh")
         signers = {
@@ -41,3 +43,4 @@ class Command(BaseCommand):
         made = load_annual_data(officer=officer, signers=signers)
         self.stdout.write(f"演示年度报送：{made} 份（附件3 计划、附件2 联系人、工作方案、经验做法）")
         self.stdout.write(load_demo_indicators())
+        self.stdout.write(load_demo_evaluations())

@@ -1,0 +1,638 @@
+"""Pages of the 四张清单 evaluation. No business logic here: reads through evaluation.selectors, every change
+through evaluation.services, access through institutions.access (via the selectors' helpers)."""
+
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from indicators import indicators as ind
+from institutions import access
+from institutions.models import PbocOffice
+from institutions.views import client_ip
+from reporting.services import read_limited
+
+from . import excel, grading, pdf, scoring, selectors, services
+from .models import Evidence, GradingMethod, ItemKind, ListKind, Method, ReportJob, ResultOrder, Status
+from .tasks import card_filename
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _attachment(data: bytes, content_type: str, name: str, inline: bool = False) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = (
+        f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(name)}"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _int(raw) -> int | None:
+    return int(raw) if str(raw or "").isdigit() else None
+
+
+def _fail(request, exc: services.ServiceError) -> None:
+    messages.error(request, exc.message)
+
+
+def _detail(evaluation) -> str:
+    return reverse("evaluation:detail", args=[evaluation.pk])
+
+
+def _institution_url(evaluation, institution) -> str:
+    return reverse("evaluation:institution", args=[evaluation.pk, institution.pk])
+
+
+# --- lists and the overview -------------------------------------------------------------------------------------
+
+
+@login_required
+def evaluation_list(request):
+    user = request.user
+    evaluations = list(selectors.evaluations_for(user).order_by("-year", "status", "-id"))
+    offices = (
+        PbocOffice.objects.filter(pk__in=access.office_subtree_ids(user.office_id)).order_by("code")
+        if access.is_pboc_admin(user) and user.office_id
+        else PbocOffice.objects.none()
+    )
+    if access.is_pboc_admin(user) and not user.office_id:
+        offices = PbocOffice.objects.order_by("code")
+    return render(
+        request,
+        "evaluation/list.html",
+        {"evaluations": evaluations, "offices": offices, "next_year": timezone.localdate().year - 1},
+    )
+
+
+@login_required
+@require_POST
+def create(request):
+    office = get_object_or_404(PbocOffice, pk=_int(request.POST.get("jurisdiction")) or 0)
+    year = _int(request.POST.get("year"))
+    if year is None:
+        messages.error(request, "请填写评估年度。")
+        return redirect("evaluation:list")
+    try:
+        evaluation = services.create_evaluation(
+            actor=request.user, year=year, jurisdiction=office, ip=client_ip(request)
+        )
+    except services.ServiceError as exc:
+        _fail(request, exc)
+        return redirect("evaluation:list")
+    messages.success(
+        request, f"已创建 {evaluation}。请先检查评估方案与分组，再请各参评机构报送清单和公示材料。"
+    )
+    return redirect(_detail(evaluation))
+
+
+@login_required
+def detail(request, pk):
+    user = request.user
+    evaluation = selectors.get_evaluation(user, pk)
+    if not access.is_pboc(user):
+        return _bank_overview(request, evaluation)
+    table = selectors.visible_rows(user, selectors.results(evaluation))
+    progress = selectors.scoring_progress(evaluation)
+    items = table.items
+    qualitative_count = sum(1 for i in items if i.kind == ItemKind.QUALITATIVE)
+    groups = selectors.members_with_groups(evaluation, user)
+    context = {
+        "evaluation": evaluation,
+        "table": table,
+        "groups": groups,
+        "progress": progress,
+        "qualitative_count": qualitative_count,
+        "can_manage": selectors.can_manage(user, evaluation),
+        "what_ifs": evaluation.what_ifs.filter(status=Status.DRAFT).order_by("-id"),
+        "jobs": evaluation.jobs.filter(created_by=user)[:5],
+        "method_labels": scoring.METHOD_LABELS,
+        "inputs_missing": evaluation.is_draft
+        and not evaluation.inputs.exists()
+        and any(i.kind == ItemKind.QUANTITATIVE for i in items),
+    }
+    return render(request, "evaluation/detail.html", context)
+
+
+def _bank_overview(request, evaluation):
+    institution = request.user.institution
+    context = {"evaluation": evaluation, "institution": institution}
+    if evaluation.status == Status.PUBLISHED:
+        table = selectors.results(evaluation)
+        context["row"] = table.row_for(institution.pk)
+    return render(request, "evaluation/bank.html", context)
+
+
+# --- the scheme -----------------------------------------------------------------------------------------------
+
+
+def _steps_text(steps) -> str:
+    return "；".join(f"{s['min']}:{s['share']}" for s in steps or [])
+
+
+def _parse_steps(text: str, name: str) -> list[dict]:
+    """ "0.3:1；0.2:0.8" → [{"min": "0.3", "share": "1"}, …] (semicolons or new lines between steps)."""
+    out = []
+    for part in text.replace("；", ";").replace("\n", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        if ":" not in part.replace("：", ":"):
+            raise services.ServiceError(f"“{name}”的分档“{part}”应写成 下限:得分比例，如 0.3:1。")
+        minimum, share = part.replace("：", ":").split(":", 1)
+        out.append({"min": minimum.strip(), "share": share.strip()})
+    return out
+
+
+@login_required
+def scheme(request, pk):
+    evaluation = selectors.get_evaluation(request.user, pk)
+    if not selectors.can_manage(request.user, evaluation):
+        raise PermissionDenied("只有人民银行管理员可以调整评估方案。")
+    items = selectors.items_of(evaluation)
+    posted = None
+    if request.method == "POST":
+        posted = request.POST
+        try:
+            changes = {}
+            for item in items:
+                prefix = f"item-{item.pk}-"
+                changes[item.pk] = services.ItemSettings(
+                    weight=posted.get(prefix + "weight", ""),
+                    method=posted.get(prefix + "method", ""),
+                    floor_share=posted.get(prefix + "floor_share", "0") or "0",
+                    target=posted.get(prefix + "target", "").strip() or None,
+                    steps=_parse_steps(posted.get(prefix + "steps", ""), item.name),
+                    indicator_code=posted.get(prefix + "indicator_code", ""),
+                    indicator_year=_int(posted.get(prefix + "indicator_year")),
+                    indicator_month=_int(posted.get(prefix + "indicator_month")),
+                )
+            services.update_scheme(
+                actor=request.user,
+                evaluation=evaluation,
+                items=changes,
+                grading_method=posted.get("grading_method", ""),
+                thresholds=(posted.get("excellent", ""), posted.get("good", ""), posted.get("fair", "")),
+                result_order=posted.get("result_order", ResultOrder.LISTED),
+                expected_lock_version=_int(posted.get("lock_version")),
+                ip=client_ip(request),
+            )
+        except services.ServiceError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, "评估方案已保存。")
+            if evaluation.is_what_if:
+                return redirect("evaluation:what_if", pk=evaluation.pk)
+            return redirect(_detail(evaluation))
+    evaluation.refresh_from_db()
+    rows = []
+    for item in items:
+        prefix = f"item-{item.pk}-"
+        value = (
+            (lambda name, default, p=prefix: posted.get(p + name, default)) if posted else (lambda n, d: d)
+        )
+        rows.append(
+            {
+                "item": item,
+                "prefix": prefix,
+                "weight": value("weight", f"{item.weight.normalize():f}"),
+                "method": value("method", item.method),
+                "floor_share": value("floor_share", f"{item.floor_share.normalize():f}"),
+                "target": value("target", "" if item.target is None else f"{item.target.normalize():f}"),
+                "steps": value("steps", _steps_text(item.steps)),
+                "indicator_code": value("indicator_code", item.indicator_code),
+                "indicator_year": value("indicator_year", item.indicator_year or ""),
+                "indicator_month": value("indicator_month", item.indicator_month or ""),
+                "source": evaluation.inputs.filter(item=item).values_list("source", flat=True).first(),
+            }
+        )
+    thresholds = {
+        "excellent": (posted or {}).get("excellent", f"{evaluation.excellent_threshold.normalize():f}"),
+        "good": (posted or {}).get("good", f"{evaluation.good_threshold.normalize():f}"),
+        "fair": (posted or {}).get("fair", f"{evaluation.fair_threshold.normalize():f}"),
+    }
+    indicators = [i for i in ind.INDICATORS if i.better == "high" and not i.test]
+    return render(
+        request,
+        "evaluation/scheme.html",
+        {
+            "evaluation": evaluation,
+            "rows": rows,
+            "thresholds": thresholds,
+            "grading_method": (posted or {}).get("grading_method", evaluation.grading_method),
+            "result_order": (posted or {}).get("result_order", evaluation.result_order),
+            "methods": Method.choices,
+            "grading_methods": GradingMethod.choices,
+            "orders": ResultOrder.choices,
+            "indicators": indicators,
+            "months": range(1, 13),
+        },
+    )
+
+
+# --- one institution: evidence, scores, override ------------------------------------------------------------------
+
+
+@login_required
+def institution(request, pk, institution_id):
+    user = request.user
+    evaluation = selectors.get_evaluation(user, pk)
+    if not access.is_pboc(user):
+        raise PermissionDenied("评分页面仅供人民银行经办和管理员使用。")
+    inst = selectors.member_institution(user, evaluation, institution_id)
+    items = selectors.items_of(evaluation)
+    scores = selectors.scores_for(evaluation, inst)
+    inputs = selectors.inputs_for(evaluation, inst)
+    table = selectors.results(evaluation)
+    row = table.row_for(inst.pk)
+    override = evaluation.overrides.filter(institution=inst).select_related("decided_by").first()
+    lines = []
+    for item in items:
+        entry = {"item": item, "score": scores.get(item.pk), "input": inputs.get(item.pk)}
+        if item.is_quantitative and entry["input"] is not None:
+            indicator = ind.REGISTRY.get(item.indicator_code)
+            value = entry["input"].value
+            entry["input_text"] = (
+                scoring.text(value)
+                if entry["input"].source == "reference"
+                else (indicator.text(value, with_unit=True) if indicator and value is not None else "—")
+            )
+        if row is not None:
+            entry["computed"] = (
+                row.scores[table.ordered_items.index(item)] if item in table.ordered_items else None
+            )
+        lines.append(entry)
+    members = [m for _g, ms in selectors.members_with_groups(evaluation, user) for m in ms]
+    ids = [m.institution_id for m in members]
+    position = ids.index(inst.pk) if inst.pk in ids else -1
+    return render(
+        request,
+        "evaluation/institution.html",
+        {
+            "evaluation": evaluation,
+            "institution": inst,
+            "lines": lines,
+            "row": row,
+            "problems": table.problems,
+            "override": override,
+            "evidence": selectors.evidence_for(evaluation, inst),
+            "disclosure": selectors.disclosure_for(evaluation, inst),
+            "can_score": selectors.can_score(user, evaluation, inst),
+            "grades": [(g, grading.GRADE_LABELS[g]) for g in grading.GRADES],
+            "previous": members[position - 1].institution if position > 0 else None,
+            "next": members[position + 1].institution if 0 <= position < len(members) - 1 else None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def score(request, pk, institution_id, item_id):
+    user = request.user
+    evaluation = selectors.get_evaluation(user, pk)
+    inst = selectors.member_institution(user, evaluation, institution_id)
+    item = get_object_or_404(evaluation.items, pk=item_id)
+    criteria = {
+        key[len("criterion-") :]: value for key, value in request.POST.items() if key.startswith("criterion-")
+    }
+    try:
+        row = services.score(
+            actor=user,
+            evaluation=evaluation,
+            institution=inst,
+            item=item,
+            value=request.POST.get("value", ""),
+            criteria=criteria,
+            comment=request.POST.get("comment", ""),
+            expected_lock_version=_int(request.POST.get("lock_version")),
+            ip=client_ip(request),
+        )
+    except services.ServiceError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, f"已保存{inst}“{item.name}”的评分：{row.value} 分。")
+    return redirect(_institution_url(evaluation, inst) + f"#item-{item.pk}")
+
+
+@login_required
+@require_POST
+def override(request, pk, institution_id):
+    user = request.user
+    evaluation = selectors.get_evaluation(user, pk)
+    inst = selectors.member_institution(user, evaluation, institution_id)
+    try:
+        if request.POST.get("clear"):
+            services.clear_override(
+                actor=user, evaluation=evaluation, institution=inst, ip=client_ip(request)
+            )
+            messages.success(request, f"已撤销{inst}评估结果的调整。")
+        else:
+            services.override_grade(
+                actor=user,
+                evaluation=evaluation,
+                institution=inst,
+                grade=request.POST.get("grade", ""),
+                reason=request.POST.get("reason", ""),
+                ip=client_ip(request),
+            )
+            messages.success(request, f"已调整{inst}的评估结果，理由将与结果一并展示。")
+    except services.ServiceError as exc:
+        _fail(request, exc)
+    return redirect(_institution_url(evaluation, inst) + "#override")
+
+
+# --- evidence (banks) -------------------------------------------------------------------------------------------
+
+
+@login_required
+def evidence(request, pk):
+    user = request.user
+    evaluation = selectors.get_evaluation(user, pk)
+    if not user.is_bank:
+        raise PermissionDenied("清单和公示材料由参评机构报送；人民银行经办请在评分页面查看。")
+    inst = user.institution
+    if not selectors.is_member(evaluation, inst):
+        raise Http404("本机构未参加该评估。")
+    if request.method == "POST":
+        try:
+            if request.POST.get("form") == "disclosure":
+                services.save_disclosure(
+                    actor=user,
+                    evaluation=evaluation,
+                    institution=inst,
+                    outlets=request.POST.get("outlets", ""),
+                    outlets_disclosed=request.POST.get("outlets_disclosed", ""),
+                    channels=request.POST.get("channels", ""),
+                    expected_lock_version=_int(request.POST.get("lock_version")),
+                    ip=client_ip(request),
+                )
+                messages.success(request, "公示覆盖情况已保存。")
+            elif request.POST.get("form") == "remove":
+                item = get_object_or_404(
+                    Evidence,
+                    pk=_int(request.POST.get("evidence")) or 0,
+                    evaluation=evaluation,
+                    institution=inst,
+                )
+                services.remove_evidence(actor=user, evidence=item, ip=client_ip(request))
+                messages.success(request, "已撤回该材料。")
+            else:
+                file = request.FILES.get("file")
+                data = read_limited(file, settings.UPLOAD_MAX_BYTES)[0] if file else None
+                item = services.add_evidence(
+                    actor=user,
+                    evaluation=evaluation,
+                    institution=inst,
+                    kind=request.POST.get("kind", ""),
+                    data=data,
+                    filename=file.name if file else "",
+                    link=request.POST.get("link", ""),
+                    note=request.POST.get("note", ""),
+                    ip=client_ip(request),
+                )
+                messages.success(request, f"已报送{item.get_kind_display()}。")
+        except services.ServiceError as exc:
+            _fail(request, exc)
+        return redirect("evaluation:evidence", pk=evaluation.pk)
+    return render(
+        request,
+        "evaluation/evidence.html",
+        {
+            "evaluation": evaluation,
+            "institution": inst,
+            "evidence": selectors.evidence_for(evaluation, inst),
+            "disclosure": selectors.disclosure_for(evaluation, inst),
+            "kinds": ListKind.choices,
+            "can_file": selectors.can_file_evidence(user, evaluation, inst),
+        },
+    )
+
+
+@login_required
+def evidence_file(request, pk, evidence_id):
+    evaluation = selectors.get_evaluation(request.user, pk)
+    item = get_object_or_404(Evidence, pk=evidence_id, evaluation=evaluation)
+    access.get_institution(request.user, item.institution_id)  # another bank's file is a 404
+    if not item.file:
+        raise Http404("该材料没有文件。")
+    kind = item.file_type or "pdf"
+    content_type = {
+        "pdf": "application/pdf",
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    }[kind]
+    response = FileResponse(
+        item.file.open("rb"), content_type=content_type, as_attachment=kind != "pdf", filename=item.file_name
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- managing: 取数, publish, what-if -------------------------------------------------------------------------------
+
+
+def _managed_action(request, pk, action):
+    evaluation = selectors.get_evaluation(request.user, pk)
+    try:
+        target, note = action(evaluation)
+    except services.ServiceError as exc:
+        _fail(request, exc)
+        return redirect(_detail(evaluation))
+    messages.success(request, note)
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def fetch(request, pk):
+    def run(evaluation):
+        counts = services.fetch_inputs(actor=request.user, evaluation=evaluation, ip=client_ip(request))
+        note = f"已取数：{counts['values']} 个指标值"
+        if counts["missing"]:
+            note += f"，{counts['missing']} 个无数据（见下方待办）"
+        return _detail(evaluation), note + "。"
+
+    return _managed_action(request, pk, run)
+
+
+@login_required
+@require_POST
+def publish(request, pk):
+    def run(evaluation):
+        replaced = evaluation.based_on
+        services.publish(
+            actor=request.user,
+            evaluation=evaluation,
+            expected_lock_version=_int(request.POST.get("lock_version")),
+            ip=client_ip(request),
+        )
+        note = f"已发布 {evaluation}，结果已锁定。"
+        if replaced:
+            note += f" 原发布的评估 #{replaced.pk} 已被取代。"
+        return _detail(evaluation), note
+
+    return _managed_action(request, pk, run)
+
+
+@login_required
+@require_POST
+def copy(request, pk):
+    def run(evaluation):
+        draft = services.start_what_if(actor=request.user, evaluation=evaluation, ip=client_ip(request))
+        return reverse(
+            "evaluation:scheme", args=[draft.pk]
+        ), "已复制为模拟测算草稿：调整分值、计分方法或评级线后保存，即可与已发布结果对比。"
+
+    return _managed_action(request, pk, run)
+
+
+@login_required
+@require_POST
+def discard(request, pk):
+    def run(evaluation):
+        base = evaluation.based_on
+        services.discard_what_if(actor=request.user, evaluation=evaluation, ip=client_ip(request))
+        return _detail(base), "已删除模拟测算草稿。"
+
+    return _managed_action(request, pk, run)
+
+
+@login_required
+def what_if(request, pk):
+    evaluation = selectors.get_evaluation(request.user, pk)
+    if not evaluation.is_what_if or not access.is_pboc(request.user):
+        raise Http404("这不是模拟测算草稿。")
+    published, current, changes = selectors.what_if(evaluation)
+    visible = set(access.visible_institutions(request.user).values_list("pk", flat=True))
+    changes = [c for c in changes if c.before and c.before.institution_id in visible]
+    return render(
+        request,
+        "evaluation/what_if.html",
+        {
+            "evaluation": evaluation,
+            "published": published,
+            "current": current,
+            "changes": changes,
+            "can_manage": selectors.can_manage(request.user, evaluation),
+            "grade_changes": sum(1 for c in changes if c.grade_changed),
+            "rank_changes": sum(1 for c in changes if c.rank_changed),
+            "items_before": selectors.items_of(evaluation.based_on),
+            "items_after": current.items,
+            "method_labels": scoring.METHOD_LABELS,
+        },
+    )
+
+
+# --- downloads ------------------------------------------------------------------------------------------------------
+
+
+def _table_for_download(request, pk):
+    evaluation = selectors.get_evaluation(request.user, pk)
+    if not access.is_pboc(request.user):
+        raise PermissionDenied("评估结果表仅供人民银行使用；参评机构可下载本机构的评估报告。")
+    table = selectors.visible_rows(request.user, selectors.results(evaluation))
+    if not table.ok:
+        messages.error(request, "评估尚不能计算，无法导出：" + "；".join(table.problems[:5]))
+        return evaluation, None
+    return evaluation, table
+
+
+def _stem(evaluation) -> str:
+    suffix = (
+        ""
+        if evaluation.status == Status.PUBLISHED
+        else f"（{evaluation.get_status_display()}#{evaluation.pk}）"
+    )
+    return f"{evaluation.title}结果{suffix}"
+
+
+@login_required
+def results_xlsx(request, pk):
+    evaluation, table = _table_for_download(request, pk)
+    if table is None:
+        return redirect(_detail(evaluation))
+    return _attachment(excel.result_workbook(table), XLSX, _stem(evaluation) + ".xlsx")
+
+
+@login_required
+def results_pdf(request, pk):
+    evaluation, table = _table_for_download(request, pk)
+    if table is None:
+        return redirect(_detail(evaluation))
+    data = pdf.result_table_pdf(table, generated_at=timezone.now())
+    return _attachment(data, "application/pdf", _stem(evaluation) + ".pdf")
+
+
+@login_required
+def card_pdf(request, pk, institution_id):
+    """A bank gets its own card once the evaluation is published; PBoC users any institution they follow."""
+    evaluation = selectors.get_evaluation(request.user, pk)
+    inst = selectors.member_institution(request.user, evaluation, institution_id)
+    if not selectors.can_see_card(request.user, evaluation, inst):
+        raise Http404("评估结果发布后方可下载评估报告。")
+    table = selectors.results(evaluation)
+    if not table.ok:
+        messages.error(request, "评估尚不能计算：" + "；".join(table.problems[:5]))
+        return redirect(_detail(evaluation))
+    card = selectors.report_card(evaluation, inst, table)
+    return _attachment(
+        pdf.report_card_pdf(card, generated_at=timezone.now()),
+        "application/pdf",
+        card_filename(evaluation, inst),
+    )
+
+
+@login_required
+@require_POST
+def cards(request, pk):
+    def run(evaluation):
+        job = services.request_report_cards(actor=request.user, evaluation=evaluation, ip=client_ip(request))
+        return reverse("evaluation:job", args=[evaluation.pk, job.pk]), "已开始生成全部评估报告。"
+
+    return _managed_action(request, pk, run)
+
+
+def _job(request, pk, job_id) -> ReportJob:
+    evaluation = selectors.get_evaluation(request.user, pk)
+    return get_object_or_404(ReportJob, pk=job_id, evaluation=evaluation, created_by=request.user)
+
+
+@login_required
+def job(request, pk, job_id):
+    j = _job(request, pk, job_id)
+    return render(request, "evaluation/job.html", {"job": j, "evaluation": j.evaluation})
+
+
+@login_required
+def job_status(request, pk, job_id):
+    j = _job(request, pk, job_id)
+    return JsonResponse(
+        {
+            "status": j.status,
+            "status_label": j.get_status_display(),
+            "processed": j.processed,
+            "total": j.total,
+            "percent": j.percent,
+            "error": j.error,
+            "download": reverse("evaluation:job_download", args=[pk, j.pk]) if j.file else "",
+        }
+    )
+
+
+@login_required
+def job_download(request, pk, job_id):
+    j = _job(request, pk, job_id)
+    if j.status != ReportJob.Status.DONE or not j.file:
+        raise Http404("压缩包尚未生成。")
+    return FileResponse(
+        j.file.open("rb"),
+        content_type="application/zip",
+        as_attachment=True,
+        filename=f"{j.evaluation.title}报告（全部机构）.zip",
+    )
