@@ -5,7 +5,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -51,3 +51,10 @@ def exception_handler(exc, context):
         details = None
     body = {"error": {"code": code, "message": message or str(exc.detail), "details": details}}
     return Response(body, status=response.status_code, headers=dict(response.items()))
+
+
+class Pagination(pagination.LimitOffsetPagination):
+    """limit/offset paging with a ceiling: an absurd ?limit= is clamped, never passed to the database."""
+
+    max_limit = 1000
+    default_limit = 100

@@ -59,6 +59,9 @@ def healthz(request):
 
 
 def page_not_found(request, exception=None):
+    if request.path.startswith("/api/"):  # API clients get the API's error shape, not an HTML page
+        body = {"error": {"code": "not_found", "message": "未找到该对象，或您无权查看。", "details": None}}
+        return JsonResponse(body, status=404, json_dumps_params={"ensure_ascii": False})
     return render(request, "errors/404.html", status=404)
 
 

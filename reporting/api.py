@@ -402,14 +402,15 @@ class UploadWorkbook(ReportingView):
         body.is_valid(raise_exception=True)
         upload = body.validated_data["file"]
         name = upload.name or "upload.xlsx"
-        data, digest = services.read_limited(upload, settings.UPLOAD_MAX_BYTES)
+        received = services.read_limited(upload, settings.UPLOAD_MAX_BYTES)
         version = services.save_workbook(
             institution=institution,
             period=period,
             actor=request.user,
-            data=data,
+            data=received.data,
             filename=name,
-            sha256=digest,
+            sha256=received.sha256,
+            size=received.size,
             expected_lock_version=body.validated_data.get("lock_version"),
             ip=client_ip(request),
         )
@@ -484,14 +485,15 @@ class UploadDocument(ReportingView):
         body = DocumentUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         upload = body.validated_data["file"]
-        data, digest = services.read_limited(upload, settings.UPLOAD_MAX_BYTES)
+        received = services.read_limited(upload, settings.UPLOAD_MAX_BYTES)
         version = services.save_document(
             institution=institution,
             period=period,
             actor=request.user,
-            data=data,
+            data=received.data,
             filename=upload.name or "document",
-            sha256=digest,
+            sha256=received.sha256,
+            size=received.size,
             expected_lock_version=body.validated_data.get("lock_version"),
             source=VersionSource.API,
             ip=client_ip(request),

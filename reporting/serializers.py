@@ -604,7 +604,10 @@ class SavedVersionSerializer(serializers.Serializer):
 
 
 class WorkbookUploadSerializer(LockVersionMixin):
-    file = serializers.FileField(help_text="填写好的 .xlsx 模板（从 template/ 下载）。")
+    file = serializers.FileField(
+        allow_empty_file=True,  # an empty file is refused by the service (U101), with its audit entry
+        help_text="填写好的 .xlsx 模板（从 template/ 下载）。",
+    )
 
 
 class DocumentUploadSerializer(LockVersionMixin):

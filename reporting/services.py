@@ -444,7 +444,8 @@ def _record_step(
     if notify:
         from . import tasks
 
-        transaction.on_commit(lambda: tasks.after_transition.delay(filing.pk, notify))
+        # robust: with the broker down the step is still committed and the user still gets an answer.
+        transaction.on_commit(lambda: tasks.after_transition.delay(filing.pk, notify), robust=True)
 
 
 @transaction.atomic
@@ -648,24 +649,28 @@ def approve_imported(*, filing: Filing, actor, ip=None) -> Filing:
     return filing
 
 
-def start_import(*, actor, data: bytes, filename: str, ip=None):
-    """An officer's bulk workbook: checked as a file now, processed row by row by a Celery task."""
+def start_import(
+    *, actor, data: bytes, filename: str, size: int | None = None, sha256: str | None = None, ip=None
+):
+    """An officer's bulk workbook: checked as a file and as our bulk template now (so a wrong file never
+    becomes a job), processed row by row by a Celery task."""
     from django.conf import settings
 
-    from . import tasks
+    from . import excel, tasks
     from .models import ImportJob
     from .uploads import UploadRejected, inspect_workbook
 
     _require(access.is_pboc(actor), "只有人民银行经办或管理员可以批量导入。")
     upload = Upload(data, filename)
     try:
-        inspect_workbook(data, filename, settings.UPLOAD_MAX_BYTES)
+        inspect_workbook(data, filename, settings.UPLOAD_MAX_BYTES, size=size)
+        excel.iter_bulk_rows(data, definition_for(Form.MONITORING, timezone.localdate().year))
     except UploadRejected as exc:
         audit.record(
             actor=actor,
             action="import.rejected",
             summary=f"批量导入文件被拒绝：{filename[:80]}：{exc.message}"[:300],
-            changes={"filename": filename[:255], "sha256": upload.sha256, "message": exc.message},
+            changes={"filename": filename[:255], "sha256": sha256 or upload.sha256, "message": exc.message},
             ip=ip,
         )
         raise ServiceError(exc.message, code=exc.code) from None
@@ -674,7 +679,7 @@ def start_import(*, actor, data: bytes, filename: str, ip=None):
         job.upload.save(f"bulk-{upload.sha256[:16]}.xlsx", ContentFile(data), save=False)
         job.save()
         audit.record(actor=actor, action="import.start", obj=job, summary=f"批量导入 {filename[:80]}", ip=ip)
-        transaction.on_commit(lambda: tasks.run_import.delay(job.pk))
+        transaction.on_commit(lambda: tasks.run_import.delay(job.pk), robust=True)
     return job
 
 
@@ -703,16 +708,24 @@ def _check_workbook_matches(sheet, institution: Institution, period: Period) -> 
         )
 
 
-def read_limited(uploaded_file, max_bytes: int) -> tuple[bytes, str]:
-    """At most max_bytes + 1 bytes of an uploaded file (enough to refuse it as too large) and the SHA-256
-    of all of it, without holding a huge file in memory."""
+@dataclass(frozen=True)
+class Received:
+    """An uploaded file as the services take it: at most max_bytes + 1 bytes kept (enough to refuse it as
+    too large), with the SHA-256 and size of all of it."""
+
+    data: bytes
+    sha256: str
+    size: int
+
+
+def read_limited(uploaded_file, max_bytes: int) -> Received:
     digest, kept, size = hashlib.sha256(), [], 0
     for chunk in uploaded_file.chunks():
         digest.update(chunk)
         if size <= max_bytes:
             kept.append(chunk[: max_bytes + 1 - size])
         size += len(chunk)
-    return b"".join(kept), digest.hexdigest()
+    return Received(b"".join(kept), digest.hexdigest(), size)
 
 
 def save_workbook(
@@ -723,6 +736,7 @@ def save_workbook(
     data: bytes,
     filename: str,
     sha256: str | None = None,
+    size: int | None = None,
     expected_lock_version: int | None = None,
     ip: str | None = None,
 ) -> FilingVersion:
@@ -736,7 +750,7 @@ def save_workbook(
 
     _require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以上传。")
     try:
-        inspect_workbook(data, filename, settings.UPLOAD_MAX_BYTES)
+        inspect_workbook(data, filename, settings.UPLOAD_MAX_BYTES, size=size)
         definition = definition_for(period.form, period.year)
         if period.form == Form.PLAN:
             sheet = excel.read_plan_workbook(data, definition)
@@ -785,6 +799,7 @@ def save_document(
     data: bytes,
     filename: str,
     sha256: str | None = None,
+    size: int | None = None,
     expected_lock_version: int | None = None,
     source: str = VersionSource.WEB,
     ip: str | None = None,
@@ -801,7 +816,7 @@ def save_document(
         raise ServiceError(f"{period.get_form_display()}不是文件类报送，请填写表格。", code="not_a_document")
     upload = Upload(data, filename)
     try:
-        kind = inspect_document(data, filename, settings.UPLOAD_MAX_BYTES)
+        kind = inspect_document(data, filename, settings.UPLOAD_MAX_BYTES, size=size)
     except UploadRejected as exc:
         record_rejected_upload(
             actor=actor,

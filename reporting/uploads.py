@@ -39,6 +39,10 @@ MB = 1024 * 1024
 
 # Zip-bomb limits (checked on the central directory, then enforced again while streaming).
 MAX_MEMBERS = 1000
+# A worksheet's cells must lie within this range. python-calamine allocates the whole used range, so one
+# stray cell at XFD1048576 in a 7 KB file would ask for hundreds of GB; bulk imports are ≤ 20,010 × 64.
+MAX_SHEET_ROWS = 25_000
+MAX_SHEET_COLUMNS = 200
 MAX_UNCOMPRESSED_BYTES = 100 * MB
 MAX_RATIO = 100
 RATIO_MIN_SIZE = 1 * MB
@@ -96,14 +100,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def inspect_workbook(data: bytes, filename: str, max_bytes: int) -> None:
+def inspect_workbook(data: bytes, filename: str, max_bytes: int, *, size: int | None = None) -> None:
     """Refuse anything that is not a plain, safe .xlsx of at most `max_bytes` bytes."""
     if not data:
         raise UploadRejected("U101", f"{_name(filename)}是空文件（0 字节）：请确认文件已保存后重新上传。")
-    if len(data) > max_bytes:
+    size = max(len(data), size or 0)  # the caller may have read only max_bytes + 1 of a larger file
+    if size > max_bytes:
         raise UploadRejected(
             "U102",
-            f"{_name(filename)}大小为 {_mb(len(data))}，超过上限 {_mb(max_bytes)}："
+            f"{_name(filename)}大小为 {_mb(size)}，超过上限 {_mb(max_bytes)}："
             "请删除多余的工作表、图片后另存为 .xlsx 再上传。",
         )
     inspect_workbook_contents(data, filename)
@@ -289,6 +294,7 @@ def _stream_members(
         if info.is_dir():
             continue
         is_xml = info.filename.lower().endswith(_XML_SUFFIXES)
+        is_worksheet = package is _WORKBOOK and info.filename.lower().startswith("xl/worksheets/")
         tail = b""
         first = True
         with zf.open(info) as member:
@@ -302,6 +308,8 @@ def _stream_members(
                 if first:
                     is_xml = is_xml or chunk.lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n\x00").startswith(b"<")
                     first = False
+                if is_worksheet:
+                    _check_extent(tail + chunk, info.filename, filename, package)
                 if is_xml:
                     window = (tail + chunk).lower()
                     if any(trap in window for trap in _XML_TRAPS):
@@ -310,7 +318,34 @@ def _stream_members(
                             f"{_name(filename)}的部件 {info.filename[:80]} 含有 XML 文档类型/实体声明（<!DOCTYPE、<!ENTITY），"
                             + package.xml_advice,
                         )
-                    tail = chunk[-_TRAP_OVERLAP:]
+                    tail = chunk[-max(_TRAP_OVERLAP, 64) :]
+
+
+_CELL_REF = re.compile(rb'\b(?:r|ref)="\$?([A-Z]{1,3})\$?([0-9]{1,7})(?::\$?([A-Z]{1,3})\$?([0-9]{1,7}))?"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + (ch - 64)
+    return number
+
+
+def _check_extent(window: bytes, member: str, filename: str, package: "_Package") -> None:
+    """Refuse a sheet with a cell (or a declared range) beyond MAX_SHEET_ROWS × MAX_SHEET_COLUMNS."""
+    for match in _CELL_REF.finditer(window):
+        for letters, digits in ((match.group(1), match.group(2)), (match.group(3), match.group(4))):
+            if letters is None:
+                continue
+            row, column = int(digits), _column_number(letters)
+            if row > MAX_SHEET_ROWS or column > MAX_SHEET_COLUMNS:
+                cell = (letters + digits).decode()
+                raise UploadRejected(
+                    "U112",
+                    f"{_name(filename)}的工作表（{member.rsplit('/', 1)[-1]}）在 {cell} 处有内容，超出门户接收的范围"
+                    f"（最多 {MAX_SHEET_ROWS} 行、{MAX_SHEET_COLUMNS} 列）：请删除表格以外的单元格（含空格、格式）后"
+                    "另存为 .xlsx 再上传。",
+                )
 
 
 def _not_workbook_zip_message(lower: set[str], zf: zipfile.ZipFile, filename: str) -> str:
@@ -393,17 +428,18 @@ def document_kind(head: bytes) -> str:
     return PDF if b"%PDF-" in head[:PDF_HEADER_WINDOW] and not head.startswith(ZIP_MAGICS) else DOCX
 
 
-def inspect_document(data: bytes, filename: str, max_bytes: int) -> str:
+def inspect_document(data: bytes, filename: str, max_bytes: int, *, size: int | None = None) -> str:
     """ "pdf" or "docx" for a safe document of at most `max_bytes` bytes; UploadRejected (D1xx) otherwise.
 
     The content decides, never the name: a PDF named .docx is accepted as a PDF, and a web page named
     .pdf is refused. The name only makes the message more precise."""
     if not data:
         raise UploadRejected("D101", f"{_name(filename)}是空文件（0 字节）：请确认文件已保存后重新上传。")
-    if len(data) > max_bytes:
+    size = max(len(data), size or 0)  # the caller may have read only max_bytes + 1 of a larger file
+    if size > max_bytes:
         raise UploadRejected(
             "D102",
-            f"{_name(filename)}大小为 {_mb(len(data))}，超过上限 {_mb(max_bytes)}："
+            f"{_name(filename)}大小为 {_mb(size)}，超过上限 {_mb(max_bytes)}："
             "请压缩文档中的图片，或导出为 PDF 后再上传。",
         )
     if data.startswith(ZIP_MAGICS):

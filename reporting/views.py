@@ -245,15 +245,16 @@ def upload(request, institution_id, period_id):
     if file is None:
         messages.error(request, "请选择要上传的 Excel 文件（.xlsx）。")
         return redirect(_sheet_url(institution, period))
-    data, digest = services.read_limited(file, settings.UPLOAD_MAX_BYTES)
+    received = services.read_limited(file, settings.UPLOAD_MAX_BYTES)
     try:
         version = services.save_workbook(
             institution=institution,
             period=period,
             actor=request.user,
-            data=data,
+            data=received.data,
             filename=file.name,
-            sha256=digest,
+            sha256=received.sha256,
+            size=received.size,
             ip=client_ip(request),
         )
     except services.ServiceError as exc:
@@ -499,15 +500,16 @@ def bulk_import(request):
         file = request.FILES.get("file")
         if file is None:
             messages.error(request, "请选择要导入的 Excel 文件（.xlsx）。")
-        elif file.size > settings.UPLOAD_MAX_BYTES:
-            messages.error(
-                request,
-                f"文件大小 {file.size / 1048576:.1f} MB 超过上限 {settings.UPLOAD_MAX_BYTES // 1048576} MB。",
-            )
         else:
+            received = services.read_limited(file, settings.UPLOAD_MAX_BYTES)
             try:
                 job = services.start_import(
-                    actor=request.user, data=file.read(), filename=file.name, ip=client_ip(request)
+                    actor=request.user,
+                    data=received.data,
+                    filename=file.name,
+                    size=received.size,
+                    sha256=received.sha256,
+                    ip=client_ip(request),
                 )
             except services.ServiceError as exc:
                 _fail(request, exc)
@@ -578,15 +580,16 @@ def document_upload(request, institution_id, period_id):
     if file is None:
         messages.error(request, "请选择要上传的 PDF 或 Word（.docx）文件。")
         return redirect(_sheet_url(institution, period))
-    data, digest = services.read_limited(file, settings.UPLOAD_MAX_BYTES)
+    received = services.read_limited(file, settings.UPLOAD_MAX_BYTES)
     try:
         version = services.save_document(
             institution=institution,
             period=period,
             actor=request.user,
-            data=data,
+            data=received.data,
             filename=file.name,
-            sha256=digest,
+            sha256=received.sha256,
+            size=received.size,
             expected_lock_version=_lock_version(request),
             ip=client_ip(request),
         )
