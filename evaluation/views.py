@@ -385,7 +385,7 @@ def evidence(request, pk):
                 messages.success(request, "已撤回该材料。")
             else:
                 file = request.FILES.get("file")
-                data = read_limited(file, settings.UPLOAD_MAX_BYTES)[0] if file else None
+                data = read_limited(file, settings.UPLOAD_MAX_BYTES).data if file else None
                 item = services.add_evidence(
                     actor=user,
                     evaluation=evaluation,

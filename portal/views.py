@@ -58,10 +58,14 @@ def healthz(request):
     return JsonResponse(report, status=200 if healthy else 503)
 
 
+def _api_error(status: int, code: str, message: str) -> JsonResponse:
+    body = {"error": {"code": code, "message": message, "details": None}}
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
 def page_not_found(request, exception=None):
     if request.path.startswith("/api/"):  # API clients get the API's error shape, not an HTML page
-        body = {"error": {"code": "not_found", "message": "未找到该对象，或您无权查看。", "details": None}}
-        return JsonResponse(body, status=404, json_dumps_params={"ensure_ascii": False})
+        return _api_error(404, "not_found", "未找到该对象，或您无权查看。")
     return render(request, "errors/404.html", status=404)
 
 
@@ -74,4 +78,6 @@ def permission_denied(request, exception=None):
 
 
 def bad_request(request, exception=None):
+    if request.path.startswith("/api/"):  # e.g. too many form fields, refused before any view runs
+        return _api_error(400, "bad_request", "请求无法处理：参数过多或格式有误，请检查后重试。")
     return render(request, "errors/400.html", status=400)

@@ -16,7 +16,8 @@ import numbers
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from reporting.definitions import FieldDef, FormDefinition
@@ -84,13 +85,21 @@ def _from_text(raw: str, fd: FieldDef) -> Decimal | None | _Unreadable:
     return canonical(Decimal(m.group("sign") + int_part.replace(",", "") + frac))
 
 
+_WIDE = Context(prec=400)  # wide enough for any finite float at the scale _from_float rounds to
+
+
+@lru_cache(maxsize=64)
+def _float_places(decimals: int) -> Decimal:
+    return Decimal(1).scaleb(-(decimals + _FLOAT_HEADROOM))
+
+
 def _from_float(raw: float, fd: FieldDef) -> Decimal | _Unreadable:
     if not math.isfinite(raw):
         return _Unreadable(_shown(raw))
-    places = Decimal(1).scaleb(-(fd.decimals + _FLOAT_HEADROOM))
-    with localcontext() as c:
-        c.prec = 400  # wide enough for any finite float at this scale
-        return canonical(Decimal(repr(raw)).quantize(places, rounding=ROUND_HALF_UP))
+    # (a bulk import reads tens of thousands of cells: no localcontext per cell)
+    return canonical(
+        Decimal(repr(raw)).quantize(_float_places(fd.decimals), rounding=ROUND_HALF_UP, context=_WIDE)
+    )
 
 
 def _read(raw: object, fd: FieldDef) -> Decimal | None | _Unreadable:
