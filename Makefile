@@ -8,8 +8,11 @@ STAMP := $(VENV)/.installed
 # The test stack: PostgreSQL and Redis on this machine unless the caller says otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# The bench flushes and refills its own database (bench/README.md); its broker messages go to their own Redis db.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
 
-.PHONY: setup run serve test lint messages clean
+.PHONY: setup run serve test lint bench messages clean
 
 setup: $(STAMP)
 
@@ -41,6 +44,12 @@ test: setup lint
 		SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest
+
+# Benchmarks (issue 7): about 10 minutes on 2 cores; writes bench/results.json, bench/results.md and the
+# table in README.md. Needs PostgreSQL and Redis like `make test`; creates its database when missing.
+bench: setup
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(BENCH_REDIS_URL)} \
+		SECRET_KEY=$${SECRET_KEY:-bench-only-secret-key} $(PY) -m bench.run
 
 # Regenerate and compile the English catalogue (needs gettext; the compiled .mo is committed).
 messages: setup

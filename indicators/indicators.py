@@ -652,6 +652,17 @@ class Column:
     provisional: np.ndarray
     reasons: Callable[[np.ndarray], np.ndarray]  # positions → reason texts
     applicable: np.ndarray | None = None  # rows the component applies to at all (None: every row)
+    _explained: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    def explain(self, positions: np.ndarray) -> np.ndarray:
+        """`reasons` of undefined rows, worked out once for all of them: a component such as 余额(年初) is
+        part of a dozen indicators, each asking why the same rows are missing."""
+        if self._explained is None:
+            missing = np.flatnonzero(np.isnan(self.values))
+            texts = self.reasons(missing) if len(missing) else np.array([], dtype=object)
+            self._explained = (missing, np.asarray(texts, dtype=object))
+        missing, texts = self._explained
+        return texts[np.searchsorted(missing, positions)]
 
 
 SCOPE_KEYS = {"group": "group", "kind": "kind", "province": None}
@@ -878,7 +889,7 @@ class Panel:
             for part in parts:
                 missing = todo & np.isnan(part.values[positions])
                 if missing.any():
-                    out[missing] = part.reasons(positions[missing])
+                    out[missing] = part.explain(positions[missing])
                     todo &= ~missing
             return out
 
@@ -913,9 +924,11 @@ class Panel:
             columns = np.full(len(frame), "planned_increase", dtype=object)
         else:
             quarter = (self.grid["month"].to_numpy() - 1) // 3 + 1
-            columns = np.array(["q1_actual" if q == 1 else f"q{q}_plan" for q in quarter], dtype=object)
-            table = frame[list(PLAN_COLUMNS)].to_numpy(dtype=float)
-            values = table[np.arange(len(frame)), [PLAN_COLUMNS.index(c) for c in columns]]
+            # the quarter's column (一季度: the actual increase), looked up per quarter, not per row
+            names = np.array(["q1_actual", "q2_plan", "q3_plan", "q4_plan"], dtype=object)
+            columns = names[quarter - 1]
+            picked = np.array([PLAN_COLUMNS.index(c) for c in names])[quarter - 1]
+            values = frame[list(PLAN_COLUMNS)].to_numpy(dtype=float)[np.arange(len(frame)), picked]
         usable = frame["usable"].eq(True).to_numpy(dtype=bool)
         values = np.where(usable, values, np.nan)
         provisional = frame["provisional"].eq(True).to_numpy(dtype=bool)
@@ -976,7 +989,8 @@ def compute(
         defined_masks[ind.code] = defined
         applicable_masks[ind.code] = applicable
         with np.errstate(all="ignore"):
-            v = ind.fn(frame[list(ind.needs)]).to_numpy(dtype=float) if n else np.array([], dtype=float)
+            # the formula reads its components by name from the whole frame (no per-indicator copy of them)
+            v = ind.fn(frame).to_numpy(dtype=float) if n else np.array([], dtype=float)
         v = np.where(defined & np.isfinite(v), v, np.nan)
         values[ind.code] = np.round(v, 6)
         prov = np.zeros(n, dtype=bool)

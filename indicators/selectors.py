@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
 from django.db.models import Count, Max, Q
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 from institutions import access
@@ -308,11 +309,17 @@ def as_of(year: int | None = None) -> AsOf:
 # --- display cells -------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=16)
+def _explain_path(prefix: str, urlconf) -> str:
+    return reverse("indicators:explain", urlconf=urlconf)
+
+
 def explain_url(scope_kind, scope_key, year, month, code, *, live=False) -> str:
     params = {"scope": scope_kind, "key": scope_key, "year": year, "month": month, "code": code}
     if live:
         params["live"] = 1
-    return reverse("indicators:explain") + "?" + urlencode(params)
+    # reversed once per script prefix: a dashboard links thousands of cells to the same view
+    return _explain_path(get_script_prefix(), get_urlconf()) + "?" + urlencode(params)
 
 
 @dataclass
@@ -528,13 +535,19 @@ def default_month(choices: list[dict]) -> tuple[int, int] | None:
     return (choices[0]["year"], choices[0]["month"]) if choices else None
 
 
-def _table_for(year: int, month: int, live: bool) -> ValueTable:
+def _table_for(year: int, month: int, live: bool, institution_codes=None) -> ValueTable:
+    """The stored values the dashboard reads: every aggregate of the year and the one before, and the
+    institutions' values of the month, a year earlier and at 年初 — only `institution_codes` of them when
+    given (the ranked indicator and the targets': a few of the ~40 codes, for thousands of institutions)."""
     if live:
         return live_table({year - 1, year})
+    institutions = Q(scope_kind=ScopeKind.INSTITUTION) & (
+        Q(year=year, month=month) | Q(year=year - 1, month=month) | Q(year=year - 1, month=12)
+    )
+    if institution_codes is not None:
+        institutions &= Q(code__in=sorted(institution_codes))
     return ValueTable.stored(
-        Q(year__in=[year - 1, year]) & ~Q(scope_kind=ScopeKind.INSTITUTION),
-        Q(scope_kind=ScopeKind.INSTITUTION)
-        & (Q(year=year, month=month) | Q(year=year - 1, month=month) | Q(year=year - 1, month=12)),
+        Q(year__in=[year - 1, year]) & ~Q(scope_kind=ScopeKind.INSTITUTION), institutions
     )
 
 
@@ -618,14 +631,18 @@ def dashboard(
             return {"empty": True, "choices": choices, "as_of": as_of(None)}
         year, month = picked
     rank_code = rank_code if rank_code in ind.REGISTRY and ind.get(rank_code).better else "loan_growth_ytd"
-    table = _table_for(year, month, live)
+    targets = targets_for(year)
+    # per institution the page shows the ranked indicator and the targets' (a plan target reads plan_increase)
+    codes = {rank_code, "plan_increase"} | {
+        t.indicator for t in targets if t.scope == TargetScope.INSTITUTION
+    }
+    table = _table_for(year, month, live, institution_codes=codes)
     all_institutions = list(
         Institution.objects.order_by("order").values(
             "pk", "short_name", "evaluation_group", "kind", "is_local_legal_person"
         )
     )
     visible_ids = set(access.visible_institutions(user).values_list("pk", flat=True))
-    targets = targets_for(year)
 
     province_targets = []
     for target in [t for t in targets if t.scope == TargetScope.PROVINCE]:

@@ -13,10 +13,10 @@ The work is set-based, so an import of thousands of rows costs a few statements 
   institution's "previous month" for a later row (so E301 still catches a 年初至今 figure that falls between
   two months of one workbook), while the group's changes (W406) are those of the group as it stood when the
   import began, so a row's findings never depend on where it sits in the file;
-- each chunk of rows is stored in one transaction — versions, transitions and audit entries with bulk
-  inserts, the filings locked (`select_for_update`) and updated together — and that transaction also advances
-  `job.processed` and the job's result: a worker killed half-way resumes after the last committed chunk and
-  never stores a row twice.
+- each chunk of rows is stored in one transaction — versions, transitions and audit entries with one bulk
+  write each (COPY on PostgreSQL), the filings locked (`select_for_update`) and updated with one statement —
+  and that transaction also advances `job.processed` and the job's result: a worker killed half-way resumes
+  after the last committed chunk and never stores a row twice.
 
 The stored rows are what `services.save_version` + `services.approve_imported` write for each row: a version
 numbered after the filing's last, a 已退回 filing back to 草稿 ("退回后重新报送"), 草稿 → 已通过 with the reason
@@ -28,11 +28,21 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db import connection, transaction
-from django.db.models import JSONField, Max
+from django.db.models import (
+    AutoField,
+    BigAutoField,
+    BooleanField,
+    DateField,
+    DateTimeField,
+    IntegerField,
+    JSONField,
+    Max,
+)
 from django.utils import timezone
 
 from audit import services as audit
@@ -125,7 +135,7 @@ class _State:
 
     sheets: dict[tuple[int, int, int], _Sheet]
     groups: dict[int, str]  # institution id → evaluation group of every filing read
-    peer_changes: dict[tuple[str, int, int], dict[str, list[Decimal]]] = field(default_factory=dict)
+    peer_changes: dict[tuple[str, int, int], rules.PeerChanges] = field(default_factory=dict)
 
     @classmethod
     def read(cls, rows, institutions, periods) -> _State:
@@ -156,7 +166,7 @@ class _State:
         sheet = self.sheets.get((inst_id, year, month))
         return sheet.values if sheet else None
 
-    def group_changes(self, group: str, year: int, month: int, codes: list[str]) -> dict[str, list[Decimal]]:
+    def group_changes(self, group: str, year: int, month: int, codes: list[str]) -> rules.PeerChanges:
         """The changes of the group's other institutions whose sheets for this month and the one before are
         both submitted or approved — as services.build_context computes them, from the state at the start."""
         key = (group, year, month)
@@ -174,7 +184,7 @@ class _State:
                         now, then = sheet.values.get(code), before.values.get(code)
                         if now is not None and then not in (None, Decimal(0)):
                             changes[code].append((now - then) / then)
-            self.peer_changes[key] = changes
+            self.peer_changes[key] = rules.PeerChanges(changes)
         return self.peer_changes[key]
 
     def __post_init__(self):
@@ -203,6 +213,13 @@ def _locked_message(institution, period, status: str) -> str:
     return f"{filing} 已提交，正在审核，不能修改。如需更正，请联系人民银行经办退回。"
 
 
+@lru_cache(maxsize=32)
+def _definition(form: str, year: int):
+    """The edition in force and its 时点 (stock) fields, whose month-on-month changes W406 compares."""
+    definition = definition_for(form, year)
+    return definition, [f.code for f in definition.fields if f.kind == "stock"]
+
+
 def _validate(row, institutions, periods, state: _State, actor) -> _Outcome:
     problem = row.error or _problem(row, institutions, periods)
     if problem:
@@ -225,10 +242,8 @@ def _validate(row, institutions, periods, state: _State, actor) -> _Outcome:
     def locate(code):
         return cells.get(code, code)
 
-    definition = definition_for(period.form, period.year)
+    definition, stock_codes = _definition(period.form, period.year)
     values, findings = parsing.parse_values(definition, row.raw, locate=locate, month=period.month)
-    stock_codes = [f.code for f in definition.fields if f.kind == "stock"]
-    state.groups.setdefault(institution.pk, institution.evaluation_group)
     context = rules.Context(
         definition=definition,
         year=period.year,
@@ -483,35 +498,32 @@ def _insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> None:
                 cursor.cursor, f"INSERT INTO {table} ({columns}) VALUES %s ON CONFLICT DO NOTHING", values
             )
             return
-        convert = [(f.attname, _copy_converter(f)) for f in fields]
+        convert = [(f.attname, defaults[f.attname], _copy_converter(f)) for f in fields]
         buffer = io.StringIO()
         for row in rows:
-            buffer.write("\t".join(fn(row.get(name, defaults[name])) for name, fn in convert))
+            buffer.write("\t".join([fn(row.get(name, default)) for name, default, fn in convert]))
             buffer.write("\n")
         buffer.seek(0)
         cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NULL = "\\N"
 
 
 def _copy_converter(field):
-    """value → COPY text: \\N for NULL; JSON, timestamps and booleans as PostgreSQL reads them; backslash,
-    tab and line breaks escaped."""
+    """value → COPY text, chosen once per field: \\N for NULL; JSON, timestamps, booleans and numbers as
+    PostgreSQL reads them; text with backslash, tab and line breaks escaped."""
     if isinstance(field, JSONField):
         encoder = field.encoder
-        return lambda v: "\\N" if v is None else json.dumps(v, cls=encoder).translate(_COPY_ESCAPES)
-
-    def convert(v) -> str:
-        if v is None:
-            return "\\N"
-        if isinstance(v, bool):
-            return "t" if v else "f"
-        if isinstance(v, datetime | date):
-            return v.isoformat()
-        return str(v).translate(_COPY_ESCAPES)
-
-    return convert
+        return lambda v: _NULL if v is None else json.dumps(v, cls=encoder).translate(_COPY_ESCAPES)
+    if isinstance(field, DateTimeField | DateField):
+        return lambda v: _NULL if v is None else v.isoformat()
+    if isinstance(field, BooleanField):
+        return lambda v: _NULL if v is None else ("t" if v else "f")
+    if isinstance(field, IntegerField | AutoField | BigAutoField):
+        return lambda v: _NULL if v is None else str(int(v))
+    return lambda v: _NULL if v is None else str(v).translate(_COPY_ESCAPES)
 
 
 _UPDATED = (

@@ -123,7 +123,7 @@ class Context:
     previous: dict[str, Decimal | None] | None = None
     last_year: dict[str, Decimal | None] | None = None
     # per stock field: peers' month-on-month relative changes (same group, same month), excluding this institution
-    group_changes: dict[str, list[Decimal]] | None = None
+    group_changes: "PeerChanges | dict[str, list[Decimal]] | None" = None
     locate: Callable[[str], str] | None = None
     # fields whose input was present but not numeric (parsing reported E102); E101 leaves them alone
     unparsed: frozenset[str] = frozenset()
@@ -400,6 +400,27 @@ def _median(xs: list[Decimal]) -> Decimal:
     return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
 
 
+class PeerChanges(dict):
+    """Field code → the peers' month-on-month changes, remembering each field's count, median and MAD.
+
+    Every row of one group and month is compared with the same peers (a bulk import shares one instance
+    among them), so the sorts behind median and MAD are done once per field, not once per row: otherwise a
+    month split over several workbooks costs rows × peers × log(peers).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._stats: dict[str, tuple[int, Decimal | None, Decimal | None]] = {}
+
+    def stats(self, code: str) -> tuple[int, Decimal | None, Decimal | None]:
+        if code not in self._stats:
+            peers = [p for p in (_number(x) for x in self.get(code) or ()) if p is not None]
+            median = _median(peers) if peers else None
+            mad = _median([abs(p - median) for p in peers]) if peers else None
+            self._stats[code] = (len(peers), median, mad)
+        return self._stats[code]
+
+
 def _group_outlier(ctx: Context) -> Iterator[Finding]:
     """Modified z-score (Iglewicz & Hoaglin) of this institution's change against its peers' changes.
 
@@ -407,15 +428,14 @@ def _group_outlier(ctx: Context) -> Iterator[Finding]:
     """
     if not ctx.group_changes:
         return
+    peers = ctx.group_changes
+    if not isinstance(peers, PeerChanges):
+        peers = PeerChanges(peers)
     t = ctx.definition.thresholds
     for fd in ctx.fields_of(Kind.STOCK):
-        peers = [p for p in (_number(x) for x in ctx.group_changes.get(fd.code) or ()) if p is not None]
         x = _relative_change(ctx.value(fd.code), ctx.prev(fd.code))
-        if x is None or len(peers) < t.group_min_peers:
-            continue
-        median = _median(peers)
-        mad = _median([abs(p - median) for p in peers])
-        if mad == 0:
+        count, median, mad = peers.stats(fd.code)
+        if x is None or count < t.group_min_peers or not mad:
             continue
         z = MAD_SCALE * (x - median) / mad
         if abs(z) > t.group_outlier_z:
@@ -425,7 +445,7 @@ def _group_outlier(ctx: Context) -> Iterator[Finding]:
                 fd.code,
                 label=ctx.label(fd.code),
                 change=format_percent(x),
-                peers=len(peers),
+                peers=count,
                 median=format_percent(median),
                 z=f"{z:.1f}",
                 limit=format_decimal(t.group_outlier_z),
