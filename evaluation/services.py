@@ -24,6 +24,7 @@ from django.utils import timezone
 from audit import services as audit
 from institutions import access
 from institutions.models import Institution, PbocOffice
+from outbox import services as outbox
 from reporting.uploads import UploadRejected, inspect_document
 
 from . import grading, reference, scoring, selectors
@@ -968,7 +969,7 @@ def request_report_cards(*, actor, evaluation: Evaluation, ip: str | None = None
         summary=f"批量生成 {evaluation} 的评估报告（{job.total} 份）",
         ip=ip,
     )
-    transaction.on_commit(lambda: tasks.build_report_cards.delay(job.pk))
+    outbox.enqueue(tasks.build_report_cards, job.pk)
     return job
 
 

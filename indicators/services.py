@@ -16,6 +16,7 @@ from django.utils import timezone
 from audit import services as audit
 from institutions import access
 from institutions.models import Institution
+from outbox import services as outbox
 from reporting.models import Filing, FilingStatus, Form
 
 from . import indicators as ind
@@ -87,7 +88,7 @@ def request_refresh(
                 summary=f"手动刷新监测指标（#{run.pk}）",
                 ip=ip,
             )
-        transaction.on_commit(lambda: tasks.refresh.delay(run.pk))
+        outbox.enqueue(tasks.refresh, run.pk)
     return run
 
 

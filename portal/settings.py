@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "audit",
+    "outbox",
     "institutions",
     "reporting",
     "evaluation",
@@ -160,7 +161,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Redis redelivers a message whose worker died (acks_late) only after the visibility timeout: long enough
+# for the longest task (a 20,000-row import or a batch of report cards takes a few minutes), short enough
+# that a job lost with its worker resumes within minutes rather than an hour.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
 
 # --- Auth, i18n -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "institutions.User"
@@ -266,6 +270,8 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
+    # Tasks the broker could not take when a state change queued them (Redis down) are sent when it is back.
+    "outbox": {"task": "outbox.deliver_pending", "schedule": 30.0, "options": {"expires": 25}},
     "open-periods": {"task": "reporting.open_periods", "schedule": crontab(hour=0, minute=5)},
     # 附件4 is due on the 15th: a reminder 3 days before to those who have not submitted, a notice the day after.
     "monitoring-reminders": {

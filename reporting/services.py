@@ -21,6 +21,7 @@ from django.utils import timezone
 from audit import services as audit
 from institutions import access
 from institutions.models import Institution
+from outbox import services as outbox
 
 from . import parsing, rules, selectors
 from .definitions import FormDefinition, Layout, definition_for
@@ -210,7 +211,7 @@ def build_context(
         slot = "now" if (f.period.year, f.period.month) == (period.year, period.month) else "prev"
         if (f.period.year, f.period.month) in {(period.year, period.month), prev_key}:
             by_peer.setdefault(f.institution_id, {})[slot] = _values_of(f)
-    group_changes: dict[str, list[Decimal]] = {code: [] for code in stock_codes}
+    group_changes = rules.PeerChanges({code: [] for code in stock_codes})
     for pair in by_peer.values():
         if pair.get("now") and pair.get("prev"):
             for code, change in _relative_changes(pair["now"], pair["prev"], stock_codes).items():
@@ -444,8 +445,9 @@ def _record_step(
     if notify:
         from . import tasks
 
-        # robust: with the broker down the step is still committed and the user still gets an answer.
-        transaction.on_commit(lambda: tasks.after_transition.delay(filing.pk, notify), robust=True)
+        # stored with the step: with the broker down the step still commits, the user still gets an answer,
+        # and the follow-up is sent when the broker is back (outbox)
+        outbox.enqueue(tasks.after_transition, filing.pk, notify)
 
 
 @transaction.atomic
@@ -679,7 +681,7 @@ def start_import(
         job.upload.save(f"bulk-{upload.sha256[:16]}.xlsx", ContentFile(data), save=False)
         job.save()
         audit.record(actor=actor, action="import.start", obj=job, summary=f"批量导入 {filename[:80]}", ip=ip)
-        transaction.on_commit(lambda: tasks.run_import.delay(job.pk), robust=True)
+        outbox.enqueue(tasks.run_import, job.pk)
     return job
 
 

@@ -9,9 +9,12 @@ bank's submission, PostgreSQL restarting under the web server.
     - the whole worker is killed and a new worker started: the new worker runs with
       tests/integration/fault_settings.py (visibility timeout 3 s) — with the portal's 3600 s the lost
       message would only come back after an hour.
+(a') kill -9 of the pool process while a batch of 24 report-card PDFs is being rendered: the task is
+    redelivered, starts the batch again, and the job ends with one archive holding every card once.
 (b) Redis shut down (redis-cli shutdown nosave) while a bank uploads and submits its sheet through the web,
     then restarted with the command of .ci/run: the upload and the submission are stored, the submission's
-    answer is not a 500, and the follow-up task (reporting.after_transition) runs once Redis is back.
+    answer is not a 500, the follow-up task (reporting.after_transition) waits in the outbox and reaches
+    the worker exactly once when the beat's outbox.deliver_pending runs after Redis is back.
 (c) PostgreSQL restarted (pg_ctlcluster) under a gunicorn serving the portal with DEBUG off: an idle
     persistent connection is health-checked and replaced (conn_health_checks), a request during an outage
     gets the 500 page without a stack trace, and requests succeed again afterwards.
@@ -30,6 +33,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -42,9 +46,15 @@ from django.db import connection
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEntry
+from evaluation import services as evaluation_services
+from evaluation.models import ReportJob
 from institutions.models import Institution
+from outbox import services as outbox
+from outbox import tasks as outbox_tasks
+from outbox.models import PendingTask
 from portal.celery import app
 from reporting import excel
 from reporting.definitions import MONITORING_2022
@@ -54,6 +64,7 @@ from tests.factories import periods, sheet_values
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
+REFERENCE_CSV = ROOT / "fixtures" / "2021-hubei-four-lists-evaluation.csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # .ci/run starts Redis with exactly this command line; (b) restarts it the same way.
 REDIS_START = [
@@ -150,10 +161,11 @@ def start_worker(queue: str, *, pool: str, media: Path, settings_module: str = "
 
 @pytest.fixture
 def private_queue():
-    """run_import routed to a queue of this test's own, so that no other worker takes the job."""
+    """The job tasks routed to a queue of this test's own, so that no other worker takes the job."""
     queue = f"faults-{uuid.uuid4().hex[:8]}"
     routes = app.conf.task_routes
-    app.conf.update(task_routes={"reporting.run_import": {"queue": queue}})  # rebuilds the router
+    jobs = ("reporting.run_import", "evaluation.build_report_cards")
+    app.conf.update(task_routes={name: {"queue": queue} for name in jobs})  # rebuilds the router
     try:
         yield queue
     finally:
@@ -287,6 +299,46 @@ def test_import_completes_exactly_once_when_a_new_worker_takes_over_from_a_kille
             second.stop()
 
 
+# --- (a') kill -9 in the middle of a batch of report-card PDFs ---------------------------------------------
+
+
+def test_report_cards_are_built_exactly_once_after_their_pool_process_is_killed(
+    transactional_db, users, master, settings, tmp_path, private_queue
+):
+    settings.MEDIA_ROOT = tmp_path
+    evaluation = evaluation_services.load_reference(path=REFERENCE_CSV)
+    worker = start_worker(private_queue, pool="prefork", media=tmp_path)
+    try:
+        [first_child] = worker.pool_children()
+        job = evaluation_services.request_report_cards(actor=users["pboc_admin"], evaluation=evaluation)
+        wait_for(
+            "the batch rendering its second card",
+            lambda: ReportJob.objects.filter(pk=job.pk, processed__gte=2).exists(),
+            60,
+            interval=0.01,
+        )
+        os.kill(first_child, signal.SIGKILL)
+        killed_at = ReportJob.objects.get(pk=job.pk)
+        assert killed_at.status == ReportJob.Status.RUNNING and killed_at.processed < killed_at.total
+
+        wait_for(
+            "the batch finishing after its pool process was killed",
+            lambda: ReportJob.objects.filter(pk=job.pk, status=ReportJob.Status.DONE).exists(),
+            120,
+            interval=0.2,
+        )
+        assert "WorkerLostError" in worker.output() or "signal 9" in worker.output()
+    finally:
+        worker.stop()
+    job.refresh_from_db()
+    assert (job.processed, job.total, job.error) == (24, 24, "")
+    archives = [p for p in tmp_path.rglob("*.zip")]
+    assert archives == [Path(job.file.path)], "one archive, written once"
+    names = zipfile.ZipFile(job.file.path).namelist()
+    assert len(names) == len(set(names)) == 24, "every card exactly once"
+    assert AuditEntry.objects.filter(action="evaluation.cards").count() == 1
+
+
 # --- (b) Redis down under a bank's submission -----------------------------------------------------------
 
 
@@ -337,7 +389,23 @@ def test_bank_submission_while_redis_is_down_is_stored_and_answered(
         f"the submission was stored but answered {submitted.status_code}: "
         + submitted.content.decode("utf-8", "replace")[:200]
     )
-    # The follow-up e-mail queued while Redis was down is not retried (no outbox yet); see the issue notes.
+    # The follow-up was stored with the submission; the broker refused it, so it waits in the outbox …
+    pending = PendingTask.objects.get(name="reporting.after_transition", args=[filing.pk, "submitted"])
+    assert pending.sent_at is None and pending.attempts >= 1 and pending.last_error
+    assert executed(celery_worker_process.hostname, "reporting.after_transition") == follow_ups
+    # … until the beat's next tick (every 30 s) sends it through the worker, once
+    time.sleep(max(0.0, (pending.created_at + outbox.GRACE - timezone.now()).total_seconds()) + 0.5)
+    outbox_tasks.deliver_pending.delay()
+    wait_for(
+        "the follow-up reaching the worker once Redis is back",
+        lambda: executed(celery_worker_process.hostname, "reporting.after_transition") == follow_ups + 1,
+        60,
+        interval=0.5,
+    )
+    pending.refresh_from_db()
+    assert pending.sent_at is not None
+    time.sleep(1)
+    assert executed(celery_worker_process.hostname, "reporting.after_transition") == follow_ups + 1
 
 
 # --- (c) PostgreSQL restarting under the web server -----------------------------------------------------
