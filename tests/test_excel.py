@@ -3,7 +3,6 @@ the file-level checks an upload passes before any parser sees it. Pure: no datab
 
 import datetime
 import re
-import time
 import zipfile
 from decimal import Decimal
 from io import BytesIO
@@ -695,14 +694,12 @@ def test_monitoring_template_is_not_a_bulk_workbook():
     assert exc.value.code == "U210"
 
 
-def test_bulk_read_of_4500_rows_is_fast():
+def test_bulk_read_of_4500_rows_reads_every_row():
+    # how fast is measured by `make bench` (ingest_ratio_vs_calamine), not asserted here
     data = excel.bulk_template(D, bulk_rows(4500))
-    started = time.perf_counter()
     total, iterator = excel.iter_bulk_rows(data, D)
     count = sum(1 for row in iterator if not row.error)
-    elapsed = time.perf_counter() - started
     assert total == count == 4500
-    assert elapsed < 3.0, elapsed
 
 
 # --- findings report --------------------------------------------------------------------------------------
