@@ -12,7 +12,6 @@ from datetime import timedelta
 from celery import current_app
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from .models import PendingTask
 
@@ -45,9 +44,11 @@ def deliver(pk: int) -> str:
             transaction.on_commit(lambda: task.apply_async(row.args, row.kwargs, task_id=row.task_id))
             return SENT
         try:
-            # by name: the process sending it (the beat's worker, say) need not have imported the task
-            current_app.send_task(row.name, row.args, row.kwargs, task_id=row.task_id)
-        except (OperationalError, ConnectionError, OSError) as exc:
+            # By name: the process sending it (the beat's worker, say) need not have imported the task. Nobody
+            # waits on these results (the tasks write job rows), so the sender never subscribes to the result
+            # store, which would otherwise retry a dead Redis for 20 s before raising.
+            current_app.send_task(row.name, row.args, row.kwargs, task_id=row.task_id, ignore_result=True)
+        except Exception as exc:  # whatever stops the hand-over, the row waits for a retry
             row.attempts += 1
             row.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
             row.save(update_fields=["attempts", "last_error"])

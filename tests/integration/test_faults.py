@@ -392,6 +392,13 @@ def test_bank_submission_while_redis_is_down_is_stored_and_answered(
     # The follow-up was stored with the submission; the broker refused it, so it waits in the outbox …
     pending = PendingTask.objects.get(name="reporting.after_transition", args=[filing.pk, "submitted"])
     assert pending.sent_at is None and pending.attempts >= 1 and pending.last_error
+    # The worker reconnects to the restarted broker with a back-off; once it answers again, it has run nothing
+    wait_for(
+        "the worker reconnecting to Redis",
+        lambda: executed(celery_worker_process.hostname, "reporting.after_transition") is not None,
+        60,
+        interval=0.5,
+    )
     assert executed(celery_worker_process.hostname, "reporting.after_transition") == follow_ups
     # … until the beat's next tick (every 30 s) sends it through the worker, once
     time.sleep(max(0.0, (pending.created_at + outbox.GRACE - timezone.now()).total_seconds()) + 0.5)
