@@ -6,9 +6,10 @@ followed by their office and every office below it; a system admin sees everythi
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 
-from .models import Institution, PbocOffice, Role, User
+from .models import ApiToken, Institution, PbocOffice, Role, User
 
 
 def office_subtree_ids(office_id: int) -> set[int]:
@@ -50,6 +51,22 @@ def scope_by_institution(user: User, queryset, field: str = "institution"):
     return queryset.filter(**{f"{field}__in": visible_institutions(user)})
 
 
+def visible_api_tokens(user: User):
+    """Issued API tokens this user may see and revoke: their own; a PBoC admin's also those issued for an
+    institution or an office in their jurisdiction; a system admin's all."""
+    if not user.is_authenticated or not user.is_active:
+        return ApiToken.objects.none()
+    if user.role == Role.SYSADMIN or user.is_superuser:
+        return ApiToken.objects.all()
+    if user.role == Role.PBOC_ADMIN and user.office_id:
+        return ApiToken.objects.filter(
+            Q(user=user)
+            | Q(institution__in=visible_institutions(user))
+            | Q(office_id__in=office_subtree_ids(user.office_id))
+        )
+    return ApiToken.objects.filter(user=user)
+
+
 # --- capabilities ---------------------------------------------------------------------------
 
 
@@ -70,6 +87,11 @@ def can_review(user: User, institution: Institution) -> bool:
     return visible_institutions(user).filter(pk=institution.pk).exists()
 
 
+def can_revoke_token(user: User, token: ApiToken) -> bool:
+    """Revoke an issued API token: its owner, or an admin who sees it (visible_api_tokens)."""
+    return visible_api_tokens(user).filter(pk=token.pk).exists()
+
+
 def is_pboc(user: User) -> bool:
     return user.is_authenticated and user.role in {Role.PBOC_OFFICER, Role.PBOC_ADMIN, Role.SYSADMIN}
 
@@ -81,3 +103,15 @@ def is_pboc_admin(user: User) -> bool:
 def require(condition: bool, message: str = "您无权执行此操作。") -> None:
     if not condition:
         raise PermissionDenied(message)
+
+
+# The capabilities with the refusal their user reads. Views check them before reading a request's body, so
+# that a role that may not act gets 403 rather than a 400 about its input; the services check them again.
+PREPARE = (can_prepare, "只有本机构的填报人或分管领导可以填报。")
+SUBMIT = (can_submit, "只有本机构的分管领导（签批人）可以提交报表。")
+REVIEW = (can_review, "您无权审核该机构的报表。")
+
+
+def require_capability(user: User, institution: Institution, capability) -> None:
+    allowed, message = capability
+    require(allowed(user, institution), message)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import TokenProxy
 
 from .models import Contact, Institution, PbocOffice, Region, User
 
@@ -45,6 +46,10 @@ class UserAdmin(BaseUserAdmin):
         (_("角色与归属"), {"fields": ("display_name", "role", "institution", "office")}),
     )
 
+
+# API tokens are listed and revoked at /accounts/tokens/, audited, showing a key's first characters only;
+# DRF's own admin would list every live key in full and delete tokens without an audit row.
+admin.site.unregister(TokenProxy)
 
 admin.site.site_header = _("小微企业专项行动门户 · 管理")
 admin.site.site_title = _("专项行动门户管理")

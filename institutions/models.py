@@ -213,3 +213,62 @@ class User(AbstractUser):
         if self.office_id:
             return str(self.office)
         return ""
+
+
+class ApiToken(models.Model):
+    """An API token as it was issued: to whom, for which institution (or PBoC office), when, its last use and
+    its revocation.
+
+    The credential itself is DRF's authtoken Token (one live token per user). This row is created with it
+    (institutions/signals.py, whatever creates the Token) and outlives it, so revoked and replaced tokens
+    stay listed; `token` is empty exactly when the token was revoked (services.revoke_api_token).
+    institutions/authentication.py refuses a token whose user no longer belongs where it was issued for.
+    """
+
+    token = models.OneToOneField(
+        "authtoken.Token",
+        verbose_name=_("令牌"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # a live token is revoked through the service, which records who and when
+        related_name="record",
+    )
+    user = models.ForeignKey(
+        User, verbose_name=_("用户"), on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    institution = models.ForeignKey(
+        Institution, verbose_name=_("金融机构"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    office = models.ForeignKey(
+        PbocOffice, verbose_name=_("人民银行分支机构"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    key_prefix = models.CharField(_("令牌前缀"), max_length=8)
+    created_at = models.DateTimeField(_("生成时间"), db_index=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, verbose_name=_("撤销人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(token__isnull=True, revoked_at__isnull=False)
+                | Q(token__isnull=False, revoked_at__isnull=True),
+                name="api_token_live_or_revoked",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.username} {self.key_prefix}…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.token_id is not None
+
+    def issued_for(self, user: User) -> bool:
+        """Whether the user still belongs where this token was issued for."""
+        return self.institution_id == user.institution_id and self.office_id == user.office_id

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from .models import Institution, PbocOffice, Region
 
@@ -69,6 +70,17 @@ def load_master_data() -> dict[str, int]:
     }
 
 
+def _retire_tokens(records, *, by, at) -> None:
+    """Mark live token records revoked, then delete their credentials (the record protects its Token)."""
+    from rest_framework.authtoken.models import Token
+
+    from .models import ApiToken
+
+    keys = [r.token_id for r in records]
+    ApiToken.objects.filter(pk__in=[r.pk for r in records]).update(token=None, revoked_at=at, revoked_by=by)
+    Token.objects.filter(key__in=keys).delete()
+
+
 @transaction.atomic
 def rotate_api_token(*, user, ip: str | None = None) -> str:
     """Issue a new API token for the user's own systems; the old one stops working at once."""
@@ -76,14 +88,22 @@ def rotate_api_token(*, user, ip: str | None = None) -> str:
 
     from audit import services as audit
 
-    had = Token.objects.filter(user=user).delete()[0] > 0
+    from .models import ApiToken
+
+    replaced = list(ApiToken.objects.select_for_update().filter(user=user, token__isnull=False))
+    _retire_tokens(replaced, by=user, at=timezone.now())
+    Token.objects.filter(user=user).delete()  # a token without a record (none is made so) goes as well
     token = Token.objects.create(user=user)
+    record = ApiToken.objects.get(token=token)  # created with the token (signals.py)
+    summary = "生成接口令牌"
+    if replaced:
+        summary = "更换接口令牌（原令牌 " + "、".join(f"{r.key_prefix}…" for r in replaced) + " 已失效）"
     audit.record(
         actor=user,
-        action="api_token.rotate" if had else "api_token.create",
-        obj=user,
+        action="api_token.rotate" if replaced else "api_token.create",
+        obj=record,
         institution=user.institution,
-        summary="更换接口令牌" if had else "生成接口令牌",
+        summary=f"{summary}，新令牌 {record.key_prefix}…",
         ip=ip,
     )
     return token.key
@@ -163,19 +183,30 @@ def disable_totp(*, user, code: str, ip: str | None = None) -> None:
 
 
 @transaction.atomic
-def revoke_api_token(*, user, ip: str | None = None) -> bool:
-    from rest_framework.authtoken.models import Token
-
+def revoke_api_token(*, actor, token, ip: str | None = None) -> bool:
+    """Revoke an issued API token (models.ApiToken): its owner may, and an admin whose jurisdiction covers it
+    (access.can_revoke_token). Systems using it are refused from their next request. False if it already was."""
     from audit import services as audit
 
-    removed = Token.objects.filter(user=user).delete()[0] > 0
-    if removed:
-        audit.record(
-            actor=user,
-            action="api_token.revoke",
-            obj=user,
-            institution=user.institution,
-            summary="撤销接口令牌",
-            ip=ip,
-        )
-    return removed
+    from . import access
+    from .models import ApiToken
+
+    access.require(access.can_revoke_token(actor, token), "您无权撤销该接口令牌。")
+    token = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
+    if not token.is_active:
+        return False
+    now = timezone.now()
+    _retire_tokens([token], by=actor, at=now)
+    owner = token.user
+    whose = "" if owner.pk == actor.pk else f" {owner.username}（{owner}）的"
+    created = timezone.localtime(token.created_at).strftime("%Y-%m-%d %H:%M")
+    audit.record(
+        actor=actor,
+        action="api_token.revoke",
+        obj=token,
+        institution=token.institution,
+        summary=f"撤销{whose}接口令牌 {token.key_prefix}…（生成于 {created}）",
+        changes={"status": ["有效", "已撤销"], "revoked_at": [None, now.isoformat()]},
+        ip=ip,
+    )
+    return True

@@ -5,16 +5,18 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from rest_framework.authtoken.models import Token
 
 from audit import services as audit
 
-from . import services, throttle, totp
-from .models import User
+from . import access, services, throttle, totp
+from .models import ApiToken, User
 
 
 def client_ip(request) -> str | None:
@@ -141,12 +143,51 @@ def api_token(request):
     """A user's token for /api/v1/: shown once when issued, replaced on request."""
     new_key = None
     if request.method == "POST" and request.POST.get("action") == "revoke":
-        if services.revoke_api_token(user=request.user, ip=client_ip(request)):
+        live = ApiToken.objects.filter(user=request.user, token__isnull=False).first()
+        if live and services.revoke_api_token(actor=request.user, token=live, ip=client_ip(request)):
             messages.success(request, "接口令牌已撤销，使用它的系统将无法再访问。")
     elif request.method == "POST":
         new_key = services.rotate_api_token(user=request.user, ip=client_ip(request))
     token = Token.objects.filter(user=request.user).first()
     return render(request, "registration/api_token.html", {"token": token, "new_key": new_key})
+
+
+TOKEN_STATUSES = {"active": {"token__isnull": False}, "revoked": {"token__isnull": True}}
+
+
+@never_cache
+@login_required
+def api_tokens(request):
+    """Issued API tokens with their last use and revocation: a PBoC admin sees those of their jurisdiction,
+    everyone else their own (access.visible_api_tokens); each live one can be revoked here."""
+    tokens = access.visible_api_tokens(request.user)
+    if request.method == "POST":
+        raw = request.POST.get("token", "")
+        if not raw.isdigit():
+            raise Http404
+        token = get_object_or_404(tokens, pk=int(raw))  # another jurisdiction's token is a 404 too
+        if services.revoke_api_token(actor=request.user, token=token, ip=client_ip(request)):
+            messages.success(
+                request,
+                gettext("已撤销 %(user)s 的接口令牌 %(prefix)s…，使用它的系统将无法再访问。")
+                % {"user": token.user.username, "prefix": token.key_prefix},
+            )
+        else:
+            messages.info(request, gettext("该令牌此前已被撤销。"))
+        return redirect(request.get_full_path())
+    status = request.GET.get("status", "")
+    shown = tokens.filter(**TOKEN_STATUSES.get(status, {})).select_related(
+        "user", "institution", "office", "revoked_by"
+    )
+    return render(
+        request,
+        "registration/api_tokens.html",
+        {
+            "page": Paginator(shown, 50).get_page(request.GET.get("page")),
+            "status": status,
+            "jurisdiction": access.is_pboc_admin(request.user),
+        },
+    )
 
 
 @never_cache

@@ -97,6 +97,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything below: /healthz is answered without a session (portal/middleware.py), and the
+    # policy sees the final response, X-Frame-Options included.
+    "portal.middleware.HealthzBeforeSessionMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -222,7 +226,7 @@ DEFAULT_FROM_EMAIL = _env("DEFAULT_FROM_EMAIL", "小微企业专项行动门户 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "institutions.authentication.TokenAuthentication",  # DRF's, bound to its record
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -236,6 +240,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "银行与人民银行分支机构的系统通过 /api/v1/ 完成与浏览器相同的全部操作。",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its Swagger UI describe every endpoint: for signed-in users (session or token) only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI is served from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -257,6 +263,9 @@ if _env_bool("BEHIND_TLS_PROXY", False):
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"  # only a document's own preview may be framed (reporting.views.document_download)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy on every HTML page (portal/middleware.py). CSP_REPORT_ONLY=1 sends it as
+# Content-Security-Policy-Report-Only: browsers then log violations without blocking anything.
+CSP_REPORT_ONLY = _env_bool("CSP_REPORT_ONLY", False)
 # Sessions end after SESSION_IDLE_MINUTES without a request; pages warn two minutes before.
 SESSION_COOKIE_AGE = _env_int("SESSION_IDLE_MINUTES", 30) * 60
 SESSION_SAVE_EVERY_REQUEST = True

@@ -1,7 +1,8 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.i18n import set_language
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from institutions import views as institution_views
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("accounts/login/", institution_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", institution_views.LogoutView.as_view(), name="logout"),
     path("accounts/token/", institution_views.api_token, name="api_token"),
+    path("accounts/tokens/", institution_views.api_tokens, name="api_tokens"),
     path("accounts/keepalive/", institution_views.keepalive, name="keepalive"),
     path("accounts/2fa/", institution_views.two_factor, name="two_factor"),
     path("accounts/login/2fa/", institution_views.login_2fa, name="login_2fa"),
@@ -24,7 +26,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's init script as a file, as the Content-Security-Policy requires.
+    path(
+        "api/docs/",
+        # signed-in users only, as the schema (SPECTACULAR_SETTINGS): a browser is sent to the login page
+        login_required(
+            SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html")
+        ),
+        name="api-docs",
+    ),
 ]
 
 handler400 = "portal.views.bad_request"

@@ -5,6 +5,9 @@
 (function () {
   "use strict";
   if (typeof echarts === "undefined") return;
+  // Tooltips drawn inside the chart's SVG: ECharts' HTML tooltips carry style="…" attributes, which the
+  // Content-Security-Policy (style-src 'self') refuses. Text lines are separated by "\n", not <br>.
+  var TOOLTIP_MODE = "richText";
   var MONTHS = ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"];
 
   function data(id) {
@@ -47,13 +50,14 @@
           title: { text: info.label + "（" + (info.unit || "—") + "）", left: "center", textStyle: { fontSize: 14 } },
           tooltip: {
             trigger: "axis",
+            renderMode: TOOLTIP_MODE,
             formatter: function (items) {
               return items
                 .map(function (it) {
                   var note = it.data && it.data.partial ? "（部分机构未纳入）" : "";
                   return it.marker + it.seriesName + " " + it.name + "：" + fmt(it.value) + note;
                 })
-                .join("<br>");
+                .join("\n");
             },
           },
           legend: { bottom: 0 },
@@ -103,7 +107,7 @@
     var rateChart = echarts.init(ratesEl, null, { renderer: "svg" });
     var pct = formatter("%");
     rateChart.setOption({
-      tooltip: { trigger: "axis", valueFormatter: pct },
+      tooltip: { trigger: "axis", renderMode: TOOLTIP_MODE, valueFormatter: pct },
       legend: { bottom: 0 },
       grid: { left: 50, right: 16, top: 16, bottom: 48 },
       xAxis: { type: "category", data: rates.labels },

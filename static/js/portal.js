@@ -20,7 +20,14 @@
   schedule();
 })();
 
-// The language switch submits as soon as a language is chosen (a button stands in without JavaScript).
-document.querySelectorAll("form.lang-switch select").forEach(function (select) {
+// The language switch and selects marked data-autosubmit submit their form as soon as a choice is made
+// (a <noscript> button stands in without JavaScript).
+document.querySelectorAll("form.lang-switch select, select[data-autosubmit]").forEach(function (select) {
   select.addEventListener("change", function () { select.form.submit(); });
+});
+
+// A form with data-confirm="question" asks before it is sent (the policy forbids onsubmit= attributes).
+document.addEventListener("submit", function (event) {
+  var question = event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) event.preventDefault();
 });
