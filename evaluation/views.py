@@ -40,6 +40,9 @@ def _int(raw) -> int | None:
 
 
 def _fail(request, exc: services.ServiceError) -> None:
+    if isinstance(exc, services.Forbidden):
+        # a refusal of the role, not of the input: the 403 page with the service's reason, as the API answers
+        raise PermissionDenied(exc.message) from exc
     messages.error(request, exc.message)
 
 

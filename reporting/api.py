@@ -339,6 +339,7 @@ class SaveValues(ReportingView):
     )
     def post(self, request, institution_id: int, period_id: int):
         institution, period = _institution_period(request, institution_id, period_id)
+        access.require_capability(request.user, institution, access.PREPARE)
         definition = definition_for(period.form, period.year)
         body = ValuesInSerializer(data=request.data, context={"definition": definition})
         body.is_valid(raise_exception=True)
@@ -398,6 +399,7 @@ class UploadWorkbook(ReportingView):
     )
     def post(self, request, institution_id: int, period_id: int):
         institution, period = _institution_period(request, institution_id, period_id)
+        access.require_capability(request.user, institution, access.PREPARE)
         body = WorkbookUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         upload = body.validated_data["file"]
@@ -482,6 +484,7 @@ class UploadDocument(ReportingView):
     )
     def post(self, request, institution_id: int, period_id: int):
         institution, period = _institution_period(request, institution_id, period_id)
+        access.require_capability(request.user, institution, access.PREPARE)
         body = DocumentUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         upload = body.validated_data["file"]
@@ -554,6 +557,7 @@ class Explanations(ReportingView):
     )
     def post(self, request, pk: int):
         filing = _filing(request, pk)
+        access.require_capability(request.user, filing.institution, access.PREPARE)
         body = ExplanationsInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         current = filing.current_version
@@ -593,6 +597,7 @@ class Submit(ReportingView):
     )
     def post(self, request, pk: int):
         filing = _filing(request, pk)
+        access.require_capability(request.user, filing.institution, access.SUBMIT)
         body = SubmitInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         version = services.submit(
@@ -624,6 +629,7 @@ class Approve(ReportingView):
     )
     def post(self, request, pk: int):
         filing = _filing(request, pk)
+        access.require_capability(request.user, filing.institution, access.REVIEW)
         body = ReviewInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         filing = services.approve(
@@ -646,6 +652,7 @@ class Return(ReportingView):
     )
     def post(self, request, pk: int):
         filing = _filing(request, pk)
+        access.require_capability(request.user, filing.institution, access.REVIEW)
         body = ReturnInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         filing = services.return_filing(
@@ -670,6 +677,7 @@ class Reopen(ReportingView):
     )
     def post(self, request, pk: int):
         filing = _filing(request, pk)
+        access.require_capability(request.user, filing.institution, access.REVIEW)
         body = ReopenInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         filing = services.reopen(

@@ -4,6 +4,7 @@ change through reporting.services; access through institutions.access."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -45,6 +46,9 @@ def _lock_version(request) -> int | None:
 
 
 def _fail(request, exc: services.ServiceError) -> None:
+    if isinstance(exc, services.Forbidden):
+        # a refusal of the role, not of the input: the 403 page with the service's reason, as the API answers
+        raise PermissionDenied(exc.message) from exc
     messages.error(request, exc.message)
     for finding in exc.findings[:10]:
         messages.error(request, f"{finding.location}：{finding.message}")
@@ -267,8 +271,9 @@ def upload(request, institution_id, period_id):
     return redirect(_sheet_url(institution, period))
 
 
-def _act(request, institution_id, period_id, action):
+def _act(request, institution_id, period_id, action, capability):
     institution, period, filing = _resolve(request, institution_id, period_id)
+    access.require_capability(request.user, institution, capability)  # 403 before any message about the form
     if filing is None:
         messages.error(request, "该机构本期尚未填报。")
         return redirect(_sheet_url(institution, period))
@@ -294,7 +299,7 @@ def submit(request, institution_id, period_id):
         )
         return f"已提交，回执编号 {version.receipt_no}。"
 
-    return _act(request, institution_id, period_id, run)
+    return _act(request, institution_id, period_id, run, access.SUBMIT)
 
 
 @login_required
@@ -309,7 +314,7 @@ def approve(request, institution_id, period_id):
         )
         return f"{filing} 已审核通过。"
 
-    return _act(request, institution_id, period_id, run)
+    return _act(request, institution_id, period_id, run, access.REVIEW)
 
 
 @login_required
@@ -327,7 +332,7 @@ def return_view(request, institution_id, period_id):
         )
         return f"{filing} 已退回。"
 
-    return _act(request, institution_id, period_id, run)
+    return _act(request, institution_id, period_id, run, access.REVIEW)
 
 
 @login_required
@@ -343,7 +348,7 @@ def reopen(request, institution_id, period_id):
         )
         return f"{filing} 已重新打开，等待机构更正。"
 
-    return _act(request, institution_id, period_id, run)
+    return _act(request, institution_id, period_id, run, access.REVIEW)
 
 
 @login_required
@@ -576,6 +581,7 @@ def job_status(request, job_id):
 @require_POST
 def document_upload(request, institution_id, period_id):
     institution, period, _filing = _resolve(request, institution_id, period_id)
+    access.require_capability(request.user, institution, access.PREPARE)
     file = request.FILES.get("file")
     if file is None:
         messages.error(request, "请选择要上传的 PDF 或 Word（.docx）文件。")
