@@ -602,6 +602,25 @@ class Ranked:
     supervision: list = field(default_factory=list)
 
 
+# A dashboard shows the top and bottom RANK_ENDS of each group's ranking and the FAILING_SHOWN institutions
+# missing the most targets: the page stays the same size for 24 institutions or 4,500; the full lists are
+# the per-institution table and its Excel export.
+RANK_ENDS = 10
+FAILING_SHOWN = 20
+
+
+def _ends(rows: list[Ranked], n: int) -> tuple[list[Ranked | None], int]:
+    """A long ranking cut to its first and last n ranked rows, None where the rest were left out (the
+    unranked "—" rows among them), and how many were; a short one whole."""
+    if len(rows) <= 2 * n + 1:
+        return rows, 0
+    ranked = [r for r in rows if r.rank is not None]
+    kept = ranked if len(ranked) <= 2 * n else [*ranked[:n], None, *ranked[-n:]]
+    if len(ranked) <= 2 * n:
+        kept = [*kept, None]
+    return kept, len(rows) - sum(r is not None for r in kept)
+
+
 def _rank(items: list[tuple[dict, Shown]], better: str | None) -> list[Ranked]:
     defined = [(inst, cell) for inst, cell in items if cell.defined]
     if better is None:
@@ -695,19 +714,27 @@ def dashboard(
             for inst in members
         ]
         ranked = [r for r in _rank(items, ind.get(rank_code).better) if r.institution["pk"] in visible_ids]
-        for r in ranked:
-            r.failing = failing.get(r.institution["pk"], [])
-            r.supervision = actions.get(r.institution["pk"], [])[:3]
-        rankings.append({"value": group_value, "label": str(group_label), "rows": ranked})
+        shown_rows, omitted = _ends(ranked, RANK_ENDS)
+        for r in shown_rows:
+            if r is not None:
+                r.failing = failing.get(r.institution["pk"], [])
+                r.supervision = actions.get(r.institution["pk"], [])[:3]
+        rankings.append(
+            {"value": group_value, "label": str(group_label), "rows": shown_rows, "omitted": omitted}
+        )
 
+    # the institutions missing the most targets first; the full list is the per-institution table
+    worst = sorted(
+        (inst for inst in all_institutions if inst["pk"] in failing),
+        key=lambda inst: -len(failing[inst["pk"]]),
+    )
     failing_rows = [
         {
             "institution": inst,
             "cells": failing[inst["pk"]],
             "supervision": actions.get(inst["pk"], [])[:3],
         }
-        for inst in all_institutions
-        if inst["pk"] in failing
+        for inst in worst[:FAILING_SHOWN]
     ]
     trend_scopes = SCOPE_COLUMNS
     rates = timeliness(user, year)
@@ -728,6 +755,7 @@ def dashboard(
         "rankable": [i for i in ind.INDICATORS if i.better],
         "rankings": rankings,
         "failing": failing_rows,
+        "failing_total": len(worst),
         "undecided": undecided,
         "trend": trend_series(table, trend_scopes, year),
         "trend_scopes": [(str(k), label) for _kind, k, label in trend_scopes],

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from indicators import indicators as ind
-from indicators import services
+from indicators import selectors, services
 from indicators.models import IndicatorValue, LoanPrimeRate, RefreshRun, SupervisionAction, Target
 from institutions.models import Institution
 from tests.test_indicators import A_2021_12, A_2022_03, build_world, file_sheet
@@ -73,6 +73,29 @@ def test_dashboard_ranks_within_groups_and_highlights_failing_institutions(world
     failing = page[page.index('id="failing"') : page.index('id="timeliness"')]
     assert "工商银行" in failing and "完成附件3年度投放计划" in failing
     assert "约谈" in failing and "年度计划完成进度落后" in failing
+
+
+def test_long_rankings_and_failing_lists_show_their_ends_and_link_to_the_full_table(
+    world, client_for, monkeypatch
+):
+    # the page stays one size for 24 institutions or 4,500: here cut at 2 per end and 1 failing institution
+    monkeypatch.setattr(selectors, "RANK_ENDS", 2)
+    monkeypatch.setattr(selectors, "FAILING_SHOWN", 1)
+    context = selectors.dashboard(world["officer_branch"], year=2022, month=3)
+    g2 = next(g for g in context["rankings"] if g["value"] == "G2")  # 14 members, few with sheets
+    listed = [r for r in g2["rows"] if r is not None]
+    assert None in g2["rows"] and g2["omitted"] == 14 - len(listed) > 0
+    assert all(r.rank is not None for r in listed)  # the unranked "—" rows are the ones left out
+    assert len(context["failing"]) == 1 and context["failing_total"] >= 1
+
+    page = html(client_for("officer_branch").get(reverse("indicators:dashboard") + MARCH))
+    section = page[page.index('id="rank-G2"') : page.index('id="rank-G3"')]
+    assert f"另有 {g2['omitted']} 家机构未列出" in section
+    assert reverse("indicators:table") + "?period=2022-03" in section
+    assert section.count("data-institution=") == len(listed)
+    failing = page[page.index('id="failing"') : page.index('id="timeliness"')]
+    assert failing.count("data-institution=") == 1
+    assert f"未达标机构（{context['failing_total']}）" in failing
 
 
 def test_an_officer_sees_only_their_jurisdiction_below_the_aggregates(world, client_for):
