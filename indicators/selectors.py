@@ -459,17 +459,28 @@ def timeliness(user, year: int) -> list[dict]:
         for pk, start, end in visible
         if start <= p.ends_on and (end is None or end >= p.ends_on)
     ]
-    ids = [pk for pk, _s, _e in visible]
     due = {p.pk: p.due_on for p in periods}
-    submissions = [
-        (period_id, inst_id, timezone.localdate(at), due[period_id])
-        for period_id, inst_id, at in Filing.objects.filter(
-            period__in=periods, institution_id__in=ids, first_submitted_at__isnull=False
-        ).values_list("period_id", "institution_id", "first_submitted_at")
-    ]
+    submissions = pd.DataFrame(
+        list(
+            Filing.objects.filter(
+                period__in=periods,
+                institution__in=access.visible_institutions(user),  # a subquery, not thousands of ids
+                first_submitted_at__isnull=False,
+            ).values_list("period_id", "institution_id", "first_submitted_at")
+        ),
+        columns=["period_id", "institution_id", "submitted_at"],
+    )
+    # the calendar day in the portal's time zone, for the whole column at once (a jurisdiction files
+    # thousands of sheets a year)
+    submissions["submitted_on"] = (
+        pd.to_datetime(submissions["submitted_at"], utc=True)
+        .dt.tz_convert(timezone.get_current_timezone_name())
+        .dt.date
+    )
+    submissions["due_on"] = submissions["period_id"].map(due)
     table = ind.filing_timeliness(
         pd.DataFrame(expected, columns=["period_id", "institution_id"]),
-        pd.DataFrame(submissions, columns=["period_id", "institution_id", "submitted_on", "due_on"]),
+        submissions[["period_id", "institution_id", "submitted_on", "due_on"]],
     )
     today = timezone.localdate()
     out = []
@@ -691,7 +702,7 @@ def dashboard(
     actions = defaultdict(list)
     for action in supervision_for(user).order_by("-taken_on", "-id")[:500]:
         actions[action.institution_id].append(action)
-    failing: dict[int, list] = {}
+    missed: dict[int, list] = {}  # (target, check) per institution; display cells only for those shown
     undecided: dict[int, int] = {}
     for inst in all_institutions:
         if inst["pk"] not in visible_ids:
@@ -700,38 +711,46 @@ def dashboard(
         for target in applicable_targets(targets, info):
             result = check(table, target, ScopeKind.INSTITUTION, inst["pk"], year, month)
             if result.met is False:
-                cell = shown(table, ScopeKind.INSTITUTION, inst["pk"], year, month, target.indicator)
-                cell.target, cell.check = target, result
-                failing.setdefault(inst["pk"], []).append(cell)
+                missed.setdefault(inst["pk"], []).append((target, result))
             elif result.met is None:
                 undecided[inst["pk"]] = undecided.get(inst["pk"], 0) + 1
+
+    def failing_cells(pk: int) -> list[Shown]:
+        cells = []
+        for target, result in missed.get(pk, []):
+            cell = shown(table, ScopeKind.INSTITUTION, pk, year, month, target.indicator)
+            cell.target, cell.check = target, result
+            cells.append(cell)
+        return cells
 
     rankings = []
     for group_value, group_label in EvaluationGroup.choices:
         members = [inst for inst in all_institutions if inst["evaluation_group"] == group_value]
         items = [
-            (inst, shown(table, ScopeKind.INSTITUTION, inst["pk"], year, month, rank_code))
+            (inst, shown(table, ScopeKind.INSTITUTION, inst["pk"], year, month, rank_code, with_url=False))
             for inst in members
         ]
         ranked = [r for r in _rank(items, ind.get(rank_code).better) if r.institution["pk"] in visible_ids]
         shown_rows, omitted = _ends(ranked, RANK_ENDS)
         for r in shown_rows:
             if r is not None:
-                r.failing = failing.get(r.institution["pk"], [])
-                r.supervision = actions.get(r.institution["pk"], [])[:3]
+                pk = r.institution["pk"]
+                r.cell.url = explain_url(ScopeKind.INSTITUTION, pk, year, month, rank_code, live=table.live)
+                r.failing = failing_cells(pk)
+                r.supervision = actions.get(pk, [])[:3]
         rankings.append(
             {"value": group_value, "label": str(group_label), "rows": shown_rows, "omitted": omitted}
         )
 
     # the institutions missing the most targets first; the full list is the per-institution table
     worst = sorted(
-        (inst for inst in all_institutions if inst["pk"] in failing),
-        key=lambda inst: -len(failing[inst["pk"]]),
+        (inst for inst in all_institutions if inst["pk"] in missed),
+        key=lambda inst: -len(missed[inst["pk"]]),
     )
     failing_rows = [
         {
             "institution": inst,
-            "cells": failing[inst["pk"]],
+            "cells": failing_cells(inst["pk"]),
             "supervision": actions.get(inst["pk"], [])[:3],
         }
         for inst in worst[:FAILING_SHOWN]
