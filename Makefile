@@ -45,7 +45,7 @@ test: setup lint
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest
 
-# Benchmarks (issue 7): about 10 minutes on 2 cores; writes bench/results.json, bench/results.md and the
+# Benchmarks (issue 7): about 5 minutes on 2 cores; writes bench/results.json, bench/results.md and the
 # table in README.md. Needs PostgreSQL and Redis like `make test`; creates its database when missing.
 bench: setup
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(BENCH_REDIS_URL)} \

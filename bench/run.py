@@ -105,7 +105,7 @@ class Config:
     uploads: int = 30  # per run
     healthz_requests: int = 6  # per client per run
     dashboard_requests: int = 1  # per client per run
-    dashboard_world: str = "small"  # which world the load test runs in: "small" or "main"
+    dashboard_world: str = "main"  # which world the load test runs in: "small" or "main"
     out: Path = HERE
     readme: Path | None = ROOT / "README.md"
     allow_any_database: bool = False
