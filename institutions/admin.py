@@ -3,16 +3,18 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import TokenProxy
 
+from audit.adminlog import AuditedAdmin
+
 from .models import Contact, Institution, PbocOffice, Region, User
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["order", "name", "branch_label", "code", "is_province"]
 
 
 @admin.register(PbocOffice)
-class PbocOfficeAdmin(admin.ModelAdmin):
+class PbocOfficeAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["code", "name", "kind", "parent"]
     list_filter = ["kind"]
 
@@ -23,7 +25,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = [
         "code",
         "short_name",
@@ -38,7 +40,7 @@ class InstitutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedAdmin, BaseUserAdmin):
     list_display = ["username", "display_name", "role", "institution", "office", "is_active"]
     list_filter = ["role", "is_active"]
     fieldsets = (
