@@ -1,11 +1,16 @@
 """Concurrency on the real PostgreSQL: row locks make parallel reviews and uploads safe."""
 
 import threading
+from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
-from reporting import services
+from reporting import excel, services
+from reporting.definitions import MONITORING_2022
 from reporting.models import Filing, FilingStatus, FilingVersion, VersionSource
 from tests.factories import periods, sheet_values
 
@@ -77,3 +82,36 @@ def test_parallel_saves_give_distinct_versions_never_a_mix(transactional_db, use
     assert stored == [("11111", "100"), ("22222", "101")]  # each version is one upload, whole
     filing = Filing.objects.get()
     assert filing.current_version.number == 2 and filing.lock_version == 2
+
+
+def test_parallel_uploads_through_the_page_give_one_version_each(
+    transactional_db, users, master, settings, tmp_path
+):
+    """Two people upload a workbook for the same sheet at the same moment, through the real upload page: both
+    are stored, as versions 1 and 2, each whole with its own file."""
+    settings.MEDIA_ROOT = tmp_path
+    icbc, march = master["A"], periods()[(2022, 3)]
+    workbooks = {}
+    for user, borrowers in (("filer_a", "11111"), ("signer_a", "22222")):
+        values = {k: Decimal(v) for k, v in sheet_values(borrowers=borrowers).items()}
+        workbooks[user] = excel.monitoring_template(
+            MONITORING_2022, institution_name=icbc.short_name, year=2022, month=3, values=values
+        )
+    clients = {}
+    for user in workbooks:
+        clients[user] = Client(raise_request_exception=False)
+        clients[user].force_login(users[user])
+    url = reverse("reporting:upload", args=[icbc.pk, march.pk])
+
+    def upload(user):
+        file = SimpleUploadedFile(f"{user}.xlsx", workbooks[user], content_type="application/octet-stream")
+        return clients[user].post(url, {"file": file}).status_code
+
+    outcomes = run_together(lambda: upload("filer_a"), lambda: upload("signer_a"))
+    assert outcomes == [("ok", 302), ("ok", 302)]
+    versions = list(FilingVersion.objects.order_by("number"))
+    assert [v.number for v in versions] == [1, 2]
+    by_file = {v.upload_name: v.values["borrowers"] for v in versions}
+    assert by_file == {"filer_a.xlsx": "11111", "signer_a.xlsx": "22222"}
+    assert len({v.upload_sha256 for v in versions}) == 2
+    assert Filing.objects.get().current_version.number == 2
