@@ -1178,19 +1178,12 @@ def check_target(
 # --- reporting timeliness ------------------------------------------------------------------------------------
 
 
-def filing_timeliness(expected: pd.DataFrame, submissions: pd.DataFrame) -> pd.DataFrame:
-    """报送率 and 按时报送率 per period: expected = (period_id, institution_id) pairs; submissions =
-    (period_id, institution_id, submitted_on, due_on) for filings ever submitted. Rates are shares of the
+def filing_timeliness(counts: pd.DataFrame) -> pd.DataFrame:
+    """报送率 and 按时报送率 per period from its counts (columns expected, reported, on_time): shares of the
     expected institutions; "—" (NaN) when nobody was expected."""
-    keys = ["period_id", "institution_id"]
-    merged = expected.merge(submissions, on=keys, how="left")
-    merged["reported"] = merged["submitted_on"].notna()
-    merged["on_time"] = merged["reported"] & (merged["submitted_on"] <= merged["due_on"])
-    out = merged.groupby("period_id").agg(
-        expected=("institution_id", "size"), reported=("reported", "sum"), on_time=("on_time", "sum")
-    )
-    out["reporting_rate"] = _ratio(out["reported"].astype(float), out["expected"].astype(float))
-    out["on_time_rate"] = _ratio(out["on_time"].astype(float), out["expected"].astype(float))
+    out = counts.astype(float)
+    out["reporting_rate"] = _ratio(out["reported"], out["expected"])
+    out["on_time_rate"] = _ratio(out["on_time"], out["expected"])
     return out
 
 

@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Q
+from django.db.models.functions import TruncDate
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
@@ -452,35 +453,43 @@ def timeliness(user, year: int) -> list[dict]:
     """报送率 / 按时报送率 per month of `year` over the institutions the user may see, from
     Filing.first_submitted_at (Asia/Shanghai calendar day) against the period's due date."""
     periods = list(Period.objects.filter(form=Form.MONITORING, year=year).order_by("month"))
-    visible = list(access.visible_institutions(user).values_list("pk", "active_from", "active_to"))
-    expected = [
-        (p.pk, pk)
+    visible = access.visible_institutions(user)
+    spans = list(visible.values_list("active_from", "active_to"))
+    # an institution is expected to file a month it is active at the month's end
+    expected = {
+        p.pk: sum(1 for start, end in spans if start <= p.ends_on and (end is None or end >= p.ends_on))
         for p in periods
-        for pk, start, end in visible
-        if start <= p.ends_on and (end is None or end >= p.ends_on)
-    ]
-    due = {p.pk: p.due_on for p in periods}
-    submissions = pd.DataFrame(
-        list(
-            Filing.objects.filter(
-                period__in=periods,
-                institution__in=access.visible_institutions(user),  # a subquery, not thousands of ids
-                first_submitted_at__isnull=False,
-            ).values_list("period_id", "institution_id", "first_submitted_at")
-        ),
-        columns=["period_id", "institution_id", "submitted_at"],
+    }
+    # counted in the database: a jurisdiction files thousands of sheets a year
+    active = Q(institution__active_from__lte=F("period__ends_on")) & (
+        Q(institution__active_to__isnull=True) | Q(institution__active_to__gte=F("period__ends_on"))
     )
-    # the calendar day in the portal's time zone, for the whole column at once (a jurisdiction files
-    # thousands of sheets a year)
-    submissions["submitted_on"] = (
-        pd.to_datetime(submissions["submitted_at"], utc=True)
-        .dt.tz_convert(timezone.get_current_timezone_name())
-        .dt.date
-    )
-    submissions["due_on"] = submissions["period_id"].map(due)
+    submitted_on = TruncDate("first_submitted_at", tzinfo=timezone.get_current_timezone())
+    filed = {
+        row["period_id"]: row
+        for row in Filing.objects.filter(
+            active, period__in=periods, institution__in=visible, first_submitted_at__isnull=False
+        )
+        .alias(submitted_day=submitted_on)
+        .values("period_id")
+        .annotate(
+            reported=Count("pk"),
+            on_time=Count("pk", filter=Q(submitted_day__lte=F("period__due_on"))),
+        )
+    }
     table = ind.filing_timeliness(
-        pd.DataFrame(expected, columns=["period_id", "institution_id"]),
-        submissions[["period_id", "institution_id", "submitted_on", "due_on"]],
+        pd.DataFrame(
+            [
+                {
+                    "period_id": p.pk,
+                    "expected": expected[p.pk],
+                    "reported": filed.get(p.pk, {}).get("reported", 0),
+                    "on_time": filed.get(p.pk, {}).get("on_time", 0),
+                }
+                for p in periods
+            ],
+            columns=["period_id", "expected", "reported", "on_time"],
+        ).set_index("period_id")
     )
     today = timezone.localdate()
     out = []

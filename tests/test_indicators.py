@@ -588,3 +588,26 @@ def test_timeliness_from_first_submission_against_the_due_date(world):
     assert (rows[3]["expected"], rows[3]["reported"], rows[3]["on_time"]) == (24, 2, 1)
     assert rows[3]["reporting_rate"] == Decimal("0.083333")
     assert rows[2]["reported"] == 0 and rows[2]["reporting_rate"] == Decimal("0")
+
+
+@pytest.mark.parametrize(
+    ("submitted", "on_time"),
+    [
+        (datetime(2022, 4, 15, 23, 59, tzinfo=SHANGHAI), 2),  # 15:59 UTC: still the due day in Wuhan
+        (datetime(2022, 4, 16, 0, 1, tzinfo=SHANGHAI), 1),  # 16:01 UTC on the 15th, but the 16th in Wuhan
+    ],
+)
+def test_the_due_day_is_the_shanghai_calendar_day(world, submitted, on_time):
+    march = world["periods"][(2022, 3)]
+    Filing.objects.filter(institution=world["B"], period=march).update(first_submitted_at=submitted)
+    rows = {r["period"].month: r for r in selectors.timeliness(world["officer_branch"], 2022)}
+    assert (rows[3]["reported"], rows[3]["on_time"]) == (2, on_time)
+
+
+def test_an_institution_closed_before_the_month_end_is_not_expected_nor_counted(world):
+    march = world["periods"][(2022, 3)]
+    Institution.objects.filter(pk=world["B"].pk).update(active_to=date(2022, 3, 30))
+    rows = {r["period"].month: r for r in selectors.timeliness(world["officer_branch"], 2022)}
+    assert (rows[3]["expected"], rows[3]["reported"]) == (23, 1)
+    assert rows[2]["expected"] == 24  # it was active at the end of February
+    assert march.ends_on == date(2022, 3, 31)
