@@ -1,7 +1,21 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
 class IndicatorsConfig(AppConfig):
     name = "indicators"
     verbose_name = _("监测指标")
+
+    def ready(self) -> None:
+        from institutions.models import Institution, PbocOffice
+
+        from . import dashcache
+        from .models import RefreshRun, SupervisionAction, Target
+
+        # whatever the cached dashboard body shows (dashcache.py)
+        for model in (RefreshRun, Target, SupervisionAction, Institution, PbocOffice):
+            for name, signal in (("save", post_save), ("delete", post_delete)):
+                signal.connect(
+                    dashcache.renew_on_commit, sender=model, dispatch_uid=f"dashcache.{model.__name__}.{name}"
+                )

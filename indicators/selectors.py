@@ -659,10 +659,11 @@ def _rank(items: list[tuple[dict, Shown]], better: str | None) -> list[Ranked]:
     return out
 
 
-def dashboard(
+def dashboard_head(
     user, *, year: int | None = None, month: int | None = None, live: bool = False, rank_code: str = ""
-):
-    """Everything the officer's dashboard shows, for the user's jurisdiction."""
+) -> dict:
+    """What the dashboard decides before computing anything: the month (the default when none is asked
+    for), the ranked indicator, the months on offer and how fresh the stored values are."""
     choices = month_choices()
     if year is None or month is None:
         picked = default_month(choices)
@@ -670,6 +671,46 @@ def dashboard(
             return {"empty": True, "choices": choices, "as_of": as_of(None)}
         year, month = picked
     rank_code = rank_code if rank_code in ind.REGISTRY and ind.get(rank_code).better else "loan_growth_ytd"
+    return {
+        "empty": False,
+        "year": year,
+        "month": month,
+        "live": live,
+        "rank_code": rank_code,
+        "choices": choices,
+        "as_of": as_of(year),
+    }
+
+
+def dashboard(
+    user, *, year: int | None = None, month: int | None = None, live: bool = False, rank_code: str = ""
+):
+    """Everything the officer's dashboard shows, for the user's jurisdiction."""
+    head = dashboard_head(user, year=year, month=month, live=live, rank_code=rank_code)
+    if head["empty"]:
+        return head
+    return head | dashboard_body(user, head) | dashboard_filing_rates(user, head["year"])
+
+
+def dashboard_filing_rates(user, year: int) -> dict:
+    """The dashboard's 报送率 / 按时报送率 of the year: they move with every submission, so they are computed
+    on each request (one aggregate) rather than kept with the rest of the body."""
+    rates = timeliness(user, year)
+    return {
+        "timeliness": rates,
+        "timeliness_chart": {
+            "labels": [r["period"].label for r in rates],
+            "reporting": [
+                None if r["reporting_rate"] is None else float(r["reporting_rate"] * 100) for r in rates
+            ],
+            "on_time": [None if r["on_time_rate"] is None else float(r["on_time_rate"] * 100) for r in rates],
+        },
+    }
+
+
+def dashboard_body(user, head: dict) -> dict:
+    """The dashboard's numbers for the month and ranked indicator `head` settled (dashboard_head)."""
+    year, month, live, rank_code = head["year"], head["month"], head["live"], head["rank_code"]
     targets = targets_for(year)
     # per institution the page shows the ranked indicator and the targets' (a plan target reads plan_increase)
     codes = {rank_code, "plan_increase"} | {
@@ -765,20 +806,12 @@ def dashboard(
         for inst in worst[:FAILING_SHOWN]
     ]
     trend_scopes = SCOPE_COLUMNS
-    rates = timeliness(user, year)
     return {
-        "empty": False,
-        "year": year,
-        "month": month,
-        "live": live,
-        "choices": choices,
-        "as_of": as_of(year),
         "province_targets": province_targets,
         "summary": summary,
         "scope_columns": SCOPE_COLUMNS,
         "kind_columns": kinds_present,
         "kind_summary": kind_summary,
-        "rank_code": rank_code,
         "rank_indicator": ind.get(rank_code),
         "rankable": [i for i in ind.INDICATORS if i.better],
         "rankings": rankings,
@@ -788,15 +821,7 @@ def dashboard(
         "trend": trend_series(table, trend_scopes, year),
         "trend_scopes": [(str(k), label) for _kind, k, label in trend_scopes],
         "indicators": [i for i in ind.INDICATORS if not i.test],
-        "timeliness": rates,
         "chart_meta": chart_meta(targets),
-        "timeliness_chart": {
-            "labels": [r["period"].label for r in rates],
-            "reporting": [
-                None if r["reporting_rate"] is None else float(r["reporting_rate"] * 100) for r in rates
-            ],
-            "on_time": [None if r["on_time_rate"] is None else float(r["on_time_rate"] * 100) for r in rates],
-        },
     }
 
 

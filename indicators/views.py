@@ -10,13 +10,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from institutions import access
 from institutions.views import client_ip
 
-from . import excel, selectors, services
+from . import dashcache, excel, selectors, services
 from . import indicators as ind
 from .models import ScopeKind, SupervisionKind
 
@@ -56,12 +59,21 @@ def dashboard(request):
         return redirect("indicators:institution", institution_id=user.institution_id)
     access.require(access.is_pboc(user), "只有人民银行用户可以查看监测指标总览。")
     year, month = _month(request)
-    live = _live(request)
-    context = selectors.dashboard(
-        user, year=year, month=month, live=live, rank_code=request.GET.get("rank", "")
+    head = selectors.dashboard_head(
+        user, year=year, month=month, live=_live(request), rank_code=request.GET.get("rank", "")
     )
-    if not live:
-        services.ensure_fresh(context["as_of"])
+    if not head["live"]:
+        services.ensure_fresh(head["as_of"])
+    if head["empty"]:
+        return render(request, "indicators/dashboard.html", head)
+    # the body is the same for everyone of the jurisdiction: rendered once, then served from the cache
+    key = dashcache.key(user, head, get_language())
+    body = dashcache.get(key)
+    if body is None:
+        context = head | selectors.dashboard_body(user, head)
+        body = render_to_string("indicators/_dashboard_body.html", context, request)
+        dashcache.put(key, body)
+    context = head | selectors.dashboard_filing_rates(user, head["year"]) | {"body": mark_safe(body)}
     return render(request, "indicators/dashboard.html", context)
 
 

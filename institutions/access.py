@@ -38,6 +38,18 @@ def visible_institutions(user: User):
     return Institution.objects.none()
 
 
+def jurisdiction_key(user: User) -> str | None:
+    """A name for the set visible_institutions(user) returns, the same for every user who sees the same set
+    (pages cached per jurisdiction use it); None when the set is not a whole jurisdiction."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.role == Role.SYSADMIN or user.is_superuser:
+        return "all"
+    if user.role in {Role.PBOC_OFFICER, Role.PBOC_ADMIN} and user.office_id:
+        return f"office-{user.office_id}"
+    return None
+
+
 def get_institution(user: User, pk) -> Institution:
     """The institution if the user may see it, else 404 (another bank's id reveals nothing)."""
     try:

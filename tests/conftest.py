@@ -28,6 +28,15 @@ def clear_login_throttle():
 
 
 @pytest.fixture(autouse=True)
+def fresh_dashboard_cache():
+    """Database rows are rolled back between tests, the cache (Redis) is not: no test sees a dashboard body
+    another test rendered."""
+    from indicators import dashcache
+
+    dashcache.renew()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 at full strength costs ~0.3 s per user; tests create many.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -112,7 +112,7 @@ def test_an_officer_sees_only_their_jurisdiction_below_the_aggregates(world, cli
 
 
 def test_pages_run_the_same_number_of_queries_for_2_or_24_institutions(
-    master, users, client_for, django_assert_max_num_queries
+    master, users, client_for, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
     from tests.factories import periods
 
@@ -133,7 +133,8 @@ def test_pages_run_the_same_number_of_queries_for_2_or_24_institutions(
         for i in institutions:
             file_sheet(i, p[(2021, 12)], A_2021_12)
             file_sheet(i, p[(2022, 3)], A_2022_03)
-        services.refresh_now()
+        with django_capture_on_commit_callbacks(execute=True):  # the refresh's commit renews the dashboard
+            services.refresh_now()
         out = []
         for url in urls:
             with CaptureQueriesContext(connection) as ctx:
@@ -459,3 +460,92 @@ def test_a_month_never_computed_shows_dashes_and_exports(world, client_for):
     assert "该月指标尚未计算" in page
     wb = _workbook(client.get(reverse("indicators:export_institutions") + "?period=2019-05"))
     assert {c.value for c in list(wb["机构指标"].iter_rows(min_row=5))[0][3:]} == {"—"}
+
+
+# --- the dashboard's cached body (indicators/dashcache.py) ----------------------------------------------------
+
+
+def dashboard_queries(client, query=MARCH) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as captured:
+        page = html(client.get(reverse("indicators:dashboard") + query))
+    return len(captured), page
+
+
+def body_of(page: str) -> str:
+    return page[page.index('<section class="card" id="province-targets">') : page.index("</main>")]
+
+
+def test_a_jurisdictions_second_request_is_served_from_the_cache(world, client_for):
+    first_queries, first = dashboard_queries(client_for("officer_branch"))
+    # another officer of the same office: the same body, without computing it again
+    colleague = client_for("pboc_admin")
+    second_queries, second = dashboard_queries(colleague)
+    assert body_of(second) == body_of(first)
+    assert second_queries < first_queries - 5, (first_queries, second_queries)
+    # the part that is the user's own stays the user's: only the admin gets the refresh button
+    assert 'id="refresh-btn"' in second and 'id="refresh-btn"' not in first
+
+
+def test_a_change_the_body_shows_renews_it(world, client_for, django_capture_on_commit_callbacks):
+    client = client_for("officer_branch")
+    dashboard_queries(client)
+    Institution.objects.filter(pk=world["A"].pk).update(short_name="改名前")  # no signal: not yet shown
+    _n, cached = dashboard_queries(client)
+    assert "改名前" not in cached
+    institution = Institution.objects.get(pk=world["A"].pk)
+    institution.short_name = "工行湖北"
+    with django_capture_on_commit_callbacks(execute=True):  # renewed when the change commits
+        institution.save()
+    _n, page = dashboard_queries(client)
+    assert "工行湖北" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_supervision(
+            actor=world["officer_branch"],
+            institution=world["A"],
+            kind="interview",
+            taken_on=date(2022, 4, 20),
+            reason="缓存之后记录的约谈",
+        )
+    _n, page = dashboard_queries(client)
+    assert "缓存之后记录的约谈" in page
+    from_cache, _page = dashboard_queries(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.refresh_now()
+    computed, _page = dashboard_queries(client)
+    assert computed > from_cache + 5  # a refresh's stored values are read again
+
+
+def test_jurisdictions_never_share_a_body(world, client_for):
+    everyone = html(client_for("officer_branch").get(reverse("indicators:dashboard") + MARCH))
+    assert f'data-institution="{world["B"].pk}"' in everyone
+    own = html(client_for("officer_in").get(reverse("indicators:dashboard") + MARCH))
+    assert f'data-institution="{world["B"].pk}"' not in own
+    assert f'data-institution="{world["A"].pk}"' in own
+
+
+def test_each_month_indicator_and_language_has_its_own_body(world, client_for):
+    client = client_for("officer_branch")
+    by_growth = html(client.get(reverse("indicators:dashboard") + MARCH))
+    by_share = html(client.get(reverse("indicators:dashboard") + MARCH + "&rank=credit_share"))
+    assert body_of(by_growth) != body_of(by_share)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    english = html(client.get(reverse("indicators:dashboard") + MARCH))
+    assert "Rankings within groups" in body_of(english) and "组内排名" not in body_of(english)
+
+
+def test_live_figures_are_computed_on_every_request(world, client_for):
+    client = client_for("officer_branch")
+    first, _page = dashboard_queries(client, MARCH + "&live=1")
+    second, _page = dashboard_queries(client, MARCH + "&live=1")
+    assert second >= first - 2
+
+
+def test_the_dashboard_works_when_the_cache_is_unreachable(world, client_for, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # the discard port: nothing answers
+        }
+    }
+    page = html(client_for("officer_branch").get(reverse("indicators:dashboard") + MARCH))
+    assert 'id="rankings"' in page and "全省目标完成情况" in page
