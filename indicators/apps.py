@@ -9,6 +9,7 @@ class IndicatorsConfig(AppConfig):
 
     def ready(self) -> None:
         from institutions.models import Institution, PbocOffice
+        from reporting.models import Filing, Period
 
         from . import dashcache
         from .models import RefreshRun, SupervisionAction, Target
@@ -18,4 +19,12 @@ class IndicatorsConfig(AppConfig):
             for name, signal in (("save", post_save), ("delete", post_delete)):
                 signal.connect(
                     dashcache.renew_on_commit, sender=model, dispatch_uid=f"dashcache.{model.__name__}.{name}"
+                )
+        # what the filing rates and the freshness check count; bulk writers renew it themselves
+        for model in (Filing, Period):
+            for name, signal in (("save", post_save), ("delete", post_delete)):
+                signal.connect(
+                    dashcache.renew_filings_on_commit,
+                    sender=model,
+                    dispatch_uid=f"dashcache.filings.{model.__name__}.{name}",
                 )

@@ -8,8 +8,10 @@ never on the user, so everyone of one office shares it. It is keyed by
   after the change commits, so a request that read the old state stores under the old token;
 - the jurisdiction (institutions.access.jurisdiction_key), month, ranked indicator, language and the day.
 
-The filing rates move with every submission and are not part of the body: the view computes them on each
-request (one aggregate), like the freshness banner and the user's own buttons.
+The filing rates and the freshness check (approved filings against the last refresh) are kept under a
+second generation, FILINGS, which every filing and period change renews (signals; bulk writers call
+renew_filings_on_commit themselves): they move with each submission, the body does not. The freshness
+banner and the user's own buttons are rendered on every request.
 
 Entries also expire after TTL, a bound on any staleness a missed path could cause. Live figures (含未审核)
 are never cached. When the cache is unreachable the body is computed as if nothing were cached.
@@ -29,28 +31,34 @@ from institutions import access
 log = logging.getLogger(__name__)
 
 GENERATION = "indicators:dashboard:generation"
+FILINGS = "indicators:dashboard:filings"  # the filing rates' and the freshness check's own generation
 TTL = 600
+FILINGS_TTL = 120
 
 
-def _generation() -> str | None:
-    token = cache.get(GENERATION)
+def _generation(name: str = GENERATION) -> str | None:
+    token = cache.get(name)
     if token is None:
-        cache.add(GENERATION, uuid.uuid4().hex, None)
-        token = cache.get(GENERATION)
+        cache.add(name, uuid.uuid4().hex, None)
+        token = cache.get(name)
     return token
 
 
-def renew() -> None:
-    """Every cached body is out of date from now on."""
+def renew(name: str = GENERATION) -> None:
+    """Every cached body (or, with FILINGS, every cached filing figure) is out of date from now on."""
     try:
-        cache.set(GENERATION, uuid.uuid4().hex, None)
+        cache.set(name, uuid.uuid4().hex, None)
     except Exception as exc:  # the cache being down leaves nothing cached to go stale
-        log.warning("dashboard cache: generation not renewed (%s)", exc)
+        log.warning("dashboard cache: %s not renewed (%s)", name, exc)
 
 
 def renew_on_commit(*_args, **_kwargs) -> None:
     """For signals and writers: renew once the current transaction commits (at once outside one)."""
     transaction.on_commit(renew)
+
+
+def renew_filings_on_commit(*_args, **_kwargs) -> None:
+    transaction.on_commit(lambda: renew(FILINGS))
 
 
 def key(user, head: dict, language: str) -> str | None:
@@ -70,7 +78,7 @@ def key(user, head: dict, language: str) -> str | None:
     )
 
 
-def get(cache_key: str | None) -> str | None:
+def get(cache_key: str | None):
     if cache_key is None:
         return None
     try:
@@ -80,10 +88,27 @@ def get(cache_key: str | None) -> str | None:
         return None
 
 
-def put(cache_key: str | None, html: str) -> None:
+def put(cache_key: str | None, value, ttl: int = TTL) -> None:
     if cache_key is None:
         return
     try:
-        cache.set(cache_key, html, TTL)
+        cache.set(cache_key, value, ttl)
     except Exception as exc:
-        log.warning("dashboard cache: body not stored (%s)", exc)
+        log.warning("dashboard cache: value not stored (%s)", exc)
+
+
+def remember(parts: tuple, compute, *, filings: bool = False):
+    """compute() once per generation and `parts` (every part of what it depends on besides the generations);
+    with filings=True also per filings generation, for figures that move with each submission or approval.
+    Computed directly when the cache is unreachable."""
+    try:
+        generations = [_generation()] + ([_generation(FILINGS)] if filings else [])
+    except Exception as exc:
+        log.warning("dashboard cache unreachable (%s)", exc)
+        return compute()
+    cache_key = "indicators:dashboard:" + ":".join(str(p) for p in (*generations, *parts))
+    value = get(cache_key)
+    if value is None:
+        value = compute()
+        put(cache_key, value, FILINGS_TTL if filings else TTL)
+    return value

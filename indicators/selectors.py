@@ -659,16 +659,31 @@ def _rank(items: list[tuple[dict, Shown]], better: str | None) -> list[Ranked]:
     return out
 
 
+def _direct(parts: tuple, compute, *, filings: bool = False):
+    return compute()
+
+
 def dashboard_head(
-    user, *, year: int | None = None, month: int | None = None, live: bool = False, rank_code: str = ""
+    user,
+    *,
+    year: int | None = None,
+    month: int | None = None,
+    live: bool = False,
+    rank_code: str = "",
+    memo=_direct,
 ) -> dict:
     """What the dashboard decides before computing anything: the month (the default when none is asked
-    for), the ranked indicator, the months on offer and how fresh the stored values are."""
-    choices = month_choices()
+    for), the ranked indicator, the months on offer and how fresh the stored values are. `memo(parts,
+    compute, filings=…)` may keep the months and the freshness (indicators.dashcache.remember)."""
+    choices = memo(("choices",), month_choices)
     if year is None or month is None:
         picked = default_month(choices)
         if picked is None:
-            return {"empty": True, "choices": choices, "as_of": as_of(None)}
+            return {
+                "empty": True,
+                "choices": choices,
+                "as_of": memo(("as_of", None), lambda: as_of(None), filings=True),
+            }
         year, month = picked
     rank_code = rank_code if rank_code in ind.REGISTRY and ind.get(rank_code).better else "loan_growth_ytd"
     return {
@@ -678,7 +693,7 @@ def dashboard_head(
         "live": live,
         "rank_code": rank_code,
         "choices": choices,
-        "as_of": as_of(year),
+        "as_of": memo(("as_of", year), lambda: as_of(year), filings=True),
     }
 
 

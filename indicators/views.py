@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
@@ -60,7 +61,12 @@ def dashboard(request):
     access.require(access.is_pboc(user), "只有人民银行用户可以查看监测指标总览。")
     year, month = _month(request)
     head = selectors.dashboard_head(
-        user, year=year, month=month, live=_live(request), rank_code=request.GET.get("rank", "")
+        user,
+        year=year,
+        month=month,
+        live=_live(request),
+        rank_code=request.GET.get("rank", ""),
+        memo=dashcache.remember,
     )
     if not head["live"]:
         services.ensure_fresh(head["as_of"])
@@ -73,7 +79,22 @@ def dashboard(request):
         context = head | selectors.dashboard_body(user, head)
         body = render_to_string("indicators/_dashboard_body.html", context, request)
         dashcache.put(key, body)
-    context = head | selectors.dashboard_filing_rates(user, head["year"]) | {"body": mark_safe(body)}
+    jurisdiction = access.jurisdiction_key(user)
+    rates = (
+        dashcache.remember(
+            (
+                "rates",
+                jurisdiction,
+                head["year"],
+                timezone.localdate().isoformat(),
+            ),  # 报送中 turns at midnight
+            lambda: selectors.dashboard_filing_rates(user, head["year"]),
+            filings=True,
+        )
+        if jurisdiction
+        else selectors.dashboard_filing_rates(user, head["year"])
+    )
+    context = head | rates | {"body": mark_safe(body)}
     return render(request, "indicators/dashboard.html", context)
 
 

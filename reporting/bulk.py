@@ -47,6 +47,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from audit.models import AuditEntry
+from indicators import dashcache
 from institutions import access
 from institutions.models import Role
 
@@ -84,6 +85,8 @@ def process(job: ImportJob) -> None:
         outcomes = [_validate(row, institutions, periods, state, actor) for row in chunk]
         with transaction.atomic():
             _store(outcomes, actor, result)
+            # the filings went in with COPY and UPDATE … FROM, past the signals the dashboard's cache follows
+            dashcache.renew_filings_on_commit()
             job.processed = start + len(chunk)
             job.result = result
             job.save(update_fields=["processed", "total", "result"])

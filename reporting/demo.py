@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import models, transaction
 
+from indicators import dashcache
 from institutions.models import EvaluationGroup, Institution
 
 from . import parsing
@@ -186,6 +187,7 @@ def load_monthly_data(*, first=(2021, 1), last=(2022, 12), officer=None, signers
         if filing.institution.code in LAST_MONTH_OVERRIDES:
             version.explanations = {f.key: LAST_MONTH_EXPLANATION for f in found if f.severity == "warning"}
     FilingVersion.objects.bulk_update(latest, ["findings", "explanations"])
+    dashcache.renew_filings_on_commit()  # bulk writes send no signals
     return len(filings)
 
 

@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit import services as audit
+from indicators import dashcache
 from institutions import access
 from institutions.models import Institution
 from outbox import services as outbox
@@ -83,6 +84,7 @@ def ensure_monthly_periods(first: tuple[int, int], last: tuple[int, int]) -> lis
             )
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     Period.objects.bulk_create(created)
+    dashcache.renew_filings_on_commit()  # bulk_create sends no signal; new months change the filing rates
     return created
 
 
@@ -113,6 +115,7 @@ def ensure_campaign_periods(year: int, *, due_on: date) -> list[Period]:
     existing = set(Period.objects.filter(year=year).values_list("form", "quarter"))
     created = [p for p in wanted if (p.form, p.quarter) not in existing]
     Period.objects.bulk_create(created)
+    dashcache.renew_filings_on_commit()  # bulk_create sends no signal; new months change the filing rates
     return created
 
 
