@@ -53,6 +53,20 @@ def _download(data: bytes, name: str) -> HttpResponse:
     return response
 
 
+def _filing_rates(user, year: int) -> dict:
+    """The year's filing rates, kept until the next filing change (dashcache.FILINGS) and the next midnight,
+    when open months' 报送中 badges turn."""
+    jurisdiction = access.jurisdiction_key(user)
+    if jurisdiction is None:
+        return selectors.dashboard_filing_rates(user, year)
+    day = timezone.localdate().isoformat()
+    return dashcache.remember(
+        ("rates", jurisdiction, year, day),
+        lambda: selectors.dashboard_filing_rates(user, year),
+        filings=True,
+    )
+
+
 @login_required
 def dashboard(request):
     user = request.user
@@ -79,21 +93,7 @@ def dashboard(request):
         context = head | selectors.dashboard_body(user, head)
         body = render_to_string("indicators/_dashboard_body.html", context, request)
         dashcache.put(key, body)
-    jurisdiction = access.jurisdiction_key(user)
-    rates = (
-        dashcache.remember(
-            (
-                "rates",
-                jurisdiction,
-                head["year"],
-                timezone.localdate().isoformat(),
-            ),  # 报送中 turns at midnight
-            lambda: selectors.dashboard_filing_rates(user, head["year"]),
-            filings=True,
-        )
-        if jurisdiction
-        else selectors.dashboard_filing_rates(user, head["year"])
-    )
+    rates = _filing_rates(user, head["year"])
     context = head | rates | {"body": mark_safe(body)}
     return render(request, "indicators/dashboard.html", context)
 
