@@ -54,11 +54,9 @@ def institution_of(obj):
     return getattr(obj, "institution", None)
 
 
-def _ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 def _record(request, obj, verb: str, diff: dict) -> None:
+    from institutions.views import client_ip
+
     label = obj._meta.verbose_name
     services.record(
         actor=request.user,
@@ -67,7 +65,7 @@ def _record(request, obj, verb: str, diff: dict) -> None:
         institution=institution_of(obj),
         summary={"create": "新增", "update": "修改", "delete": "删除"}[verb] + f"{label}：{obj}",
         changes=diff,
-        ip=_ip(request),
+        ip=client_ip(request),
     )
 
 

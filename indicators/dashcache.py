@@ -24,9 +24,6 @@ import uuid
 
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
-
-from institutions import access
 
 log = logging.getLogger(__name__)
 
@@ -61,42 +58,6 @@ def renew_filings_on_commit(*_args, **_kwargs) -> None:
     transaction.on_commit(lambda: renew(FILINGS))
 
 
-def key(user, head: dict, language: str) -> str | None:
-    """The cache key of the body `head` (selectors.dashboard_head) asks for, or None when it is not cached."""
-    jurisdiction = access.jurisdiction_key(user)
-    if head["empty"] or head["live"] or jurisdiction is None:
-        return None
-    try:
-        generation = _generation()
-    except Exception as exc:
-        log.warning("dashboard cache unreachable (%s)", exc)
-        return None
-    day = timezone.localdate().isoformat()
-    return (
-        f"indicators:dashboard:{generation}:{jurisdiction}:{head['year']}-{head['month']:02d}:"
-        f"{head['rank_code']}:{language}:{day}"
-    )
-
-
-def get(cache_key: str | None):
-    if cache_key is None:
-        return None
-    try:
-        return cache.get(cache_key)
-    except Exception as exc:
-        log.warning("dashboard cache unreachable (%s)", exc)
-        return None
-
-
-def put(cache_key: str | None, value, ttl: int = TTL) -> None:
-    if cache_key is None:
-        return
-    try:
-        cache.set(cache_key, value, ttl)
-    except Exception as exc:
-        log.warning("dashboard cache: value not stored (%s)", exc)
-
-
 def remember(parts: tuple, compute, *, filings: bool = False):
     """compute() once per generation and `parts` (every part of what it depends on besides the generations);
     with filings=True also per filings generation, for figures that move with each submission or approval.
@@ -107,8 +68,15 @@ def remember(parts: tuple, compute, *, filings: bool = False):
         log.warning("dashboard cache unreachable (%s)", exc)
         return compute()
     cache_key = "indicators:dashboard:" + ":".join(str(p) for p in (*generations, *parts))
-    value = get(cache_key)
+    try:
+        value = cache.get(cache_key)
+    except Exception as exc:
+        log.warning("dashboard cache unreachable (%s)", exc)
+        return compute()
     if value is None:
         value = compute()
-        put(cache_key, value, FILINGS_TTL if filings else TTL)
+        try:
+            cache.set(cache_key, value, FILINGS_TTL if filings else TTL)
+        except Exception as exc:
+            log.warning("dashboard cache: value not stored (%s)", exc)
     return value

@@ -86,13 +86,23 @@ def dashboard(request):
         services.ensure_fresh(head["as_of"])
     if head["empty"]:
         return render(request, "indicators/dashboard.html", head)
+
+    def render_body() -> str:
+        return render_to_string(
+            "indicators/_dashboard_body.html", head | selectors.dashboard_body(user, head), request
+        )
+
     # the body is the same for everyone of the jurisdiction: rendered once, then served from the cache
-    key = dashcache.key(user, head, get_language())
-    body = dashcache.get(key)
-    if body is None:
-        context = head | selectors.dashboard_body(user, head)
-        body = render_to_string("indicators/_dashboard_body.html", context, request)
-        dashcache.put(key, body)
+    # (live figures, computed from unapproved sheets, never are)
+    jurisdiction = access.jurisdiction_key(user)
+    if head["live"] or jurisdiction is None:
+        body = render_body()
+    else:
+        period = f"{head['year']}-{head['month']:02d}"
+        day = timezone.localdate().isoformat()
+        body = dashcache.remember(
+            ("body", jurisdiction, period, head["rank_code"], get_language(), day), render_body
+        )
     rates = _filing_rates(user, head["year"])
     context = head | rates | {"body": mark_safe(body)}
     return render(request, "indicators/dashboard.html", context)
