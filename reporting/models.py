@@ -154,6 +154,8 @@ class FilingVersion(models.Model):
     values = models.JSONField(_("数值"), default=dict)
     findings = models.JSONField(_("校验结果"), default=list)
     explanations = models.JSONField(_("预警说明"), default=dict)
+    # What the reader of an uploaded workbook set aside and tells the filer (an extra column, a 合计 row).
+    reading_notes = models.JSONField(_("读取说明"), default=list, blank=True)
     source = models.CharField(_("来源"), max_length=10, choices=VersionSource.choices)
     upload = models.FileField(_("上传文件"), upload_to="uploads/%Y/%m/", blank=True)
     upload_name = models.CharField(_("原文件名"), max_length=255, blank=True)
