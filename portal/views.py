@@ -1,5 +1,7 @@
 """Site-wide pages: the role-aware home page, /healthz, and the error pages."""
 
+import sys
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -69,8 +71,22 @@ def page_not_found(request, exception=None):
     return render(request, "errors/404.html", status=404)
 
 
+def _database_unavailable() -> bool:
+    """The exception being handled (handler500 runs inside Django's except block) is the database being out
+    of reach: the server is fine, the request can be retried — 503, not 500."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
+
+
 def server_error(request):
-    return render(request, "errors/500.html", status=500)
+    # Nothing says whether the step had committed before the failure; the page does not claim either way.
+    status = 503 if _database_unavailable() else 500
+    if request.path.startswith("/api/"):  # API clients get the API's error shape, not an HTML page
+        if status == 503:
+            return _api_error(503, "service_unavailable", "数据库暂时无法访问，请稍后重试。")
+        return _api_error(500, "server_error", "系统暂时无法处理您的请求，请稍后重试。")
+    return render(request, "errors/500.html", {"unavailable": status == 503}, status=status)
 
 
 def permission_denied(request, exception=None):
