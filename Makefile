@@ -5,9 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# The test stack: PostgreSQL and Redis on this machine unless the caller says otherwise.
+# The test stack: PostgreSQL on this machine unless the caller says otherwise (pytest creates a test database
+# of the run's own beside it, tests/conftest.py), and a private redis-server started for the run
+# (tests/private_stack.py) unless REDIS_URL names one: two runs on one machine share nothing they change.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_REDIS_URL ?=
 # The bench flushes and refills its own database (bench/README.md); its broker messages go to their own Redis db.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
@@ -43,7 +45,8 @@ test: setup lint
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest
+		SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} DJANGO_ALLOW_ASYNC_UNSAFE=true \
+		$(PY) -m tests.private_stack run -- $(PY) -m pytest
 
 # Benchmarks (issue 7): about 5 minutes on 2 cores; writes bench/results.json, bench/results.md and the
 # table in README.md. Needs PostgreSQL and Redis like `make test`; creates its database when missing.

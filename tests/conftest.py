@@ -8,12 +8,25 @@ officer_branch       — 武汉分行 经办: sees every institution
 pboc_admin           — 武汉分行 管理员
 """
 
+import os
+import secrets
+
 import pytest
 
 from institutions.models import Institution, PbocOffice, Role, User
 from institutions.services import load_master_data
 
 PASSWORD = "Portal-test-2022"
+# The database pytest-django creates is this run's own: two runs on one machine (two `make test`, or a run
+# beside someone's shell) never drop each other's test database. TEST_RUN_ID names it when a caller wants to.
+RUN_ID = os.environ.get("TEST_RUN_ID") or f"{os.getpid()}_{secrets.token_hex(3)}"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    from pytest_django.fixtures import _set_suffix_to_test_databases
+
+    _set_suffix_to_test_databases(suffix=f"run{RUN_ID}")
 
 
 @pytest.fixture(autouse=True)

@@ -11,18 +11,22 @@ bank's submission, PostgreSQL restarting under the web server.
       message would only come back after an hour.
 (a') kill -9 of the pool process while a batch of 24 report-card PDFs is being rendered: the task is
     redelivered, starts the batch again, and the job ends with one archive holding every card once.
-(b) Redis shut down (redis-cli shutdown nosave) while a bank uploads and submits its sheet through the web,
-    then restarted with the command of .ci/run: the upload and the submission are stored, the submission's
-    answer is not a 500, the follow-up task (reporting.after_transition) waits in the outbox and reaches
-    the worker exactly once when the beat's outbox.deliver_pending runs after Redis is back.
-(c) PostgreSQL restarted (pg_ctlcluster) under a gunicorn serving the portal with DEBUG off: an idle
-    persistent connection is health-checked and replaced (conn_health_checks), a request during an outage
-    gets the 500 page without a stack trace, and requests succeed again afterwards.
+(b) a private Redis (tests/private_stack.py) — the broker and cache of this process and of the worker the
+    test starts — stopped while a bank uploads and submits its sheet through the web, then started again on
+    the same port: the upload and the submission are stored, the submission's answer is not a 500, the
+    follow-up task (reporting.after_transition) waits in the outbox and reaches the worker exactly once when
+    the beat's outbox.deliver_pending runs after Redis is back.
+(c) a private PostgreSQL cluster (initdb into a temporary directory, a free port) restarted and then stopped
+    under a gunicorn serving the portal from it with DEBUG off: an idle persistent connection is
+    health-checked and replaced (conn_health_checks), a page during the outage gets the 503 page without a
+    stack trace and without claiming anything was saved, an API request the API's JSON error with 503, and
+    requests succeed again afterwards.
 
-(b) and (c) stop services that other test runs on this machine share: each outage lasts a few seconds and
-the service is restored in a `finally`.
+Only the servers these tests start are ever stopped: the machine's shared PostgreSQL and Redis, and other
+test runs using them, are never disturbed.
 """
 
+import json
 import os
 import signal
 import socket
@@ -60,35 +64,13 @@ from reporting import excel
 from reporting.definitions import MONITORING_2022
 from reporting.models import Filing, FilingStatus, FilingVersion, ImportJob, Transition, VersionSource
 from tests.factories import periods, sheet_values
+from tests.private_stack import PrivatePostgres, PrivateRedis, free_port
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_CSV = ROOT / "fixtures" / "2021-hubei-four-lists-evaluation.csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# .ci/run starts Redis with exactly this command line; (b) restarts it the same way.
-REDIS_START = [
-    "redis-server",
-    "--daemonize",
-    "yes",
-    "--bind",
-    "127.0.0.1",
-    "-::1",
-    "--port",
-    "6379",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
-    "/var/lib/redis",
-    "--logfile",
-    "/var/log/redis/ci.log",
-]
-
-
-def _pg_version() -> str:
-    return sorted(os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".")])[-1]
 
 
 def _test_database_url() -> str:
@@ -133,12 +115,19 @@ class Worker:
         self.log.unlink(missing_ok=True)
 
 
-def start_worker(queue: str, *, pool: str, media: Path, settings_module: str = "portal.settings") -> Worker:
+def start_worker(
+    queue: str,
+    *,
+    pool: str,
+    media: Path,
+    settings_module: str = "portal.settings",
+    redis_url: str | None = None,
+) -> Worker:
     hostname = f"fault-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     env = {
         **os.environ,
         "DATABASE_URL": _test_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_URL": redis_url or settings.REDIS_URL,
         "MEDIA_ROOT": str(media),
         "DJANGO_SETTINGS_MODULE": settings_module,
     }
@@ -342,9 +331,31 @@ def test_report_cards_are_built_exactly_once_after_their_pool_process_is_killed(
 # --- (b) Redis down under a bank's submission -----------------------------------------------------------
 
 
-def redis_up() -> bool:
-    done = subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True, text=True)
-    return done.stdout.strip() == "PONG"
+@pytest.fixture
+def private_redis(settings):
+    """A redis-server of this test's own: the portal in this process (its Celery app and its cache) and the
+    worker the test starts use it, and the test stops and starts only it."""
+    redis = PrivateRedis().start()
+    saved = (app.conf.broker_url, app.conf.result_backend)
+
+    def use(url):
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app.conf.broker_url = app.conf.result_backend = url
+        app._after_fork()  # forget the pooled connections and producers to the run's Redis
+        app._backend_cache = None
+        app._local.__dict__.pop("backend", None)
+
+    use(redis.url)
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis.url}
+    }
+    try:
+        yield redis
+    finally:
+        use(saved[0])
+        app.conf.result_backend = saved[1]
+        redis.close()
 
 
 def executed(worker_hostname: str, task: str) -> int | None:
@@ -355,9 +366,19 @@ def executed(worker_hostname: str, task: str) -> int | None:
 
 
 def test_bank_submission_while_redis_is_down_is_stored_and_answered(
-    transactional_db, users, master, settings, tmp_path, celery_worker_process
+    transactional_db, users, master, settings, tmp_path, private_redis
 ):
     settings.MEDIA_ROOT = tmp_path
+    worker = start_worker(
+        app.conf.task_default_queue, pool="solo", media=tmp_path, redis_url=private_redis.url
+    )
+    try:
+        _submission_while_redis_is_down(users, master, worker, private_redis)
+    finally:
+        worker.stop()
+
+
+def _submission_while_redis_is_down(users, master, worker, redis):
     icbc, march = master["A"], periods()[(2022, 3)]
     values = {k: Decimal(v) for k, v in sheet_values().items()}
     workbook = excel.monitoring_template(
@@ -366,21 +387,19 @@ def test_bank_submission_while_redis_is_down_is_stored_and_answered(
     filer, signer = Client(raise_request_exception=False), Client(raise_request_exception=False)
     filer.force_login(users["filer_a"])
     signer.force_login(users["signer_a"])
-    follow_ups = executed(celery_worker_process.hostname, "reporting.after_transition")
+    follow_ups = executed(worker.hostname, "reporting.after_transition")
     assert follow_ups is not None
 
-    subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], capture_output=True, timeout=10)
+    redis.stop()
     try:
-        wait_for("Redis stopping", lambda: not redis_up(), 10)
+        assert not redis.is_up()
         uploaded = filer.post(
             reverse("reporting:upload", args=[icbc.pk, march.pk]),
             {"file": SimpleUploadedFile("监测表.xlsx", workbook, content_type=XLSX)},
         )
         submitted = signer.post(reverse("reporting:submit", args=[icbc.pk, march.pk]), {"confirm": "on"})
     finally:
-        if not redis_up():
-            subprocess.run(REDIS_START, capture_output=True, timeout=10)
-        wait_for("Redis answering again", redis_up, 30)
+        redis.start()  # on the same port, as a restarted service comes back
 
     filing = Filing.objects.get(institution=icbc, period=march)
     assert uploaded.status_code == 302 and filing.current_version.source == VersionSource.EXCEL
@@ -395,61 +414,99 @@ def test_bank_submission_while_redis_is_down_is_stored_and_answered(
     # The worker reconnects to the restarted broker with a back-off; once it answers again, it has run nothing
     wait_for(
         "the worker reconnecting to Redis",
-        lambda: executed(celery_worker_process.hostname, "reporting.after_transition") is not None,
+        lambda: executed(worker.hostname, "reporting.after_transition") is not None,
         60,
         interval=0.5,
     )
-    assert executed(celery_worker_process.hostname, "reporting.after_transition") == follow_ups
+    assert executed(worker.hostname, "reporting.after_transition") == follow_ups
     # … until the beat's next tick (every 30 s) sends it through the worker, once
     time.sleep(max(0.0, (pending.created_at + outbox.GRACE - timezone.now()).total_seconds()) + 0.5)
     outbox_tasks.deliver_pending.delay()
     wait_for(
         "the follow-up reaching the worker once Redis is back",
-        lambda: executed(celery_worker_process.hostname, "reporting.after_transition") == follow_ups + 1,
+        lambda: executed(worker.hostname, "reporting.after_transition") == follow_ups + 1,
         60,
         interval=0.5,
     )
     pending.refresh_from_db()
     assert pending.sent_at is not None
     time.sleep(1)
-    assert executed(celery_worker_process.hostname, "reporting.after_transition") == follow_ups + 1
+    assert executed(worker.hostname, "reporting.after_transition") == follow_ups + 1
 
 
 # --- (c) PostgreSQL restarting under the web server -----------------------------------------------------
 
+# The private cluster gets the portal's schema and what the page needs: a bank user with a session.
+SEED = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from institutions.models import Institution, Role, User
+from institutions.services import load_master_data
+from reporting.services import ensure_monthly_periods
+load_master_data()
+[march] = ensure_monthly_periods((2022, 3), (2022, 3))
+icbc = Institution.objects.get(code="ICBC")
+user = User.objects.create_user("filer_a", role=Role.BANK_FILER, institution=icbc, password="Portal-test-2022")
+session = SessionStore()
+session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                HASH_SESSION_KEY: user.get_session_auth_hash()})
+session.create()
+print(session.session_key, icbc.pk, march.pk)
+"""
 
-def pg_ctl(action: str) -> None:
-    command = ["pg_ctlcluster", "--skip-systemctl-redirect", _pg_version(), "main", action]
-    subprocess.run([*command, "-m", "fast"] if action != "start" else command, check=True, timeout=60)
 
-
-def pg_up() -> bool:
-    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"]).returncode == 0
-
-
-def get(url: str, cookie: str | None = None) -> tuple[int, str]:
+def get(url: str, cookie: str | None = None) -> tuple[int, str, str]:
     headers = {"Cookie": f"sessionid={cookie}"} if cookie else {}
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
-            return response.status, response.read().decode("utf-8", "replace")
+            return (
+                response.status,
+                response.read().decode("utf-8", "replace"),
+                response.headers["Content-Type"],
+            )
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
+        return exc.code, exc.read().decode("utf-8", "replace"), exc.headers["Content-Type"]
 
 
 @pytest.fixture
-def web_server(transactional_db, tmp_path):
-    """gunicorn serving the portal against the test database, DEBUG off, one worker."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def private_postgres():
+    cluster = PrivatePostgres().init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def _manage(env: dict, *arguments: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def web_server(private_postgres, tmp_path):
+    """gunicorn serving the portal, DEBUG off, one worker, against a database on the private cluster."""
+    port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": private_postgres.createdb("portal"),
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "PLAIN_HTTP": "1",
         "MEDIA_ROOT": str(tmp_path),
     }
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    session, institution, period = _manage(env, "shell", "-c", SEED).strip().splitlines()[-1].split()
     log = tmp_path / "gunicorn.log"
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -471,42 +528,40 @@ def web_server(transactional_db, tmp_path):
 
     try:
         wait_for("gunicorn serving", serving, 30, interval=0.2)
-        yield base, log
+        yield base, log, session, reverse("reporting:sheet", args=[int(institution), int(period)])
     finally:
         process.terminate()
         process.wait(timeout=15)
 
 
-def test_requests_fail_cleanly_during_a_postgresql_restart_and_succeed_after_it(users, master, web_server):
-    base, log = web_server
-    march = periods()[(2022, 3)]
-    client = Client()
-    client.force_login(users["filer_a"])
-    cookie = client.cookies["sessionid"].value
-    page = f"{base}{reverse('reporting:sheet', args=[master['A'].pk, march.pk])}"
+def test_requests_fail_cleanly_during_a_postgresql_restart_and_succeed_after_it(private_postgres, web_server):
+    base, log, cookie, sheet = web_server
+    page, api = f"{base}{sheet}", f"{base}{reverse('api-me')}"
     assert get(page, cookie)[0] == 200  # the gunicorn worker now holds a persistent connection
 
-    try:
-        pg_ctl("restart")
-        wait_for("PostgreSQL back after the restart", pg_up, 60)
-        after_restart = get(page, cookie)
+    private_postgres.restart()
+    after_restart = get(page, cookie)
 
-        pg_ctl("stop")
+    private_postgres.stop()
+    try:
         during_outage = get(page, cookie)
+        api_during_outage = get(api, cookie)
         health = get(f"{base}/healthz")  # as a load balancer asks: no session
     finally:
-        if not pg_up():
-            pg_ctl("start")
-        wait_for("PostgreSQL accepting connections", pg_up, 60)
-    connection.close()  # this process's own connection died with the server
+        private_postgres.start()
     after_outage = get(page, cookie)
 
     assert after_restart[0] == 200, "the idle connection was not health-checked and replaced after a restart"
-    status, body = during_outage
-    assert status in (500, 503), status
+    status, body, _type = during_outage
+    assert status == 503, status
     assert "系统暂时无法处理您的请求" in body
+    assert "没有丢失" not in body, "nothing was saved: the page must not say the data is safe"
     for leak in ("Traceback", "OperationalError", "psycopg2", "DATABASES", 'File "/'):
         assert leak not in body
+    status, body, content_type = api_during_outage
+    assert (status, content_type) == (503, "application/json"), (status, content_type, body[:200])
+    assert json.loads(body)["error"]["code"] == "service_unavailable"
+    assert "OperationalError" not in body
     assert health[0] == 503 and '"database": "error' in health[1]
     assert after_outage[0] == 200
     assert "Traceback" in log.read_text() or "OperationalError" in log.read_text()  # logged, not shown
