@@ -172,6 +172,8 @@ class User(AbstractUser):
         related_name="users",
     )
     totp_secret = models.CharField(_("两步验证密钥"), max_length=64, blank=True, editable=False)
+    # The time step (Unix time ÷ 30 s) of the last second-factor code accepted: a code is good once.
+    totp_last_step = models.PositiveBigIntegerField(_("最近使用的验证码时间步"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("用户")

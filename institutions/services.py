@@ -153,16 +153,30 @@ class TwoFactorError(Exception):
         self.message = message
 
 
+def use_totp_code(*, user, code: str, secret: str | None = None) -> bool:
+    """Accept `code` for the user once: it must match (this step or one either side) and belong to a later
+    time step than the last code accepted. The step is remembered with a conditional UPDATE, so that of two
+    requests racing with the same code only one wins. Call inside the caller's transaction when there is one."""
+    from . import totp
+    from .models import User
+
+    step = totp.matching_step(user.totp_secret if secret is None else secret, code)
+    if step is None:
+        return False
+    used = User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step)
+    if used:
+        user.totp_last_step = step
+    return bool(used)
+
+
 @transaction.atomic
 def enable_totp(*, user, secret: str, code: str, ip: str | None = None) -> None:
     """Turn on the second factor once the user proves their app shows the right code."""
     from audit import services as audit
 
-    from . import totp
-
     if not user.is_pboc:
         raise TwoFactorError("两步验证目前面向人民银行经办和管理员。")
-    if not totp.verify(secret, code):
+    if not use_totp_code(user=user, code=code, secret=secret):
         raise TwoFactorError("验证码不正确：请输入验证器应用当前显示的 6 位数字，并确认手机时间准确。")
     user.totp_secret = secret
     user.save(update_fields=["totp_secret"])
@@ -173,13 +187,48 @@ def enable_totp(*, user, secret: str, code: str, ip: str | None = None) -> None:
 def disable_totp(*, user, code: str, ip: str | None = None) -> None:
     from audit import services as audit
 
-    from . import totp
-
-    if not totp.verify(user.totp_secret, code):
-        raise TwoFactorError("验证码不正确，两步验证仍保持开启。")
+    if not use_totp_code(user=user, code=code):
+        raise TwoFactorError("验证码不正确（或已使用过），两步验证仍保持开启。")
     user.totp_secret = ""
     user.save(update_fields=["totp_secret"])
     audit.record(actor=user, action="2fa.disable", obj=user, summary="关闭两步验证", ip=ip)
+
+
+def record_login_failure(*, username: str, ip: str | None, locked: bool = False, busy: bool = False) -> None:
+    """A refused password, and the lock-outs it began (throttle.record_failure says which): audited with the
+    name as typed, the account when there is one, and the address. Attempts refused while a lock lasts are
+    not recorded one by one — the lock's entry stands for them."""
+    from audit import services as audit
+
+    from .models import User
+
+    name = (username or "").strip()[:60]
+    account = User._default_manager.filter(username=username).first()
+    minutes = max(1, settings.LOGIN_FAILURE_WINDOW_SECONDS // 60)
+    audit.record(
+        actor=None,
+        action="login.failed",
+        obj=account,
+        summary=f"登录失败：用户名“{name}”" + ("密码不正确" if account else "不存在"),
+        changes={"username": name},
+        ip=ip,
+    )
+    if locked:
+        audit.record(
+            actor=None,
+            action="login.locked",
+            obj=account,
+            summary=f"用户名“{name}”登录失败次数过多，暂停登录 {minutes} 分钟",
+            changes={"username": name},
+            ip=ip,
+        )
+    if busy:
+        audit.record(
+            actor=None,
+            action="login.address_throttled",
+            summary=f"地址 {ip} 登录失败次数过多：{minutes} 分钟内来自该地址的失败登录一律提示稍后再试",
+            ip=ip,
+        )
 
 
 @transaction.atomic

@@ -26,13 +26,25 @@ def code_at(secret: str, moment: float, digits: int = DIGITS) -> str:
     return f"{number:0{digits}d}"
 
 
-def verify(secret: str, code: str, *, now: float | None = None, window: int = 1) -> bool:
-    """True if `code` is the code of this step or of `window` steps either side (clock drift)."""
+def matching_step(secret: str, code: str, *, now: float | None = None, window: int = 1) -> int | None:
+    """The time step whose code `code` is — this step or `window` steps either side (clock drift) — or None.
+
+    The caller remembers the last step it accepted for the user and refuses any step not after it: a code
+    is good once (RFC 6238 §5.2)."""
     code = "".join(ch for ch in (code or "") if ch.isdigit())
     if not secret or len(code) != DIGITS:
-        return False
+        return None
     now = time.time() if now is None else now
-    return any(hmac.compare_digest(code_at(secret, now + k * STEP), code) for k in range(-window, window + 1))
+    for k in range(-window, window + 1):
+        moment = now + k * STEP
+        if hmac.compare_digest(code_at(secret, moment), code):
+            return int(moment // STEP)
+    return None
+
+
+def verify(secret: str, code: str, *, now: float | None = None, window: int = 1) -> bool:
+    """True if `code` is the code of this step or of `window` steps either side (clock drift)."""
+    return matching_step(secret, code, now=now, window=window) is not None
 
 
 def provisioning_uri(secret: str, username: str) -> str:

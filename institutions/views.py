@@ -1,5 +1,8 @@
+import ipaddress
+
 import segno
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
@@ -19,8 +22,30 @@ from . import access, services, throttle, totp
 from .models import ApiToken, User
 
 
+def _trusted(address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    return any(ip in network for network in settings.TRUSTED_PROXIES)
+
+
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    """The client's address: REMOTE_ADDR, unless that is a trusted proxy (settings.TRUSTED_PROXIES) — then the
+    nearest address in X-Forwarded-For that is not one of ours (the left-most entries are the client's to
+    write, so the chain is read from the right)."""
+    remote = request.META.get("REMOTE_ADDR")
+    if not _trusted(remote):
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for address in reversed([part for part in forwarded if part]):
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            return remote  # a chain we cannot read names no client; the proxy is what we know
+        if not _trusted(address):
+            return address
+    return remote
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -33,14 +58,21 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     def clean(self):
         username = self.data.get("username", "")
         ip = client_ip(self.request) if self.request else None
-        if throttle.is_blocked(username, ip):
-            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
+        throttled = forms.ValidationError(self.error_messages["throttled"], code="throttled")
+        if throttle.is_locked(username, ip):
+            raise throttled  # audited once, when the lock began
+        busy = throttle.address_is_busy(ip)
+        if busy and not User._default_manager.filter(username=username, is_active=True).exists():
+            raise throttled  # no password hashed for a name that is no account
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            throttle.record_failure(username, ip)
+            reached = throttle.record_failure(username, ip)
+            services.record_login_failure(username=username, ip=ip, **reached)
+            if busy:
+                raise throttled from None  # the same answer as for an unknown name from this address
             raise
-        throttle.reset(username)
+        throttle.reset(username, ip)
         return cleaned
 
 
@@ -87,16 +119,31 @@ def login_2fa(request):
         ip = client_ip(request)
         key = f"2fa:{user.username}"
         if throttle.is_blocked(key, ip):
-            error = "验证码错误次数过多，请 15 分钟后再试。"
-        elif totp.verify(user.totp_secret, form.cleaned_data["code"]):
-            throttle.reset(key)
+            error = gettext("验证码错误次数过多，请 15 分钟后再试。")
+        elif services.use_totp_code(user=user, code=form.cleaned_data["code"]):
+            throttle.reset(key, ip)
             request.session.pop(PENDING_2FA, None)
             auth_login(request, user, backend=pending["backend"])
             audit.record(actor=user, action="login", summary="登录（两步验证）", ip=ip)
             return redirect(pending["next"] or "home")
         else:
-            throttle.record_failure(key, ip)
-            error = "验证码不正确：请输入验证器应用当前显示的 6 位数字。"
+            reached = throttle.record_failure(key, ip)
+            audit.record(
+                actor=None,
+                action="login.2fa_failed",
+                obj=user,
+                summary=f"{user.username} 两步验证码不正确或已使用过",
+                ip=ip,
+            )
+            if reached["locked"]:
+                audit.record(
+                    actor=None,
+                    action="login.2fa_locked",
+                    obj=user,
+                    summary=f"{user.username} 两步验证码错误次数过多，暂停验证 15 分钟",
+                    ip=ip,
+                )
+            error = gettext("验证码不正确或已使用过：请输入验证器应用当前显示的 6 位数字。")
     return render(request, "registration/login_2fa.html", {"form": form, "error": error})
 
 
@@ -134,7 +181,10 @@ def two_factor(request):
 
 
 class LogoutView(auth_views.LogoutView):
-    pass
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            audit.record(actor=request.user, action="logout", summary="退出登录", ip=client_ip(request))
+        return super().post(request, *args, **kwargs)
 
 
 @never_cache

@@ -60,6 +60,20 @@ def _env_url(name: str, schemes: tuple[str, ...]) -> str | None:
     return raw
 
 
+def _env_networks(name: str) -> list:
+    import ipaddress
+
+    networks = []
+    for item in _env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"环境变量 {name} 中的 {item!r} 无效：请填写以逗号分隔的 IP 地址或网段（如 10.0.0.5,10.1.0.0/16）。"
+            ) from None
+    return networks
+
+
 DEBUG = _env_bool("DEBUG", False)
 
 SECRET_KEY = _env("SECRET_KEY")
@@ -183,6 +197,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_FAILURE_LIMIT = _env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+# The reverse proxies (addresses or networks) whose X-Forwarded-For names the client. From anyone else the
+# header is ignored — a client could write any address there — and the client is REMOTE_ADDR.
+TRUSTED_PROXIES = _env_networks("TRUSTED_PROXIES")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -54,6 +54,7 @@ def refusal(result: subprocess.CompletedProcess) -> str:
         pytest.param(
             "SESSION_COOKIE_SECURE", {"SESSION_COOKIE_SECURE": "sometimes"}, id="SESSION_COOKIE_SECURE"
         ),
+        pytest.param("TRUSTED_PROXIES", {"TRUSTED_PROXIES": "proxy.internal"}, id="TRUSTED_PROXIES"),
     ],
 )
 def test_bad_value_stops_start_up_naming_the_variable(variable, env):

@@ -47,8 +47,25 @@ def test_an_officer_enables_the_second_factor_and_then_needs_it_to_sign_in(clien
     assert client.get("/").status_code == 302  # not signed in yet
     page = client.post(reverse("login_2fa"), {"code": "12345"}).content.decode()
     assert "验证码不正确" in page
-    response = client.post(reverse("login_2fa"), {"code": totp.code_at(secret, time.time())})
+    # the code that turned the factor on was spent; the app's next code (one step of drift allowed) signs in
+    response = client.post(reverse("login_2fa"), {"code": totp.code_at(secret, time.time() + totp.STEP)})
     assert response.status_code == 302 and client.get("/").status_code == 200
+
+
+def test_a_code_is_accepted_once(client, users):
+    officer = users["officer_in"]
+    client.force_login(officer)
+    secret = enable(client, officer)
+    client.logout()
+    code = totp.code_at(secret, time.time() + totp.STEP)
+    client.post(reverse("login"), {"username": "officer_in", "password": PASSWORD})
+    assert client.post(reverse("login_2fa"), {"code": code}).status_code == 302
+    client.logout()
+
+    client.post(reverse("login"), {"username": "officer_in", "password": PASSWORD})
+    page = client.post(reverse("login_2fa"), {"code": code}).content.decode()  # replayed within its window
+    assert "已使用过" in page and client.get("/").status_code == 302
+    assert AuditEntry.objects.filter(action="login.2fa_failed", object_id=str(officer.pk)).count() == 1
 
 
 def test_repeated_wrong_codes_are_throttled(client, users, settings):
