@@ -266,13 +266,19 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security -------------------------------------------------------------------------------
-# Behind TLS in production: set SESSION_COOKIE_SECURE=1, SECURE_SSL_REDIRECT=1 and SECURE_HSTS_SECONDS
-# (.env.example); `manage.py check --deploy --fail-level WARNING` then passes (tests/test_security.py).
+# Secure by default: with DEBUG off, cookies are Secure, HTTP is redirected to HTTPS and HSTS is sent, so that
+# SECRET_KEY, ALLOWED_HOSTS and DEBUG=0 alone pass `manage.py check --deploy --fail-level WARNING`
+# (tests/test_security.py). PLAIN_HTTP=1 says, explicitly, that the site is served over plain HTTP (a local
+# `docker compose up` on http://localhost:8000); each setting can still be given on its own.
+PLAIN_HTTP = _env_bool("PLAIN_HTTP", False)
+_TLS = not DEBUG and not PLAIN_HTTP
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 0)
+SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", _TLS)
+CSRF_COOKIE_SECURE = _env_bool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", _TLS)
+# The load balancer's and the container's health checks ask over plain HTTP, from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 31536000 if _TLS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0)
 SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
 if _env_bool("BEHIND_TLS_PROXY", False):

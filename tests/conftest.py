@@ -22,6 +22,16 @@ PASSWORD = "Portal-test-2022"
 RUN_ID = os.environ.get("TEST_RUN_ID") or f"{os.getpid()}_{secrets.token_hex(3)}"
 
 
+def pytest_configure(config):
+    """The suite talks plain HTTP (the test client, the live server of the browser tests), as a site with
+    PLAIN_HTTP=1 does; production's secure defaults are checked in fresh processes (tests/test_security.py)."""
+    from django.conf import settings
+
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    settings.SECURE_HSTS_SECONDS = 0
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     from pytest_django.fixtures import _set_suffix_to_test_databases

@@ -41,13 +41,51 @@ def test_deploy_checks_pass_with_the_production_environment():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_deploy_checks_fail_without_tls_settings():
+def test_secret_key_allowed_hosts_and_debug_off_alone_pass_the_deploy_checks():
+    env = {
+        "PATH": os.environ["PATH"],
+        "DEBUG": "0",
+        "SECRET_KEY": "k" * 20 + "-Zq9!x7#pL2@vR4$tB6%nM8^cD0&fH3*jK5(",
+        "ALLOWED_HOSTS": "portal.example.cn",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_with_debug_off_cookies_are_secure_and_http_is_redirected_unless_plain_http_is_said():
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; print(json.dumps(["
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0]))"
+    )
+
+    def secure(**extra):
+        env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "portal.settings", "SECRET_KEY": "x"}
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env={**env, **extra}, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert secure(DEBUG="0") == "[true, true, true, true]"
+    assert secure(DEBUG="0", PLAIN_HTTP="1") == "[false, false, false, false]"
+    assert secure(DEBUG="1") == "[false, false, false, false]"
+
+
+def test_deploy_checks_fail_when_the_site_says_it_is_served_over_plain_http():
     env = {
         "PATH": os.environ["PATH"],
         "DEBUG": "0",
         "SECRET_KEY": "k" * 20 + "-Zq9!x7#pL2@vR4$tB6%nM8^cD0&fH3*jK5(",
         "ALLOWED_HOSTS": "portal.example.cn",
         "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal"),
+        "PLAIN_HTTP": "1",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
