@@ -248,6 +248,7 @@ class Server:
             "REDIS_URL": settings.REDIS_URL,
             "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-secret-key",
             "DEBUG": "0",
+            "PLAIN_HTTP": "1",  # served on 127.0.0.1 over HTTP: no redirect to HTTPS
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "MEDIA_ROOT": str(media),
             "PYTHONUNBUFFERED": "1",

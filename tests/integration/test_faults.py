@@ -501,8 +501,7 @@ def web_server(private_postgres, tmp_path):
         "DATABASE_URL": private_postgres.createdb("portal"),
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "PLAIN_HTTP": "1",
+        "PLAIN_HTTP": "1",  # served over HTTP on 127.0.0.1
         "MEDIA_ROOT": str(tmp_path),
     }
     _manage(env, "migrate", "--noinput", "-v", "0")
