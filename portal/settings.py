@@ -312,3 +312,8 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3600},
     },
 }
+
+# python-docx (the bulletin's Word file) brings lxml, with which openpyxl would switch to another XML writer
+# (a CR in a cell written as &#13;, where the standard library's writer keeps the character): the Excel
+# exports stay byte-for-byte what tests/test_export_injection.py checks. Read when openpyxl is first imported.
+os.environ.setdefault("OPENPYXL_LXML", "False")
