@@ -73,6 +73,16 @@ def _number(ws, row: int, col: int, shown):
     return cell
 
 
+def _basis(ws, row: int, col: int, shown):
+    """n/N beside an aggregate figure: the members whose data it contains, of the scope's members."""
+    members, contributors = shown.value.members, shown.value.contributors
+    cell = ws.cell(row=row, column=col, value=f"{contributors}/{members}" if members else "—")
+    cell.font = Font(name=_FONT, color="B26A00" if shown.partial else "000000")
+    cell.alignment = Alignment(horizontal="center")
+    cell.border = _BORDER
+    return cell
+
+
 def _title(ws, text: str, context: dict, span: int) -> None:
     ws["A1"] = safe_text(text)
     ws["A1"].font = Font(name=_FONT, bold=True, size=14)
@@ -117,12 +127,23 @@ def province_summary(context: dict) -> bytes:
 
     ws = wb.active
     ws.title = "全省目标"
-    _title(ws, f"{year}年{month}月 全省目标完成情况", context, 8)
+    _title(ws, f"{year}年{month}月 全省目标完成情况", context, 10)
     _header(
         ws,
         3,
-        ["目标", "指标", "单位", "本月实际", "目标", "完成进度", "时序进度", "是否达标"],
-        [34, 30, 8, 16, 24, 12, 12, 10],
+        [
+            "目标",
+            "指标",
+            "单位",
+            "本月实际",
+            "基于（家）",
+            "目标",
+            "完成进度",
+            "时序进度",
+            "是否达标",
+            "说明",
+        ],
+        [34, 30, 8, 16, 11, 24, 12, 12, 10, 60],
     )
     row = 4
     for c in context["province_targets"]:
@@ -130,29 +151,30 @@ def province_summary(context: dict) -> bytes:
         _text(ws, row, 2, c.indicator.label)
         _text(ws, row, 3, c.indicator.unit_label)
         _number(ws, row, 4, c)
-        _text(ws, row, 5, c.target_text)
-        progress = ws.cell(row=row, column=6, value=c.check.progress)
+        _basis(ws, row, 5, c)
+        _text(ws, row, 6, c.target_text)
+        progress = ws.cell(row=row, column=7, value=c.check.progress)
         progress.number_format = "0.0%"
         progress.border = _BORDER
-        timep = ws.cell(row=row, column=7, value=c.check.time_progress)
+        timep = ws.cell(row=row, column=8, value=c.check.time_progress)
         timep.number_format = "0.0%"
         timep.border = _BORDER
-        status = _text(ws, row, 8, c.check.status)
+        status = _text(ws, row, 9, c.check.status)
         if c.check.met is False:
             status.fill = _UNMET_FILL
-        if c.check.reason:
-            status.comment = Comment(safe_text(c.check.reason), CREATOR)
+        _text(ws, row, 10, c.check.reason)
         row += 1
     ws.freeze_panes = "B4"
 
     ws = wb.create_sheet("汇总指标")
     scopes = context["scope_columns"] + context["kind_columns"]
-    _title(ws, f"{year}年{month}月 监测指标汇总（全省、评估分组、机构类型）", context, len(scopes) + 3)
+    _title(ws, f"{year}年{month}月 监测指标汇总（全省、评估分组、机构类型）", context, 2 * len(scopes) + 3)
+    # each figure with its basis beside it: how many of the scope's members it contains
     _header(
         ws,
         3,
-        ["类别", "指标", "单位", *[label for _k, _key, label in scopes]],
-        [10, 36, 9, *([14] * len(scopes))],
+        ["类别", "指标", "单位", *[h for _k, _key, label in scopes for h in (label, f"{label}基于（家）")]],
+        [10, 36, 9, *([14, 9] * len(scopes))],
     )
     row = 4
     kind_cells = {i.code: cells for i, cells in context["kind_summary"]}
@@ -161,8 +183,9 @@ def province_summary(context: dict) -> bytes:
             _text(ws, row, 1, group)
             _text(ws, row, 2, indicator.label)
             _text(ws, row, 3, indicator.unit_label or "—")
-            for col, cell in enumerate(cells + kind_cells.get(indicator.code, []), start=4):
-                _number(ws, row, col, cell)
+            for n, cell in enumerate(cells + kind_cells.get(indicator.code, [])):
+                _number(ws, row, 4 + 2 * n, cell)
+                _basis(ws, row, 5 + 2 * n, cell)
             row += 1
     ws.freeze_panes = "D4"
 

@@ -992,7 +992,7 @@ def compute(
             # the formula reads its components by name from the whole frame (no per-indicator copy of them)
             v = ind.fn(frame).to_numpy(dtype=float) if n else np.array([], dtype=float)
         v = np.where(defined & np.isfinite(v), v, np.nan)
-        values[ind.code] = np.round(v, 6)
+        values[ind.code] = v  # unrounded: a value is rounded once, when it is shown (Indicator.rounded)
         prov = np.zeros(n, dtype=bool)
         for part in parts:
             prov |= part.provisional
@@ -1064,7 +1064,7 @@ def compute(
                         "year": t // 12,
                         "month": t % 12 + 1,
                         "code": ind.code,
-                        "value": np.round(v, 6),
+                        "value": v,
                         "reason": reason,
                         "contributors": c,
                         "members": members[present],
@@ -1094,16 +1094,21 @@ def compute(
     return Result(grid, result_values, result_prov, reasons, aggregate_frame, result_applicable)
 
 
+STORED_PLACES = 10  # far below any shown decimal: storing never decides how a value is shown
+_STORED = Decimal(1).scaleb(-STORED_PLACES)
+
+
 def to_decimal(value) -> Decimal | None:
-    """A computed float as the stored Decimal (6 decimals; NaN → None; −0 → 0)."""
+    """A computed float as the stored Decimal (NaN → None; −0 → 0). Its shortest decimal form, kept to
+    STORED_PLACES decimals: 0.08834983 stays 0.08834983 and is shown 8.83%, not rounded first to 0.088350
+    and then again to 8.84%. Float noise such as 0.30000000000000004 goes; the shown decimals never do."""
     if value is None:
         return None
     value = float(value)
-    if np.isnan(value):
+    if not np.isfinite(value):
         return None
-    text = f"{value:.6f}"
-    d = Decimal(text)
-    return Decimal("0.000000") if d == 0 else d
+    d = Decimal(repr(value)).quantize(_STORED)
+    return Decimal(0).quantize(_STORED) if d == 0 else d
 
 
 # --- targets -------------------------------------------------------------------------------------------------
@@ -1112,7 +1117,11 @@ def to_decimal(value) -> Decimal | None:
 @dataclass(frozen=True)
 class TargetCheck:
     """How a value stands against a target: the reference, progress (actual ÷ reference, when meaningful),
-    the gap (actual − reference), whether it is met, and why not when any of these is undefined."""
+    the gap (actual − reference), whether it is met, and why not when any of these is undefined.
+
+    `pending`: the figure (or its reference) is an aggregate some of whose members are not in it yet — their
+    sheets are not approved or not filed — so the target can be neither met nor missed: 待审核. The progress
+    and gap are then what the complete members alone show, and `basis` says how many they are ("15/24")."""
 
     reference: Decimal | None
     progress: Decimal | None
@@ -1120,6 +1129,9 @@ class TargetCheck:
     met: bool | None
     reason: str = ""
     time_progress: Decimal | None = None  # 时序进度: month / 12, for targets on cumulative indicators
+    pending: bool = False
+    basis: str = ""  # "15/24" for an aggregate: members whose data the figure contains / members
+    reference_basis: str = ""
 
     @property
     def bar(self) -> int | None:
@@ -1142,7 +1154,32 @@ class TargetCheck:
 
     @property
     def status(self) -> str:
+        if self.pending:
+            return "待审核"
         return {True: "达标", False: "未达标", None: "无法判断"}[self.met]
+
+
+def _partial(basis: tuple[int, int] | None) -> bool:
+    return basis is not None and basis[1] > 1 and basis[0] < basis[1]
+
+
+def _basis_text(basis: tuple[int, int] | None) -> str:
+    return f"{basis[0]}/{basis[1]}" if basis is not None and basis[1] > 1 else ""
+
+
+def pending_reason(indicator: Indicator, actual: Decimal | None, basis: tuple[int, int], what="") -> str:
+    """待审核: which members are missing and what the complete ones alone show."""
+    contributors, members = basis
+    missing = members - contributors
+    head = f"待审核：{members}家机构中{missing}家{what}的监测表尚未审核通过或未报送，暂无法判断是否达成"
+    if actual is None or contributors == 0:
+        return head
+    shown = indicator.text(actual, with_unit=True)
+    amount_like = not indicator.share and indicator.unit in {"亿元", "户", "万元"}
+    tail = (
+        f"已审核的{contributors}家合计{shown}" if amount_like else f"按已审核的{contributors}家计算为{shown}"
+    )
+    return f"{head}；{tail}"
 
 
 def check_target(
@@ -1155,16 +1192,23 @@ def check_target(
     month: int,
     actual_reason: str = "",
     reference_reason: str = "",
+    actual_basis: tuple[int, int] | None = None,
+    reference_basis: tuple[int, int] | None = None,
 ) -> TargetCheck:
+    """`actual_basis` / `reference_basis`: (contributors, members) of an aggregate figure. A figure summed
+    over only part of its members never reads 未达标 (nor 达标): it is pending until they are all in."""
     time_progress = (
         (Decimal(month) / 12).quantize(Decimal("0.0001"))
         if indicator.cumulative and basis in {"fixed", "plan"}
         else None
     )
+    bases = {"basis": _basis_text(actual_basis), "reference_basis": _basis_text(reference_basis)}
     if reference is None:
-        return TargetCheck(None, None, None, None, reference_reason or "目标基准无数值", time_progress)
+        return TargetCheck(
+            None, None, None, None, reference_reason or "目标基准无数值", time_progress, **bases
+        )
     if actual is None:
-        return TargetCheck(reference, None, None, None, actual_reason or "指标无数值", time_progress)
+        return TargetCheck(reference, None, None, None, actual_reason or "指标无数值", time_progress, **bases)
     shown = indicator.rounded(actual)
     target = indicator.rounded(reference) if not indicator.test else reference
     met = shown >= target if comparator == "gte" else shown > target
@@ -1172,7 +1216,15 @@ def check_target(
     progress = None
     if reference > 0 and (basis in {"fixed", "plan"} or amount_like):
         progress = (actual / reference).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-    return TargetCheck(reference, progress, actual - reference, met, "", time_progress)
+    if _partial(actual_basis) or _partial(reference_basis):
+        if _partial(actual_basis):
+            reason = pending_reason(indicator, actual, actual_basis)
+        else:
+            reason = pending_reason(indicator, reference, reference_basis, what="（比较基准）")
+        return TargetCheck(
+            reference, progress, actual - reference, None, reason, time_progress, True, **bases
+        )
+    return TargetCheck(reference, progress, actual - reference, met, "", time_progress, **bases)
 
 
 # --- reporting timeliness ------------------------------------------------------------------------------------

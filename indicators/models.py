@@ -30,7 +30,8 @@ class IndicatorValue(models.Model):
     year = models.PositiveSmallIntegerField(_("年度"))
     month = models.PositiveSmallIntegerField(_("月份"))
     code = models.CharField(_("指标代码"), max_length=40)
-    value = models.DecimalField(_("数值"), max_digits=24, decimal_places=6, null=True, blank=True)
+    # unrounded (10 decimals): the only rounding is the shown one (indicators.Indicator.rounded)
+    value = models.DecimalField(_("数值"), max_digits=28, decimal_places=10, null=True, blank=True)
     reason = models.CharField(_("无数值原因"), max_length=300, blank=True)
     contributors = models.PositiveIntegerField(_("参与计算的机构数"), default=0)
     members = models.PositiveIntegerField(_("范围内机构数"), default=0)
@@ -251,3 +252,98 @@ class SupervisionAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.institution} {self.taken_on:%Y-%m-%d} {self.get_kind_display()}"
+
+
+class Bulletin(models.Model):
+    """The month's 专项行动监测通报（简报）of a PBoC office's jurisdiction (004 §(十九)(二十)).
+
+    Generated from the stored indicators by a Celery job (queued → running → draft, with progress), the
+    numbers frozen in `content` with their data cut-off (数据截至); the officer edits the drafted
+    `paragraphs` and publishes. Each publication of a month is a new version (第 N 版) beside the earlier
+    ones, never an overwrite; a published bulletin is not edited again."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("生成中")
+        DRAFT = "draft", _("草稿")
+        PUBLISHED = "published", _("已发布")
+        FAILED = "failed", _("生成失败")
+
+    office = models.ForeignKey(
+        "institutions.PbocOffice", verbose_name=_("辖区"), on_delete=models.PROTECT, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    month = models.PositiveSmallIntegerField(_("月份"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    version = models.PositiveIntegerField(_("版本"), null=True, blank=True)
+    title = models.CharField(_("标题"), max_length=200, blank=True)
+    content = models.JSONField(_("数据"), default=dict, blank=True)
+    paragraphs = models.JSONField(_("正文段落"), default=list, blank=True)
+    data_cutoff = models.DateTimeField(_("数据截至"), null=True, blank=True)
+    latest_approval_at = models.DateTimeField(_("纳入的最近审核通过时间"), null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(_("进度（%）"), default=0)
+    error = models.TextField(_("错误"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("生成人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发布人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-year", "-month", "-created_at", "-id"]
+        verbose_name = _("监测通报")
+        verbose_name_plural = _("监测通报")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["office", "year", "month", "version"], name="bulletin_one_per_version"
+            ),
+            models.CheckConstraint(condition=Q(month__range=(1, 12)), name="bulletin_month"),
+            models.CheckConstraint(
+                condition=~Q(status="published") | (Q(version__isnull=False) & Q(published_at__isnull=False)),
+                name="bulletin_published_has_version",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="bulletin_progress"),
+        ]
+
+    def __str__(self) -> str:
+        version = f" 第{self.version}版" if self.version else ""
+        return f"{self.year}年{self.month}月监测通报{version}（{self.get_status_display()}）"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status in {self.Status.DRAFT, self.Status.PUBLISHED}
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+
+class BulletinNotice(models.Model):
+    """A 通报 e-mailed to one institution's 附件2 contacts with its own extract of a bulletin (never another
+    institution's figures). Written with the supervision record, sent once by the outbox's task."""
+
+    bulletin = models.ForeignKey(Bulletin, on_delete=models.PROTECT, related_name="notices")
+    action = models.OneToOneField(SupervisionAction, on_delete=models.PROTECT, related_name="notice")
+    institution = models.ForeignKey("institutions.Institution", on_delete=models.PROTECT, related_name="+")
+    recipients = models.JSONField(_("收件人"), default=list)
+    subject = models.CharField(_("主题"), max_length=200)
+    body = models.TextField(_("正文"))
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("通报邮件")
+        verbose_name_plural = _("通报邮件")
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {', '.join(self.recipients)}"

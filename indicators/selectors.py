@@ -430,6 +430,8 @@ def check(table: ValueTable, target: Target, scope_kind, scope_key, year, month)
         month=month,
         actual_reason=actual.reason,
         reference_reason=ref.reason,
+        actual_basis=(actual.contributors, actual.members),
+        reference_basis=None if target.basis == "fixed" else (ref.contributors, ref.members),
     )
 
 

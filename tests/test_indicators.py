@@ -206,8 +206,8 @@ ICBC_2022_03 = {
     "loan_growth_yoy": "0.375",  # 110 / 80 − 1
     "credit_loan_balance": "24",
     "credit_increase_ytd": "4",  # 24 − 20
-    "credit_share": "0.218182",  # 24 / 110
-    "credit_share_change_ytd": "1.818182",  # (24/110 − 20/100) × 100
+    "credit_share": "0.2181818182",  # 24 / 110, stored unrounded (10 decimals)
+    "credit_share_change_ytd": "1.8181818182",  # (24/110 − 20/100) × 100
     "new_loans": "30",
     "new_credit_share": "0.3",  # 9 / 30
     "borrowers_increase_ytd": "500",  # 10500 − 10000
@@ -364,12 +364,12 @@ def test_spread_needs_the_month_lpr(world):
 
 def test_province_ratios_are_ratios_of_sums_not_averages_of_ratios(world):
     growth = province(2022, 3, "loan_growth_ytd")
-    assert growth.value == Decimal("0.133333")  # (110 + 60 − 100 − 50) / (100 + 50)
+    assert growth.value == Decimal("0.1333333333")  # (110 + 60 − 100 − 50) / (100 + 50)
     assert growth.value != (Decimal("0.1") + Decimal("0.2")) / 2  # the average of the two ratios
     assert (growth.contributors, growth.members) == (2, 24)
-    assert province(2022, 3, "credit_share").value == Decimal("0.194118")  # 33 / 170
+    assert province(2022, 3, "credit_share").value == Decimal("0.1941176471")  # 33 / 170
     assert province(2022, 3, "weighted_rate").value == Decimal("4.8")  # (4.6×30 + 5.2×15) / 45
-    assert province(2022, 3, "ftp_discount_bp").value == Decimal("35.882353")  # (50×110 + 10×60) / 170
+    assert province(2022, 3, "ftp_discount_bp").value == Decimal("35.8823529412")  # (50×110 + 10×60) / 170
     assert province(2022, 3, "rate_spread_lpr").value == Decimal("110")  # (4.8 − 3.7) × 100
     assert province(2022, 3, "loan_increase_ytd").value == Decimal("20")
 
@@ -586,7 +586,7 @@ def test_timeliness_from_first_submission_against_the_due_date(world):
     )
     rows = {r["period"].month: r for r in selectors.timeliness(world["officer_branch"], 2022)}
     assert (rows[3]["expected"], rows[3]["reported"], rows[3]["on_time"]) == (24, 2, 1)
-    assert rows[3]["reporting_rate"] == Decimal("0.083333")
+    assert rows[3]["reporting_rate"] == Decimal("0.0833333333")
     assert rows[2]["reported"] == 0 and rows[2]["reporting_rate"] == Decimal("0")
 
 

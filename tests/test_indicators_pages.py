@@ -45,11 +45,14 @@ def test_dashboard_shows_province_targets_progress_and_as_of(world, client_for):
     page = html(client_for("officer_branch").get(reverse("indicators:dashboard") + MARCH))
     assert "全省目标完成情况" in page and "新增普惠小微贷款 1700亿元" in page
     # 比年初增加额 20亿元 against 1700: 1.2% done, 25% of the year gone
-    card = page[page.index('data-target="loan_increase_ytd"') :][:1500]
+    card = page[page.index('data-target="loan_increase_ytd"') :]
+    card = card[: card.index('<div class="target', 10)]
     assert (
         "20.00亿元" in card and "≥ 1,700亿元" in card and "完成进度 1.2%" in card and "时序进度 25.0%" in card
     )
-    assert "未达标" in card
+    # 2 of 24 institutions' sheets are in the sum: neither met nor missed, with the basis beside the figure
+    assert "待审核" in card and "未达标" not in card and "基于 2/24 家" in card
+    assert "24家机构中22家的监测表尚未审核通过或未报送" in card and "已审核的2家合计20.00亿元" in card
     run = world["run"]
     assert "数据截至" in page and f"{run.latest_approval_at.astimezone().strftime('%Y-%m-%d')}" in page
     # every number drills down
@@ -261,10 +264,12 @@ def test_the_province_export_has_the_numbers_of_the_screen(world, client_for):
     assert Decimal(str(growth[3].value)) == ind.get("loan_growth_ytd").rounded(stored) == Decimal("0.1333")
     page = html(client.get(reverse("indicators:dashboard") + MARCH))
     assert f">{ind.get('loan_growth_ytd').text(stored)}</a>" in page  # 13.33% on screen and in Excel
-    g2 = rows["普惠小微贷款余额"][5]  # 第2组: nobody reported
-    assert g2.value == "—" and "均无法计算" in g2.comment.text
+    assert growth[4].value == "2/24"  # the basis beside the figure
+    g2 = rows["普惠小微贷款余额"][7]  # 第2组: nobody reported
+    assert g2.value == "—" and "均无法计算" in g2.comment.text and rows["普惠小微贷款余额"][8].value == "0/14"
     targets = wb["全省目标"]
-    assert targets["A4"].value == "新增普惠小微贷款 1700亿元" and targets["H4"].value == "未达标"
+    assert targets["A4"].value == "新增普惠小微贷款 1700亿元" and targets["E4"].value == "2/24"
+    assert targets["I4"].value == "待审核" and targets["J4"].value.startswith("待审核：24家机构中22家")
 
 
 def test_the_institution_export_neutralises_formula_injection_and_explains_dashes(world, client_for):

@@ -30,11 +30,13 @@ def test_officer_drills_from_a_province_number_to_its_source_sheet(page, live_se
     expect(page.locator("h1")).to_contain_text("专项行动监测指标 · 2022年3月")
     expect(page.locator("#asof")).to_contain_text("数据截至")
 
-    # the province target: 20亿元 of 1700, a 1% progress bar, not met
+    # the province target: 20亿元 of 1700, a 1% progress bar
     card = page.locator('[data-target="loan_increase_ytd"]')
     expect(card).to_contain_text("20.00亿元")
     expect(card.locator(".bar .fill")).to_have_attribute("width", "1")  # of the bar's 100-unit SVG viewBox
-    expect(card.locator(".badge")).to_have_text("未达标")
+    # 2 of 24 sheets are in the sum: neither met nor missed until the others are approved
+    expect(card.locator(".badge")).to_have_text("待审核")
+    expect(card.locator(".basis")).to_have_text("基于 2/24 家")
 
     # the trend chart is drawn by our own ECharts and follows the indicator picked
     expect(page.locator("#trend-chart svg")).to_be_visible()
