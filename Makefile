@@ -32,8 +32,11 @@ run: setup
 
 # Production-like: gunicorn + Celery worker + beat against DATABASE_URL / REDIS_URL.
 # docker-compose.yml runs exactly these commands (see portal/processes.py and tests/test_compose.py).
+# Two database roles: migrations run as the tables' owner (MIGRATION_DATABASE_URL), which then grants the
+# role of DATABASE_URL — the one web, worker and beat use — rows only: no TRUNCATE, no ALTER, and on the audit
+# log SELECT and INSERT alone (audit/privileges.py). Without MIGRATION_DATABASE_URL one role does both.
 serve: setup
-	$(PY) manage.py migrate --noinput
+	DATABASE_URL=$${MIGRATION_DATABASE_URL:-$$DATABASE_URL} APP_DATABASE_URL=$$DATABASE_URL $(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) -m portal.processes run-all
 

@@ -304,6 +304,8 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     # Tasks the broker could not take when a state change queued them (Redis down) are sent when it is back.
     "outbox": {"task": "outbox.deliver_pending", "schedule": 30.0, "options": {"expires": 25}},
+    # The audit log's hash chain grows over what was written since (audit/chain.py, manage.py verify_audit).
+    "audit-seal": {"task": "audit.seal", "schedule": 60.0, "options": {"expires": 55}},
     "open-periods": {"task": "reporting.open_periods", "schedule": crontab(hour=0, minute=5)},
     # 附件4 is due on the 15th: a reminder 3 days before to those who have not submitted, a notice the day after.
     "monitoring-reminders": {

@@ -71,8 +71,24 @@ def _serve_recipe() -> list[list[str]]:
     for line in lines[start + 1 :]:
         if not line.startswith("\t"):
             break
-        recipe.append(shlex.split(line.strip().replace("$(PY)", "python")))
+        argv = shlex.split(line.strip().replace("$(PY)", "python"))
+        while argv and re.match(r"^[A-Z_]+=", argv[0]):  # VAR=value before the command
+            argv.pop(0)
+        recipe.append(argv)
     return recipe
+
+
+def _serve_env(command: str) -> dict[str, str]:
+    """The VAR=value assignments before `command` in the serve recipe."""
+    lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(r"^serve\s*:", line))
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        words = shlex.split(line.strip())
+        if command in words:
+            return dict(w.split("=", 1) for w in words if re.match(r"^[A-Z_]+=", w))
+    return {}
 
 
 @pytest.mark.parametrize("name", PROCESS_SERVICES)
@@ -99,14 +115,18 @@ def test_compose_urls_point_at_the_postgres_and_redis_services(compose):
     assert services["postgres"]["image"].split(":")[1].startswith("15")
     assert services["redis"]["image"].split(":")[1].startswith("7")
     pg_env = _environment(services["postgres"])
+    app = urlsplit(_environment(services["migrate"])["APP_DATABASE_URL"])
     for name in [*PROCESS_SERVICES, "migrate"]:
         env = _environment(services[name])
         db = urlsplit(env["DATABASE_URL"])
         assert db.scheme in {"postgres", "postgresql"}
         assert db.hostname == "postgres"
-        assert db.username == pg_env["POSTGRES_USER"]
-        assert db.password == pg_env["POSTGRES_PASSWORD"]
         assert db.path == "/" + pg_env["POSTGRES_DB"]
+        if name == "migrate":  # migrations as the tables' owner …
+            assert (db.username, db.password) == (pg_env["POSTGRES_USER"], pg_env["POSTGRES_PASSWORD"])
+        else:  # … the processes as the role it grants rows only (audit/privileges.py)
+            assert (db.username, db.password) == (app.username, app.password), name
+            assert db.username != pg_env["POSTGRES_USER"], name
         redis = urlsplit(env["REDIS_URL"])
         assert redis.scheme == "redis"
         assert redis.hostname == "redis"
@@ -142,6 +162,14 @@ def test_compose_migrate_step_is_the_migrate_line_of_make_serve(compose):
     migrate = [argv for argv in recipe if "migrate" in argv]
     assert migrate == [compose["services"]["migrate"]["command"]]
     assert migrate[0] == ["python", "manage.py", "migrate", "--noinput"]
+
+
+def test_migrations_run_as_the_owner_and_grant_the_processes_role_in_make_serve_and_compose(compose):
+    env = _serve_env("migrate")
+    assert env["DATABASE_URL"] == "$${MIGRATION_DATABASE_URL:-$$DATABASE_URL}"
+    assert env["APP_DATABASE_URL"] == "$$DATABASE_URL"
+    migrate = _environment(compose["services"]["migrate"])
+    assert urlsplit(migrate["APP_DATABASE_URL"]).username != urlsplit(migrate["DATABASE_URL"]).username
 
 
 def test_makefile_serve_migrates_collects_static_and_runs_all_processes():

@@ -496,15 +496,20 @@ def _manage(env: dict, *arguments: str) -> str:
 def web_server(private_postgres, tmp_path):
     """gunicorn serving the portal, DEBUG off, one worker, against a database on the private cluster."""
     port = free_port()
+    owner_url = private_postgres.createdb("portal")
+    app_url = owner_url.replace("postgres://postgres@", "postgres://portal_app:app-secret@")
     env = {
         **os.environ,
-        "DATABASE_URL": private_postgres.createdb("portal"),
+        "DATABASE_URL": app_url,  # served as the role that owns no table, as make serve and compose do
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1",
         "PLAIN_HTTP": "1",  # served over HTTP on 127.0.0.1
         "MEDIA_ROOT": str(tmp_path),
     }
-    _manage(env, "migrate", "--noinput", "-v", "0")
+    # migrations as the owner, which creates and grants the portal's role (audit/privileges.py)
+    _manage(
+        {**env, "DATABASE_URL": owner_url, "APP_DATABASE_URL": app_url}, "migrate", "--noinput", "-v", "0"
+    )
     session, institution, period = _manage(env, "shell", "-c", SEED).strip().splitlines()[-1].split()
     log = tmp_path / "gunicorn.log"
     with log.open("w") as out:
