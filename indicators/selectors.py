@@ -1169,3 +1169,20 @@ def institution_table(user, *, year=None, month=None, live: bool = False) -> dic
         "rows": rows,
         "supervision": supervision,
     }
+
+
+# --- bulletins -----------------------------------------------------------------------------------------------
+
+
+def bulletins_for(user):
+    """The bulletins a user may see: PBoC users, those of their office and of every office below it."""
+    from .models import Bulletin
+
+    if not access.is_pboc(user):
+        return Bulletin.objects.none()
+    qs = Bulletin.objects.select_related("office", "created_by", "published_by")
+    if user.role == "sysadmin" or user.is_superuser:
+        return qs
+    if not user.office_id:
+        return Bulletin.objects.none()
+    return qs.filter(office_id__in=access.office_subtree_ids(user.office_id))

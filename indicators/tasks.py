@@ -23,3 +23,23 @@ def refresh(run_id: int) -> str:
         log.exception("indicator refresh #%s failed", run_id)
         services.fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}")
         return RefreshRun.Status.FAILED
+
+
+@shared_task(name="indicators.build_bulletin", acks_late=True)
+def build_bulletin(bulletin_id: int) -> str:
+    """The month's bulletin: idempotent (a drafted or published bulletin is not generated again)."""
+    from . import services
+
+    try:
+        return services.build_bulletin(bulletin_id=bulletin_id).status
+    except Exception as exc:  # the row must say it failed, whatever the cause
+        log.exception("bulletin #%s failed", bulletin_id)
+        services.fail_bulletin(bulletin_id=bulletin_id, error=f"生成失败：{exc.__class__.__name__}: {exc}")
+        return "failed"
+
+
+@shared_task(name="indicators.send_bulletin_notice", acks_late=True)
+def send_bulletin_notice(notice_id: int) -> bool:
+    from . import services
+
+    return services.send_bulletin_notice(notice_id=notice_id)

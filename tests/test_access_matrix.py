@@ -18,8 +18,8 @@ Outcome classes (one word per cell of the table):
            write; a role that may not gets deny or hide before the body is looked at
   nometh   405: the route does not take the method (GET on a POST-only form)
 
-A page that only reads answers a POST as it answers a GET (its POST row repeats the GET row); a page that
-changes something takes POST only. A 5xx is a failure in every cell. Writes are empty (a few carry the id of bank A's object in the body where
+A page that only reads answers GET and HEAD alone (require_safe: its POST row is nometh once signed in); a
+page that changes something takes POST only. A 5xx is a failure in every cell. Writes are empty (a few carry the id of bank A's object in the body where
 the route takes it there, see WRITE_DATA). Each cell runs in its own savepoint, rolled back after the
 request, so a write in one cell (an approval, a new token) never changes what the next cell sees; the world
 itself is built once for the module inside a transaction that is rolled back at the end.
@@ -66,9 +66,9 @@ PUBLIC = {"login", "healthz", "set_language"}
 PAGES = {
     # site
     "home":                        {"GET":  "login   ok      ok      ok      ok      ok      ok",
-                                    "POST": "login   ok      ok      ok      ok      ok      ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "healthz":                     {"GET":  "ok      ok      ok      ok      ok      ok      ok",
-                                    "POST": "ok      ok      ok      ok      ok      ok      ok"},
+                                    "POST": "nometh  nometh  nometh  nometh  nometh  nometh  nometh"},
     "set_language":                {"GET":  "ok      ok      ok      ok      ok      ok      ok",
                                     "POST": "ok      ok      ok      ok      ok      ok      ok"},
     "schema":                      {"GET":  "login   ok      ok      ok      ok      ok      ok",
@@ -90,37 +90,37 @@ PAGES = {
     "api_tokens":                  {"GET":  "login   ok      ok      ok      ok      ok      ok",
                                     "POST": "login   ok      hide    hide    hide    hide    ok"},
     "keepalive":                   {"GET":  "login   ok      ok      ok      ok      ok      ok",
-                                    "POST": "login   ok      ok      ok      ok      ok      ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "two_factor":                  {"GET":  "login   deny    deny    deny    ok      ok      ok",
                                     "POST": "login   deny    deny    deny    ok      ok      ok"},
     # audit: PBoC admins only
     "audit:log":                   {"GET":  "login   deny    deny    deny    deny    deny    ok",
-                                    "POST": "login   deny    deny    deny    deny    deny    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "audit:export":                {"GET":  "login   deny    deny    deny    deny    deny    ok",
-                                    "POST": "login   deny    deny    deny    deny    deny    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     # reporting: lists scoped to what the user sees; officers' tools
     "reporting:list":              {"GET":  "login   ok      ok      ok      ok      ok      ok",
-                                    "POST": "login   ok      ok      ok      ok      ok      ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "reporting:matrix":            {"GET":  "login   deny    deny    deny    ok      ok      ok",
-                                    "POST": "login   deny    deny    deny    ok      ok      ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "reporting:bulk_approve":      {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   deny    deny    deny    ok      ok      ok"},
     "reporting:bulk_import":       {"GET":  "login   deny    deny    deny    ok      ok      ok",
                                     "POST": "login   deny    deny    deny    refused refused refused"},
     "reporting:contacts_export":   {"GET":  "login   deny    deny    deny    ok      ok      ok",
-                                    "POST": "login   deny    deny    deny    ok      ok      ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "reporting:bulk_template":     {"GET":  "login   deny    deny    deny    ok      ok      ok",
-                                    "POST": "login   deny    deny    deny    ok      ok      ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     # an import job is seen by the officer who started it, no one else
     "reporting:job":               {"GET":  "login   hide    hide    hide    ok      hide    hide",
-                                    "POST": "login   hide    hide    hide    ok      hide    hide"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "reporting:job_status":        {"GET":  "login   hide    hide    hide    ok      hide    hide",
-                                    "POST": "login   hide    hide    hide    ok      hide    hide"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     # bank A's returns: its filer and signer prepare, its signer submits, officers following it review
     "reporting:sheet":             {"GET":  "login   ok      ok      hide    ok      hide    ok",
                                     "POST": "login   ok      ok      hide    deny    hide    deny"},
     "reporting:template":          {"GET":  "login   ok      ok      hide    ok      hide    ok",
-                                    "POST": "login   ok      ok      hide    ok      hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "reporting:upload":            {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   refused refused hide    deny    hide    deny"},
     "reporting:submit":            {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
@@ -132,13 +132,13 @@ PAGES = {
     "reporting:reopen":            {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   deny    deny    hide    refused hide    refused"},
     "reporting:findings":          {"GET":  "login   ok      ok      hide    ok      hide    ok",
-                                    "POST": "login   ok      ok      hide    ok      hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "reporting:history":           {"GET":  "login   ok      ok      hide    ok      hide    ok",
-                                    "POST": "login   ok      ok      hide    ok      hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "reporting:document":          {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   refused refused hide    deny    hide    deny"},
     "reporting:document_file":     {"GET":  "login   ok      ok      hide    ok      hide    ok",
-                                    "POST": "login   ok      ok      hide    ok      hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     # indicators: a bank sees its own institution's page; officers the jurisdiction
     "indicators:dashboard":        {"GET":  "login   ok      ok      ok      ok      ok      ok",
                                     "POST": "login   ok      ok      ok      ok      ok      ok"},
@@ -159,14 +159,35 @@ PAGES = {
                                     "POST": "login   deny    deny    deny    ok      ok      ok"},
     "indicators:export_institutions": {"GET": "login ok      ok      ok      ok      ok      ok",
                                     "POST": "login   ok      ok      ok      ok      ok      ok"},
+    # the month's bulletin drafted by 营业管理部's officer: PBoC only (banks refused before any lookup), seen
+    # by its office and the offices above it; generating with no month is turned down with a message
+    "indicators:bulletins":        {"GET":  "login   deny    deny    deny    ok      ok      ok",
+                                    "POST": "login   deny    deny    deny    ok      ok      ok"},
+    "indicators:bulletin_generate": {"GET": "login   nometh  nometh  nometh  nometh  nometh  nometh",
+                                    "POST": "login   deny    deny    deny    refused refused refused"},
+    "indicators:bulletin":         {"GET":  "login   deny    deny    deny    ok      hide    ok",
+                                    "POST": "login   deny    deny    deny    ok      hide    ok"},
+    "indicators:bulletin_status":  {"GET":  "login   deny    deny    deny    ok      hide    ok",
+                                    "POST": "login   deny    deny    deny    ok      hide    ok"},
+    "indicators:bulletin_save":    {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
+                                    "POST": "login   deny    deny    deny    ok      hide    ok"},
+    "indicators:bulletin_publish": {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
+                                    "POST": "login   deny    deny    deny    ok      hide    ok"},
+    "indicators:bulletin_pdf":     {"GET":  "login   deny    deny    deny    ok      hide    ok",
+                                    "POST": "login   deny    deny    deny    ok      hide    ok"},
+    "indicators:bulletin_docx":    {"GET":  "login   deny    deny    deny    ok      hide    ok",
+                                    "POST": "login   deny    deny    deny    ok      hide    ok"},
+    # bank A in the bulletin's 不到位 list: an empty date is turned down with a message
+    "indicators:bulletin_supervise": {"GET": "login  nometh  nometh  nometh  nometh  nometh  nometh",
+                                    "POST": "login   deny    deny    deny    refused hide    refused"},
     # evaluation: the 2022 draft run by 武汉分行 (all 24 banks are members, so bank B sees the evaluation
     # itself but not bank A's part of it); officers score the banks they follow; admins manage
     "evaluation:list":             {"GET":  "login   ok      ok      ok      ok      ok      ok",
-                                    "POST": "login   ok      ok      ok      ok      ok      ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "evaluation:create":           {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   deny    deny    deny    deny    deny    ok"},
     "evaluation:detail":           {"GET":  "login   ok      ok      ok      ok      hide    ok",
-                                    "POST": "login   ok      ok      ok      ok      hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "evaluation:scheme":           {"GET":  "login   deny    deny    deny    deny    hide    ok",
                                     "POST": "login   deny    deny    deny    deny    hide    refused"},
     "evaluation:fetch":            {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
@@ -175,7 +196,7 @@ PAGES = {
                                     "POST": "login   deny    deny    deny    deny    hide    refused"},
     # the what-if draft of the published 2021 evaluation: PBoC only, banks never see one
     "evaluation:what_if":          {"GET":  "login   hide    hide    hide    ok      hide    ok",
-                                    "POST": "login   hide    hide    hide    ok      hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "evaluation:copy":             {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   deny    deny    deny    deny    hide    ok"},
     "evaluation:discard":          {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
@@ -184,32 +205,32 @@ PAGES = {
     "evaluation:evidence":         {"GET":  "login   ok      ok      ok      deny    hide    deny",
                                     "POST": "login   refused refused refused deny    hide    deny"},
     "evaluation:evidence_file":    {"GET":  "login   ok      ok      hide    ok      hide    ok",
-                                    "POST": "login   ok      ok      hide    ok      hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     # the published 2021 evaluation's result table: PBoC only
     "evaluation:results_xlsx":     {"GET":  "login   deny    deny    deny    ok      hide    ok",
-                                    "POST": "login   deny    deny    deny    ok      hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "evaluation:results_pdf":      {"GET":  "login   deny    deny    deny    ok      hide    ok",
-                                    "POST": "login   deny    deny    deny    ok      hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "evaluation:cards":            {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   deny    deny    deny    deny    hide    ok"},
     # the admin's report-card job: seen by the admin who started it
     "evaluation:job":              {"GET":  "login   hide    hide    hide    hide    hide    ok",
-                                    "POST": "login   hide    hide    hide    hide    hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "evaluation:job_status":       {"GET":  "login   hide    hide    hide    hide    hide    ok",
-                                    "POST": "login   hide    hide    hide    hide    hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "evaluation:job_download":     {"GET":  "login   hide    hide    hide    hide    hide    ok",
-                                    "POST": "login   hide    hide    hide    hide    hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     # bank A inside the draft: the scoring page and its forms are for the officers who follow it (the page
     # refuses every bank before looking at the institution: the same 403 whichever id bank B tries)
     "evaluation:institution":      {"GET":  "login   deny    deny    deny    ok      hide    ok",
-                                    "POST": "login   deny    deny    deny    ok      hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "evaluation:score":            {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   deny    deny    hide    refused hide    refused"},
     "evaluation:override":         {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   deny    deny    hide    refused hide    refused"},
     # bank A's report card of the published 2021 evaluation: its own users and its officers
     "evaluation:card":             {"GET":  "login   ok      ok      hide    ok      hide    ok",
-                                    "POST": "login   ok      ok      hide    ok      hide    ok"},
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
 }
 
 API = {
@@ -278,6 +299,13 @@ OBJECTS = {
     "evaluation:job_status": {"pk": "published_evaluation", "job_id": "report_job"},
     "evaluation:job_download": {"pk": "published_evaluation", "job_id": "report_job"},
     "evaluation:card": {"pk": "published_evaluation"},
+    "indicators:bulletin": {"pk": "bulletin"},
+    "indicators:bulletin_status": {"pk": "bulletin"},
+    "indicators:bulletin_save": {"pk": "bulletin"},
+    "indicators:bulletin_publish": {"pk": "bulletin"},
+    "indicators:bulletin_pdf": {"pk": "bulletin"},
+    "indicators:bulletin_docx": {"pk": "bulletin"},
+    "indicators:bulletin_supervise": {"pk": "bulletin"},
     "filing_explanations_save": {"id": "draft_filing"},
     "filing_submit": {"id": "draft_filing"},
     "filing_reopen": {"id": "approved_filing"},
@@ -298,6 +326,7 @@ WRITE_DATA = {
     "api_tokens": {"token": "{filer_a_token}"},
     "reporting:bulk_approve": {"filing": "{submitted_filing}"},
     "indicators:supervision": {"institution": "{bank_a}"},
+    "indicators:bulletin_supervise": {"institution": "{bank_a}"},
     "evaluation:create": {"jurisdiction": "{branch}", "year": "2023"},
     "filings_bulk_approve": {"filings": ["{submitted_filing}"]},
 }
@@ -432,6 +461,8 @@ def _build() -> SimpleNamespace:
     supervision = indicator_services.record_supervision(
         actor=officer, institution=a, kind="interview", taken_on=date(2022, 11, 20), reason="首贷户比重偏低"
     )
+    bulletin = indicator_services.request_bulletin(actor=officer, year=2022, month=10)
+    indicator_services.build_bulletin(bulletin_id=bulletin.pk)  # the job, in this process (nothing commits)
 
     draft_evaluation = evaluation_services.create_evaluation(
         actor=admin, year=2022, jurisdiction=office["WH"]
@@ -477,6 +508,7 @@ def _build() -> SimpleNamespace:
         one=1,
         import_job=job.pk,
         supervision=supervision.pk,
+        bulletin=bulletin.pk,
         draft_evaluation=draft_evaluation.pk,
         published_evaluation=published.pk,
         what_if=what_if.pk,

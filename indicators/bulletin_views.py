@@ -1,0 +1,205 @@
+"""Pages of the month's 监测通报: generate (a Celery job the page follows), edit the drafted text, publish a
+version, download it as PDF or Word, and act on its 不到位 list (约谈 / 现场督导 / 通报, a 通报 e-mailed).
+
+PBoC users only (a bank is refused before anything is looked up); a bulletin outside the user's offices is
+a 404. Reads through selectors, writes through services."""
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
+
+from institutions import access
+from institutions.views import client_ip
+
+from . import bulletin as composer
+from . import selectors, services
+from .models import Bulletin, SupervisionKind
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _require_pboc(request) -> None:
+    access.require(access.is_pboc(request.user), "只有人民银行用户可以查看和生成监测通报。")
+
+
+def _bulletin(request, pk) -> Bulletin:
+    _require_pboc(request)
+    return get_object_or_404(selectors.bulletins_for(request.user), pk=pk)
+
+
+def _file(data: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    return response
+
+
+def _filename(b: Bulletin, ext: str) -> str:
+    version = f"第{b.version}版" if b.version else "草稿"
+    return f"专项行动监测通报{b.year}年{b.month}月（{version}）.{ext}"
+
+
+@login_required
+def bulletins(request):
+    """The bulletins of the user's offices, newest month first, and the form that generates one."""
+    _require_pboc(request)
+    choices = [{**c, "value": f"{c['year']}-{c['month']:02d}"} for c in selectors.month_choices()]
+    default = selectors.default_month(choices)
+    return render(
+        request,
+        "indicators/bulletins.html",
+        {
+            "bulletins": selectors.bulletins_for(request.user)[:200],
+            "choices": choices,
+            "default": f"{default[0]}-{default[1]:02d}" if default else "",
+            "can_generate": bool(request.user.office_id),
+        },
+    )
+
+
+@login_required
+@require_POST
+def bulletin_generate(request):
+    _require_pboc(request)
+    try:
+        year, month = (int(x) for x in request.POST.get("period", "").split("-"))
+    except ValueError:
+        messages.error(request, "请选择通报的月份（年-月）。")
+        return redirect("indicators:bulletins")
+    try:
+        b = services.request_bulletin(actor=request.user, year=year, month=month, ip=client_ip(request))
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("indicators:bulletins")
+    return redirect("indicators:bulletin", pk=b.pk)
+
+
+@login_required
+def bulletin(request, pk):
+    b = _bulletin(request, pk)
+    content = b.content or {}
+    visible = set(access.visible_institutions(request.user).values_list("pk", flat=True))
+    others = selectors.bulletins_for(request.user).filter(office_id=b.office_id, year=b.year, month=b.month)
+    return render(
+        request,
+        "indicators/bulletin.html",
+        {
+            "b": b,
+            "content": content,
+            "charts": composer.charts(content) if b.is_ready else [],
+            "failing": [f for f in content.get("failing", []) if f.get("institution_id") in visible],
+            "versions": others.exclude(version=None).order_by("-version"),
+            "kinds": SupervisionKind.choices,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+def bulletin_status(request, pk):
+    b = _bulletin(request, pk)
+    finished = "done" if b.is_ready else ("failed" if b.status == Bulletin.Status.FAILED else b.status)
+    return JsonResponse(
+        {
+            "status": finished,
+            "status_label": b.get_status_display(),
+            "processed": b.progress,
+            "total": 100,
+            "percent": b.progress,
+            "error": b.error,
+        }
+    )
+
+
+@login_required
+@require_POST
+def bulletin_save(request, pk):
+    b = _bulletin(request, pk)
+    texts = {p["key"]: request.POST[f"p-{p['key']}"] for p in b.paragraphs if f"p-{p['key']}" in request.POST}
+    try:
+        services.save_bulletin_text(
+            actor=request.user,
+            bulletin=b,
+            texts=texts,
+            title=request.POST.get("title"),
+            ip=client_ip(request),
+        )
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        if request.POST.get("then") == "publish":
+            return bulletin_publish(request, pk)
+        messages.success(request, "已保存通报草稿。")
+    return redirect("indicators:bulletin", pk=b.pk)
+
+
+@login_required
+@require_POST
+def bulletin_publish(request, pk):
+    b = _bulletin(request, pk)
+    try:
+        b = services.publish_bulletin(actor=request.user, bulletin=b, ip=client_ip(request))
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已发布{b.year}年{b.month}月监测通报第{b.version}版。")
+    return redirect("indicators:bulletin", pk=b.pk)
+
+
+@login_required
+def bulletin_pdf(request, pk):
+    from . import pdf
+
+    b = _bulletin(request, pk)
+    if not b.is_ready:
+        messages.error(request, "通报尚未生成完毕。")
+        return redirect("indicators:bulletin", pk=b.pk)
+    return _file(pdf.bulletin_pdf(b), "application/pdf", _filename(b, "pdf"))
+
+
+@login_required
+def bulletin_docx(request, pk):
+    from . import docx
+
+    b = _bulletin(request, pk)
+    if not b.is_ready:
+        messages.error(request, "通报尚未生成完毕。")
+        return redirect("indicators:bulletin", pk=b.pk)
+    return _file(docx.bulletin_docx(b), DOCX, _filename(b, "docx"))
+
+
+@login_required
+@require_POST
+def bulletin_supervise(request, pk):
+    """One step from the 不到位 list to the supervision log (and, for a 通报, the institution's mailbox)."""
+    b = _bulletin(request, pk)
+    back = reverse("indicators:bulletin", args=[b.pk]) + "#failing"
+    inst = access.get_institution(request.user, request.POST.get("institution"))
+    try:
+        taken_on = date.fromisoformat(request.POST.get("taken_on", ""))
+    except ValueError:
+        messages.error(request, "请填写督导日期（年-月-日）。")
+        return redirect(back)
+    try:
+        services.supervise_from_bulletin(
+            actor=request.user,
+            bulletin=b,
+            institution=inst,
+            kind=request.POST.get("kind", ""),
+            taken_on=taken_on,
+            reason=request.POST.get("reason", ""),
+            email=request.POST.get("email") == "1",
+            ip=client_ip(request),
+        )
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        sent = "，通报邮件已排队发送" if request.POST.get("email") == "1" else ""
+        messages.success(request, f"已记录对{inst.short_name}的督导{sent}。")
+    return redirect(back)
