@@ -9,4 +9,5 @@ urlpatterns = [
     path("institutions/", institution_api.InstitutionList.as_view(), name="api-institutions"),
     path("", include("reporting.api_urls")),
     path("", include("evaluation.api_urls")),
+    path("", include("indicators.api_urls")),
 ]

@@ -264,6 +264,9 @@ API = {
     "evaluation_list":             "login   ok      ok      ok      ok      ok      ok",
     "evaluation_results":          "login   ok      ok      ok      ok      hide    ok",
     "evaluation_score":            "login   deny    deny    hide    bad     hide    bad",
+    # indicators: every role reads what it may (a bank its own rows, scoped inside the list)
+    "indicator_definitions_list":  "login   ok      ok      ok      ok      ok      ok",
+    "indicator_values_list":       "login   ok      ok      ok      ok      ok      ok",
 }
 # fmt: on
 
