@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -51,7 +51,7 @@ from indicators import dashcache
 from institutions import access
 from institutions.models import Role
 
-from . import excel, parsing, rules
+from . import excel, headings, names, parsing, rules
 from .definitions import definition_for
 from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, Transition, VersionSource
 from .uploads import UploadRejected
@@ -70,8 +70,8 @@ def process(job: ImportJob) -> None:
     except UploadRejected as exc:
         _finish(job, ImportJob.Status.FAILED, error=exc.message)
         return
-    rows = list(rows)
     institutions = {i.code: i for i in access.visible_institutions(actor)}
+    rows = _resolve_names(list(rows), institutions)
     periods = {(p.year, p.month): p for p in Period.objects.filter(form=Form.MONITORING)}
     result = dict(job.result or {})
     result.setdefault("stored", 0)
@@ -97,6 +97,32 @@ def process(job: ImportJob) -> None:
         from indicators.services import request_refresh
 
         request_refresh(trigger=RefreshRun.Trigger.APPROVAL)
+
+
+def _resolve_names(rows: list[excel.BulkRow], institutions: dict) -> list[excel.BulkRow]:
+    """A row that names its institution only by name (a branch's 汇总 in the notice's 附件4 layout) gets that
+    institution's code; a name that is none of the officer's institutions is that row's error."""
+    by_name: dict[str, str] = {}
+    for institution in institutions.values():
+        for variant in names.variants(institution.name, institution.short_name):
+            by_name.setdefault(variant, institution.code)
+    out = []
+    for row in rows:
+        if row.institution_code or row.error or not row.institution_name:
+            out.append(row)
+            continue
+        code = by_name.get(headings.compact(row.institution_name))
+        if code is None:
+            shown = excel.safe_text(row.institution_name)[:40]
+            out.append(
+                replace(
+                    row,
+                    error=f"第 {row.row} 行：机构名称“{shown}”不是您辖区内的机构：请填写机构全称或简称，或加上“机构代码”列。",
+                )
+            )
+        else:
+            out.append(replace(row, institution_code=code))
+    return out
 
 
 def _problem(row, institutions, periods) -> str | None:
@@ -138,7 +164,7 @@ class _State:
 
     sheets: dict[tuple[int, int, int], _Sheet]
     groups: dict[int, str]  # institution id → evaluation group of every filing read
-    peer_changes: dict[tuple[str, int, int], rules.PeerChanges] = field(default_factory=dict)
+    peer_changes: dict[tuple, rules.PeerChanges] = field(default_factory=dict)
 
     @classmethod
     def read(cls, rows, institutions, periods) -> _State:
@@ -188,6 +214,21 @@ class _State:
                         if now is not None and then not in (None, Decimal(0)):
                             changes[code].append((now - then) / then)
             self.peer_changes[key] = rules.PeerChanges(changes)
+        return self.peer_changes[key]
+
+    def group_levels(self, group: str, year: int, month: int, codes: list[str]) -> rules.PeerChanges:
+        """This month's values of the group's submitted or approved sheets at the start (W605's median)."""
+        key = ("levels", group, year, month)
+        if key not in self.peer_changes:
+            levels: dict[str, list[Decimal]] = {code: [] for code in codes}
+            for (inst_id, y, m), sheet in self._start.items():
+                if (y, m) != (year, month) or self.groups.get(inst_id) != group:
+                    continue
+                if sheet.status in PEER_STATUSES and sheet.values:
+                    for code in codes:
+                        if sheet.values.get(code) is not None:
+                            levels[code].append(sheet.values[code])
+            self.peer_changes[key] = rules.PeerChanges(levels)
         return self.peer_changes[key]
 
     def __post_init__(self):
@@ -256,6 +297,9 @@ def _validate(row, institutions, periods, state: _State, actor) -> _Outcome:
         last_year=state.values(institution.pk, period.year - 1, period.month),
         group_changes=state.group_changes(
             institution.evaluation_group, period.year, period.month, stock_codes
+        ),
+        group_levels=state.group_levels(
+            institution.evaluation_group, period.year, period.month, definition.codes
         ),
         locate=locate,
     )

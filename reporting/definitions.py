@@ -76,6 +76,16 @@ class Thresholds:
     plan_growth_min: Decimal = Decimal("-0.20")  # 附件3: 增速 below this is implausible
     plan_growth_max: Decimal = Decimal("1.00")  # 附件3: 增速 above this is implausible
     cross_return_tolerance: Decimal = Decimal("0.01")  # 附件3 vs 附件4, 亿元
+    # Unit sanity (E6xx/W6xx). 普惠小微 is 单户授信 1000万元（含）以下: no average balance per borrower above it.
+    max_per_borrower: Decimal = Decimal("0.1")  # 亿元 per 户
+    rate_fraction_below: Decimal = Decimal(
+        "1"
+    )  # a 加权平均利率 under 1 (%) is a fraction typed for a percent
+    ftp_percent_at_most: Decimal = Decimal(
+        "3"
+    )  # an FTP 优惠 of at most 3 (BP) with decimals is percent typed for BP
+    unit_factor: Decimal = Decimal("10000")  # 万元 vs 亿元, 户 vs 万户
+    unit_factor_slack: Decimal = Decimal("3")  # a ratio within factor ÷ 3 … factor × 3 reads as a unit slip
 
 
 @dataclass(frozen=True)

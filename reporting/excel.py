@@ -35,7 +35,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from io import BytesIO
 from typing import Any
@@ -48,7 +48,8 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
-from reporting.definitions import CONTACTS_2022, ComputedDef, FieldDef, FormDefinition
+from reporting import headings, names
+from reporting.definitions import CONTACTS_2022, ComputedDef, FieldDef, FormDefinition, plan_definition
 from reporting.rules import ERROR, SEVERITY_LABELS, WARNING
 from reporting.uploads import UploadRejected, inspect_workbook_contents
 
@@ -66,7 +67,6 @@ BULK_SHEET = "批量导入"
 BULK_CODE_HEADER, BULK_NAME_HEADER, BULK_MONTH_HEADER = "机构代码", "机构名称", "月份"
 BULK_HEADER_ROW, BULK_UNIT_ROW, BULK_FIRST_DATA_ROW = 3, 4, 5
 BULK_MAX_ROWS = 20_000
-BULK_HEADER_SEARCH_ROWS = 10
 
 CREATOR = "小微企业专项行动报送门户"
 
@@ -111,13 +111,6 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return _unquote(str(value).strip())
-
-
-def _norm_label(text: Any) -> str:
-    """A header label compared without whitespace, line breaks or a trailing unit in brackets."""
-    s = re.sub(r"\s+", "", str(text or ""))
-    s = re.sub(r"[（(][^（）()]*[)）]$", "", s)
-    return re.sub(r"^(\d{1,2}|X|x|Ｘ)月", "X月", s)
 
 
 def _last_column(definition: FormDefinition) -> int:
@@ -564,55 +557,182 @@ def _unreadable(exc: Exception) -> UploadRejected:
     )
 
 
-def _calamine_rows(data: bytes, sheet: str, nrows: int | None = None) -> list[list[Any]]:
-    try:
-        wb = CalamineWorkbook.from_object(BytesIO(data))
-        return wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
-    except Exception as exc:  # python_calamine raises its own error types, plus ValueError/OSError
-        raise _unreadable(exc) from exc
+# --- 2. reading a filled-in 监测表, the portal's template or the notice's own layout ---------------------
+
+MAX_SCANNED_SHEETS = 50  # sheets whose first rows are searched for a form's headings
 
 
-def _at(rows: list[list[Any]], row: int, col: int) -> Any:
-    """1-based cell value from calamine rows; "" outside the data area (calamine trims rows)."""
-    if row - 1 < len(rows):
-        cells = rows[row - 1]
-        if col - 1 < len(cells):
-            return cells[col - 1]
-    return ""
+class _Book:
+    """A workbook opened once by python-calamine for reading several of its sheets."""
+
+    def __init__(self, data: bytes):
+        try:
+            self._wb = CalamineWorkbook.from_object(BytesIO(data))
+        except Exception as exc:  # python_calamine raises its own error types, plus ValueError/OSError
+            raise _unreadable(exc) from exc
+
+    def rows(self, sheet: str, nrows: int | None = None) -> list[list[Any]]:
+        try:
+            return self._wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
+        except Exception as exc:
+            raise _unreadable(exc) from exc
 
 
-# --- 2. reading the monitoring template -------------------------------------------------------------
+def _candidates(info: _WorkbookInfo, preferred: str) -> list[str]:
+    """Visible sheets to search, the portal's own sheet name first."""
+    visible = [s.name for s in info.sheets if s.state not in ("hidden", "veryHidden")][:MAX_SCANNED_SHEETS]
+    return sorted(visible, key=lambda name: name != preferred)
+
+
+def _sheet_list(info: _WorkbookInfo) -> str:
+    return "、".join(f"“{safe_text(s.name)[:31]}”" for s in info.sheets[:10]) or "无"
+
+
+def _quoted(labels) -> str:
+    return "、".join(f"“{label}”" for label in labels)
+
+
+def _locate_form(
+    book: _Book,
+    info: _WorkbookInfo,
+    expected: headings.Expected,
+    *,
+    preferred: str,
+    what: str,
+    code: str,
+    missing_code: str = "U204",
+) -> tuple[headings.Headings, list[list[Any]]]:
+    """The sheet carrying the form's headings and its rows; UploadRejected naming what was looked for and where
+    when no sheet carries them, or when one does but some headings are missing, misspelt or repeated."""
+    found = headings.best(
+        headings.find(name, book.rows(name, nrows=headings.SCAN_ROWS), expected)
+        for name in _candidates(info, preferred)
+    )
+    if found is None:
+        examples = _quoted(
+            list(expected.required.values())[i][0] for i in range(min(2, len(expected.required)))
+        )
+        raise UploadRejected(
+            code,
+            f"这不是{what}：工作簿的工作表 {_sheet_list(info)} 的前 {headings.SCAN_ROWS} 行中都找不到{what}的表头"
+            f"（如{examples}）。请上传填写好的{what}——通知所附的原表或在门户下载模板填写均可。",
+        )
+    where = f"工作表“{safe_text(found.sheet)[:31]}”第 {found.row + 1} 行"
+    if found.duplicates:
+        key, first, second = found.duplicates[0]
+        raise UploadRejected(
+            "U204",
+            f"{where}的表头“{expected.required.get(key, expected.optional.get(key, (key,)))[0]}”出现了两次"
+            f"（{headings.ref(found.row, first)}、{headings.ref(found.row, second)}）：请删除重复的列后上传。",
+        )
+    if found.missing:
+        unknown = "、".join(
+            f"{headings.ref(found.row, col)}“{safe_text(text)[:30]}”" for col, text in found.extras[:6]
+        )
+        hint = f"；该行未能识别的表头：{unknown}" if unknown else ""
+        raise UploadRejected(
+            missing_code,
+            f"{where}找到了{what}的 {len(expected.required) - len(found.missing)} 个表头，缺少 {len(found.missing)} 个："
+            f"{_quoted(expected.required[k][0] for k in found.missing)}{hint}"
+            f"（在工作表 {_sheet_list(info)} 的前 {headings.SCAN_ROWS} 行中查找）。"
+            f"请按通知所附{what}核对这些表头的文字后上传，或在门户下载模板填写。",
+        )
+    return found, book.rows(found.sheet)
+
+
+@dataclass(frozen=True)
+class DataRow:
+    """One filled-in row of a form: the institution's name as typed and the raw cells of its fields."""
+
+    row: int  # Excel row number
+    name: str
+    raw: dict[str, Any]  # code → float / int / str as read; None for an empty cell
+    cells: dict[str, str]  # code → "B6"
+    formula_cells: tuple[str, ...] = ()  # input cells that hold a formula (with a calculated value)
 
 
 @dataclass(frozen=True)
 class SheetUpload:
-    """One 监测表 as read from an upload; `raw` holds the values as read, for the validation rules."""
+    """A 监测表 as read from an upload: its data rows (usually one) and what the lines above them say.
 
-    institution_name: str
-    year: int
-    month: int
+    `raw`, `cells` and `institution_name` are those of the selected row (`select`); the services choose the
+    row of the institution the upload is for. `year` / `month` are None where neither the title, the
+    headings nor the template's properties state them."""
+
+    year: int | None
+    month: int | None
     filer: str
     phone: str
-    raw: dict[str, Any]  # code → float / int / str as read; None for an empty cell
-    cells: dict[str, str]  # code → "B5"
+    rows: tuple[DataRow, ...]
     sheet: str = SHEET
-    template_id: str = ""  # from the workbook's keywords; "" when they were lost
-    formula_cells: tuple[str, ...] = ()  # input cells that hold a formula (with a calculated value)
+    template_id: str = ""  # from the workbook's keywords; "" when they were lost or it is not our template
+    title_institution: str = ""  # the institution named in the title, "" when absent or XX银行
+    notes: tuple[str, ...] = ()  # what the reader set aside: extra columns, 合计 rows
+    info_formula_cells: tuple[str, ...] = ()
+    selected: int = 0
+
+    def select(self, index: int) -> "SheetUpload":
+        return replace(self, selected=index)
+
+    @property
+    def _row(self) -> DataRow:
+        return self.rows[self.selected]
+
+    @property
+    def institution_name(self) -> str:
+        return self._row.name
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return self._row.raw
+
+    @property
+    def cells(self) -> dict[str, str]:
+        return self._row.cells
+
+    @property
+    def formula_cells(self) -> tuple[str, ...]:
+        return self.info_formula_cells + self._row.formula_cells
 
 
-def _after_label(text: str, label: str) -> str:
-    """What was typed after the label in the label cell itself: 填报人：张三 → 张三."""
-    text = text.strip()
-    bare = label.rstrip("：:")
-    for prefix in (label, bare + ":", bare):
-        if text.startswith(prefix):
-            return text[len(prefix) :].strip()
-    return ""
+def _monitoring_expected(definition: FormDefinition) -> headings.Expected:
+    return headings.Expected(
+        required={fd.code: (fd.label_for(None),) for fd in definition.fields},
+        optional={"name": (NAME_HEADER, *headings.NAME_HEADINGS)},
+    )
 
 
-def _period(definition: FormDefinition, title: str, keywords: str) -> tuple[int, int, str]:
-    from_keywords = from_title = None
-    template_id = ""
+def _title(rows, heading_row: int, marker: str) -> tuple[str, str]:
+    """(title text, its cell) above the headings: the cell that names the form ("…监测表"), else the first
+    with a year in it; ("", "") when there is none."""
+    dated = None
+    for r, c, text in headings.above(rows, heading_row):
+        compact = headings.compact(text)
+        if marker in compact and len(compact) > len(marker):
+            return text, headings.ref(r, c)
+        if dated is None and re.search(r"\d{4}年", compact):
+            dated = (text, headings.ref(r, c))
+    return dated or ("", "")
+
+
+_TITLE_PERIOD = re.compile(r"(\d{4})年(?:(\d{1,2})|[Xx]+)?月?")
+_TITLE_START = re.compile(r"(?:\d{4}|[Xx]+)年")
+
+
+def _title_institution(title: str) -> str:
+    compact = headings.compact(title)
+    match = _TITLE_START.search(compact)
+    name = compact[: match.start()] if match else ""
+    return "" if names.is_placeholder(name) else _unquote(name)
+
+
+def _sheet_period(
+    definition: FormDefinition, found: headings.Headings, title: str, title_ref: str, keywords: str
+) -> tuple[int | None, int | None, str]:
+    """(year, month, template id) from the template's properties, the title and the month-end headings; each
+    source that states the period must agree with the others."""
+    where = f"{safe_text(found.sheet)[:31]}!{title_ref}"
+    from_keywords, template_id = None, ""
     kw = _KEYWORDS.match(keywords)
     # Keywords of the form "<id>;YYYY-MM" are ours when the id is of this form's family
     # ("xwqy-monitoring-…"); anything else is a user's own keywords and is ignored.
@@ -625,95 +745,188 @@ def _period(definition: FormDefinition, title: str, keywords: str) -> tuple[int,
                 f"这是“{safe_text(template_id)[:40]}”的模板，不是本期要求的“{definition.template_id}”：请在门户重新下载本期模板填写。",
             )
         from_keywords = (int(kw.group(2)), int(kw.group(3)))
-    match = _PERIOD_IN_TITLE.search(title)
+    year = month = None
+    match = _TITLE_PERIOD.search(headings.compact(title))
     if match:
-        from_title = (int(match.group(1)), int(match.group(2)))
-    if from_keywords and from_title and from_keywords != from_title:
+        year = int(match.group(1))
+        month = int(match.group(2)) if match.group(2) else None
+        shown = f"{year}年{month}月" if month is not None else f"{year}年"
+        if not 2000 <= year <= 2100 or (month is not None and not 1 <= month <= 12):
+            raise UploadRejected(
+                "U205",
+                f"{where} 标题中的“{shown}”不是有效的年月：请把标题改为报送期的年月（如“{definition.edition}年6月”）后上传。",
+            )
+    months = {m for key, text in found.texts.items() if (m := headings.month_of(text)) is not None}
+    if len(months) > 1:
         raise UploadRejected(
             "U205",
-            f"{SHEET}!A{TITLE_ROW} 标题中的“{from_title[0]}年{from_title[1]}月”与模板属性中的"
-            f"“{from_keywords[0]}年{from_keywords[1]}月”不一致：请勿修改标题，在门户重新下载模板填写。",
+            f"工作表“{safe_text(found.sheet)[:31]}”第 {found.row + 1} 行的表头写了不同的月份"
+            f"（{'、'.join(f'{m}月' for m in sorted(months))}）：请统一为报送期的月份后上传。",
         )
-    period = from_keywords or from_title
-    if period is None:
+    heading_month = next(iter(months), None)
+    if heading_month is not None and not 1 <= heading_month <= 12:
         raise UploadRejected(
             "U205",
-            f"{SHEET}!A{TITLE_ROW} 的标题中找不到“YYYY年M月”：请勿修改标题，在门户重新下载模板填写。",
+            f"工作表“{safe_text(found.sheet)[:31]}”第 {found.row + 1} 行表头中的“{heading_month}月”不是有效的月份："
+            "请改为报送期的月份后上传。",
         )
-    year, month = period
-    if not (1 <= month <= 12 and 2000 <= year <= 2100):
+    if month is not None and heading_month is not None and month != heading_month:
         raise UploadRejected(
-            "U205", f"{SHEET}!A{TITLE_ROW} 中的年月“{year}年{month}月”无效：请在门户重新下载模板填写。"
+            "U205",
+            f"{where} 标题中的“{month}月”与表头中的“{heading_month}月末”不一致：请统一为报送期的月份后上传。",
         )
+    month = month if month is not None else heading_month
+    if from_keywords:
+        if (year, month) != (None, None) and (
+            year or from_keywords[0],
+            month or from_keywords[1],
+        ) != from_keywords:
+            shown = f"{year or from_keywords[0]}年{month or from_keywords[1]}月"
+            raise UploadRejected(
+                "U205",
+                f"{where} 标题中的“{shown}”与模板属性中的“{from_keywords[0]}年{from_keywords[1]}月”不一致："
+                "请勿修改标题，在门户重新下载模板填写。",
+            )
+        year, month = from_keywords
     return year, month, template_id
 
 
+def _unit_row(row: list[Any], columns: dict[str, int], definition: FormDefinition) -> bool:
+    """A line of units under the headings (亿元 / 户 / BP / %), as the bulk template prints."""
+    texts = [headings.cell([row], 0, columns[fd.code]) for fd in definition.fields if fd.code in columns]
+    if any(isinstance(v, int | float) and not isinstance(v, bool) for v in texts):
+        return False
+    units = {fd.unit for fd in definition.fields}
+    return any(isinstance(v, str) and v.strip() in units for v in texts)
+
+
+def _data_rows(
+    rows: list[list[Any]],
+    found: headings.Headings,
+    definition: FormDefinition,
+    specials: dict[str, "_Special"],
+    name_col: int | None,
+    *,
+    other_columns: tuple[int, ...] = (),
+    strict: bool = True,
+) -> tuple[list[tuple[int, dict[str, Any], dict[str, str], tuple[str, ...], tuple[str, ...]]], list[str]]:
+    """The filled-in rows below the headings, up to the printed notes: (row index, raw, cells, formula cells,
+    formulas without a value) for each, and notes on the rows set aside (合计). Blank rows and a line of units
+    are skipped. A formula without its calculated value refuses the file when `strict`, else is that row's."""
+    field_cols = [(fd.code, found.columns[fd.code]) for fd in definition.fields]
+    out, notes = [], []
+    first = max(found.rows_of.values()) + 1
+    for r in range(first, len(rows)):
+        row = rows[r]
+        leading = next((v for v in row if not headings.blank(v)), None)
+        if headings.is_note(leading):
+            break
+        name = headings.cell(rows, r, name_col) if name_col is not None else ""
+        values = [headings.cell(rows, r, col) for _code, col in field_cols]
+        others = [headings.cell(rows, r, col) for col in other_columns]
+        if all(headings.blank(v) for v in [name, *values, *others]):
+            continue
+        if r == first and _unit_row(row, found.columns, definition):
+            continue
+        if headings.compact(name) in headings.TOTAL_NAMES:
+            notes.append(f"第 {r + 1} 行“{safe_text(_text(name))[:20]}”是合计行，未读取（合计由门户计算）。")
+            continue
+        raw, cells, formulas, problems = {}, {}, [], []
+        for code, col in field_cols:
+            ref = headings.ref(r, col)
+            special = specials.get(ref)
+            if _formula_problem(special):
+                if strict:
+                    raise UploadRejected(
+                        "U206",
+                        f"{safe_text(found.sheet)[:31]}!{ref} 是公式且没有计算结果：请在 Excel 中重新计算并保存，或直接填写数值。",
+                    )
+                problems.append(ref)
+            raw[code] = _cell_value(headings.cell(rows, r, col), special)
+            cells[code] = ref
+            if special is not None and special.formula is not None:
+                formulas.append(ref)
+        out.append((r, raw, cells, tuple(formulas), tuple(problems)))
+    return out, notes
+
+
+def _extra_column_notes(found: headings.Headings, what: str) -> list[str]:
+    return [
+        f"{headings.ref(found.row, col)} 的“{safe_text(text)[:30]}”列不是{what}的项目，未读取。"
+        for col, text in found.extras
+    ]
+
+
+def _name_column(found: headings.Headings, definition: FormDefinition) -> int | None:
+    """The 机构名称 column: by its heading, else the column just left of the first field."""
+    if "name" in found.columns:
+        return found.columns["name"]
+    first = min(found.columns[fd.code] for fd in definition.fields)
+    return first - 1 if first > 0 else None
+
+
+def _info_cells(rows, found: headings.Headings, specials, sheet: str) -> tuple[str, str, tuple[str, ...]]:
+    """填报人 and 联系方式 from the line above the headings, and which of their cells hold a formula."""
+    out, formulas = [], []
+    for label, stops in ((FILER_LABEL, (PHONE_LABEL, "单位")), (PHONE_LABEL, ("单位", FILER_LABEL))):
+        value, at = headings.labelled(rows, found.row, label, stops)
+        if at is not None:
+            ref = headings.ref(*at)
+            special = specials.get(ref)
+            if _formula_problem(special):
+                raise UploadRejected(
+                    "U206",
+                    f"{safe_text(sheet)[:31]}!{ref} 是公式且没有计算结果：请在 Excel 中重新计算并保存，或直接填写数值。",
+                )
+            if special is not None and special.formula is not None:
+                formulas.append(ref)
+        out.append(_text(value))
+    return out[0], out[1], tuple(formulas)
+
+
 def read_monitoring_workbook(data: bytes, definition: FormDefinition) -> SheetUpload:
-    """Read a filled-in 监测表; raises UploadRejected for anything that is not our untampered template."""
+    """Read a filled-in 附件4 监测表 — the portal's template or the notice's own layout — found by its headings.
+
+    Raises UploadRejected for a file that is unsafe, carries no 监测表, misses headings or states another
+    period; reads every data row (the services choose the institution's, and refuse other institutions')."""
     inspect_workbook_contents(data)
     info, specials = _scan_workbook(data)
-    if info.sheet(SHEET) is None:
-        found = "、".join(f"“{safe_text(s.name)[:31]}”" for s in info.sheets) or "无"
+    book = _Book(data)
+    found, rows = _locate_form(
+        book, info, _monitoring_expected(definition), preferred=SHEET, what="监测表（附件4）", code="U202"
+    )
+    sheet_specials = specials.get(found.sheet, {})
+    title, title_ref = _title(rows, found.row, "监测表")
+    year, month, template_id = _sheet_period(definition, found, title, title_ref, info.keywords)
+    filer, phone, info_formulas = _info_cells(rows, found, sheet_specials, found.sheet)
+    name_col = _name_column(found, definition)
+    data_rows, notes = _data_rows(rows, found, definition, sheet_specials, name_col)
+    if not data_rows:
         raise UploadRejected(
-            "U202",
-            f"这不是本门户的监测表模板（找不到“{SHEET}”工作表，工作簿中只有 {found}）：请在门户下载模板，填写后上传。",
+            "U213",
+            f"工作表“{safe_text(found.sheet)[:31]}”第 {found.row + 1} 行表头下没有填写数据的行："
+            "请在表头下方填写本机构一行数据后上传。",
         )
-    rows = _calamine_rows(data, SHEET, nrows=NOTES_ROW)
-    year, month, template_id = _period(definition, str(_at(rows, TITLE_ROW, 1)), info.keywords)
-
-    name_col = column_index_from_string(NAME_COLUMN)
-    header = _at(rows, GROUP_ROW, name_col)
-    if _norm_label(header) != NAME_HEADER:
-        raise UploadRejected(
-            "U204",
-            f"{SHEET}!{NAME_COLUMN}{GROUP_ROW} 应为“{NAME_HEADER}”，实为“{safe_text(_text(header))[:40] or '空'}”："
-            "请勿移动或插入行列，重新下载模板填写。",
-        )
-    for fd in definition.fields:
-        actual = _at(rows, LABEL_ROW, column_index_from_string(fd.column))
-        expected = fd.label_for(month)
-        if _norm_label(actual) not in (_norm_label(expected), _norm_label(fd.label_for(None))):
-            raise UploadRejected(
-                "U204",
-                f"{SHEET}!{fd.column}{LABEL_ROW} 应为“{expected}”，实为“{safe_text(_text(actual))[:40] or '空'}”："
-                "请勿移动或插入列，重新下载模板填写。",
-            )
-
-    layout = _info_layout(definition)
-    sheet_specials = specials.get(SHEET, {})
-    input_cells = [layout.filer, layout.phone] + [f"{fd.column}{DATA_ROW}" for fd in definition.fields]
-    for ref in input_cells:
-        if _formula_problem(sheet_specials.get(ref)):
-            raise UploadRejected(
-                "U206",
-                f"{SHEET}!{ref} 是公式且没有计算结果：请在 Excel 中重新计算并保存，或直接填写数值。",
-            )
-
-    def value_at(ref: str) -> Any:
-        match = _CELL_REF.match(ref)
-        return _at(rows, int(match.group(2)), column_index_from_string(match.group(1)))
-
-    filer = _text(value_at(layout.filer)) or _after_label(_text(_at(rows, INFO_ROW, 1)), FILER_LABEL)
-    phone = _text(value_at(layout.phone)) or _after_label(_text(value_at(layout.phone_label)), PHONE_LABEL)
-    raw: dict[str, Any] = {}
-    cells: dict[str, str] = {}
-    for fd in definition.fields:
-        ref = f"{fd.column}{DATA_ROW}"
-        raw[fd.code] = _cell_value(value_at(ref), sheet_specials.get(ref))
-        cells[fd.code] = ref
     return SheetUpload(
-        institution_name=_text(_at(rows, DATA_ROW, name_col)),
         year=year,
         month=month,
         filer=filer,
         phone=phone,
-        raw=raw,
-        cells=cells,
-        sheet=SHEET,
-        template_id=template_id,
-        formula_cells=tuple(
-            ref for ref in input_cells if ref in sheet_specials and sheet_specials[ref].formula is not None
+        rows=tuple(
+            DataRow(
+                row=r + 1,
+                name=_text(headings.cell(rows, r, name_col)) if name_col is not None else "",
+                raw=raw,
+                cells=cells,
+                formula_cells=formulas,
+            )
+            for r, raw, cells, formulas, _problems in data_rows
         ),
+        sheet=found.sheet,
+        template_id=template_id,
+        title_institution=_title_institution(title),
+        notes=tuple(_extra_column_notes(found, "监测表") + notes),
+        info_formula_cells=info_formulas,
     )
 
 
@@ -949,6 +1162,7 @@ class TableUpload:
     sheet: str = PLAN_SHEET
     template_id: str = ""  # from the workbook's keywords; "" when they were lost
     formula_cells: tuple[str, ...] = ()  # input cells that hold a formula (with a calculated value)
+    notes: tuple[str, ...] = ()  # what the reader set aside: extra columns, rows that are no region
 
     @property
     def month(self) -> None:
@@ -956,8 +1170,11 @@ class TableUpload:
         return None
 
 
-def _plan_year(definition: FormDefinition, title: str, keywords: str) -> tuple[int, str, str]:
-    """(year, template id, institution name from the title) of a 计划表, from its keywords and title."""
+def _plan_year(
+    definition: FormDefinition, title: str, where: str, keywords: str
+) -> tuple[int | None, str, str]:
+    """(year, template id, institution name from the title) of a 计划表, from its keywords and title; the
+    year is None when neither states it (the headings' years then tell)."""
     from_keywords = None
     template_id = ""
     kw = _PLAN_KEYWORDS.match(keywords)
@@ -972,109 +1189,178 @@ def _plan_year(definition: FormDefinition, title: str, keywords: str) -> tuple[i
             )
         from_keywords = int(kw.group(2))
     # The title is "<institution><year>年…计划表": the printed text after the name, with any year.
-    tail = re.sub(r"\s+", "", definition.title.format(institution=""))
+    tail = headings.compact(definition.title.format(institution=""))
     pattern = re.escape(tail).replace(re.escape(definition.edition), r"(\d{4})", 1)
-    compact = re.sub(r"\s+", "", title)
+    compact = headings.compact(title)
     match = re.search(pattern + "$", compact)
     from_title = int(match.group(1)) if match and match.groups() else None
-    name = compact[: match.start()] if match else ""
+    name = compact[: match.start()] if match else _title_institution(title)
     if from_keywords and from_title and from_keywords != from_title:
         raise UploadRejected(
             "U205",
-            f"{PLAN_SHEET}!A{TITLE_ROW} 标题中的“{from_title}年”与模板属性中的“{from_keywords}年”不一致："
+            f"{where} 标题中的“{from_title}年”与模板属性中的“{from_keywords}年”不一致："
             "请勿修改标题，在门户重新下载模板填写。",
         )
     year = from_keywords or from_title
-    if year is None:
-        raise UploadRejected(
-            "U205",
-            f"{PLAN_SHEET}!A{TITLE_ROW} 的标题应为“{definition.title.format(institution='（机构）')}”，"
-            "找不到年度：请勿修改标题，在门户重新下载模板填写。",
-        )
-    if str(year) != definition.edition:
+    if year is not None and str(year) != definition.edition:
         raise UploadRejected(
             "U208",
             f"这是 {year} 年的计划表，不是本期要求的 {definition.edition} 年计划表："
             f"请在门户下载 {definition.edition} 年的模板填写。",
         )
-    return year, template_id, name
+    return year, template_id, "" if names.is_placeholder(name) else name
+
+
+def _plan_expected(definition: FormDefinition) -> headings.Expected:
+    return headings.Expected(
+        required={c.code: (c.label,) for c in definition.columns},
+        optional={
+            **{c.code: (c.label,) for c in definition.computed},
+            "region": (PLAN_ROW_HEADER, "地区", "区域", "分支机构", "机构名称"),
+        },
+    )
+
+
+def _other_year_of(book: _Book, info: _WorkbookInfo, definition: FormDefinition) -> tuple[int, str] | None:
+    """(year, a heading) when the workbook is the 附件3 of another year: its headings name other years."""
+    year = int(definition.edition)
+    for other in (year - 1, year + 1, year - 2, year + 2):
+        expected = _plan_expected(plan_definition(other))
+        for name in _candidates(info, PLAN_SHEET):
+            found = headings.find(name, book.rows(name, nrows=headings.SCAN_ROWS), expected)
+            if found is not None and not found.missing:
+                return other, headings.compact(found.texts["balance_y1"])
+    return None
+
+
+def _region_keys(definition: FormDefinition) -> dict[str, str]:
+    """Every way a region row is labelled (武汉分行 / 武汉 / 武汉市, 恩施州 / 恩施, 全省 / 合计) → its code."""
+    keys: dict[str, str] = {}
+    for row in definition.rows:
+        base = row.label.removesuffix("分行")
+        spellings = {row.label, base, base + "市", base + "市分行", base + "中心支行"}
+        spellings |= {base.removesuffix("州"), base.removesuffix("林区")}
+        if row.code == definition.total_row:
+            spellings |= {"合计", "全省合计", "湖北省", "总计"}
+        for spelling in spellings:
+            if spelling:
+                keys.setdefault(headings.compact(spelling), row.code)
+    return keys
+
+
+def _region_column(rows, found: headings.Headings, keys: dict[str, str]) -> int:
+    """The column of the region labels: by its heading, else the column left of the data with most regions."""
+    if "region" in found.columns:
+        return found.columns["region"]
+    first_field = min(found.columns.values())
+    start = max(found.rows_of.values()) + 1
+    counts = {
+        col: sum(headings.compact(headings.cell(rows, r, col)) in keys for r in range(start, len(rows)))
+        for col in range(first_field)
+    }
+    return max(counts, key=lambda col: (counts[col], -col)) if counts else 0
 
 
 def read_plan_workbook(data: bytes, definition: FormDefinition) -> TableUpload:
-    """Read a filled-in 附件3 计划表; raises UploadRejected for anything that is not our untampered template.
+    """Read a filled-in 附件3 计划表 — the portal's template or the notice's own layout — found by its headings,
+    each region's row by its label (any order). Raises UploadRejected for anything unsafe or incomplete.
 
-    Only the regional input cells are read. Formulas in the 全省 row and the ratio columns are ours and
-    are ignored (the portal recomputes them); a formula without a calculated value in an input cell, or a
+    Only the regional input cells are read. The 全省 row and the ratio columns are the portal's (it recomputes
+    them; their formulas and #DIV/0! are ignored); a formula without a calculated value in an input cell, or a
     forbidden formula anywhere, is refused."""
     inspect_workbook_contents(data)
     info, specials = _scan_workbook(data)
-    if info.sheet(PLAN_SHEET) is None:
-        found = "、".join(f"“{safe_text(s.name)[:31]}”" for s in info.sheets) or "无"
-        raise UploadRejected(
-            "U202",
-            f"这不是本门户的投放计划表模板（找不到“{PLAN_SHEET}”工作表，工作簿中只有 {found}）："
-            "请在门户下载模板，填写后上传。",
+    _plan_year(definition, "", "", info.keywords)  # a template of another year's plan: said by its id
+    book = _Book(data)
+    try:
+        found, rows = _locate_form(
+            book,
+            info,
+            _plan_expected(definition),
+            preferred=PLAN_SHEET,
+            what="投放计划表（附件3）",
+            code="U202",
         )
-    numbers = _row_numbers(definition)
-    rows = _calamine_rows(data, PLAN_SHEET, nrows=max(numbers.values()))
-    year, template_id, title_name = _plan_year(definition, str(_at(rows, TITLE_ROW, 1)), info.keywords)
+    except UploadRejected as exc:
+        other = _other_year_of(book, info, definition) if exc.code in ("U202", "U204") else None
+        if other is None:
+            raise
+        raise UploadRejected(
+            "U208",
+            f"这是 {other[0]} 年的计划表（表头为“{safe_text(other[1])[:40]}”），不是本期要求的 "
+            f"{definition.edition} 年计划表：请在门户下载 {definition.edition} 年的模板填写。",
+        ) from None
+    sheet = found.sheet
+    title, title_ref = _title(rows, found.row, "计划表")
+    year, template_id, title_name = _plan_year(
+        definition, title, f"{safe_text(sheet)[:31]}!{title_ref or 'A1'}", info.keywords
+    )
+    sheet_specials = specials.get(sheet, {})
+    filer, phone, info_formulas = _info_cells(rows, found, sheet_specials, sheet)
 
-    header_top = min(numbers.values()) - 2
-    corner = _at(rows, header_top, 1)
-    if _norm_label(corner) not in ("", PLAN_ROW_HEADER):
+    keys = _region_keys(definition)
+    label_col = _region_column(rows, found, keys)
+    labels = {row.code: row.label for row in definition.rows}
+    seen: dict[str, int] = {}
+    raw: dict[str, Any] = {}
+    cells: dict[str, str] = {}
+    formulas: list[str] = []
+    notes = _extra_column_notes(found, "投放计划表")
+    for r in range(max(found.rows_of.values()) + 1, len(rows)):
+        label = headings.cell(rows, r, label_col)
+        if headings.is_note(label):
+            break
+        values = {c.code: headings.cell(rows, r, found.columns[c.code]) for c in definition.columns}
+        if headings.blank(label) and all(headings.blank(v) for v in values.values()):
+            continue
+        code = keys.get(headings.compact(label))
+        if code is None:
+            if any(not headings.blank(v) for v in values.values()):
+                shown = safe_text(_text(label))[:20] or "（空）"
+                notes.append(f"第 {r + 1} 行“{shown}”不是附件3的地区，未读取。")
+            continue
+        if code in seen:
+            raise UploadRejected(
+                "U204",
+                f"{safe_text(sheet)[:31]}!{headings.ref(r, label_col)} 的“{labels[code]}”与第 {seen[code] + 1} 行重复："
+                "每个地区只能有一行，请删除重复的行后上传。",
+            )
+        seen[code] = r
+        if code == definition.total_row:
+            continue  # the portal sums the regions
+        for column in definition.columns:
+            ref = headings.ref(r, found.columns[column.code])
+            special = sheet_specials.get(ref)
+            if _formula_problem(special):
+                raise UploadRejected(
+                    "U206",
+                    f"{safe_text(sheet)[:31]}!{ref} 是公式且没有计算结果：请在 Excel 中重新计算并保存，或直接填写数值。",
+                )
+            raw[f"{code}.{column.code}"] = _cell_value(values[column.code], special)
+            cells[f"{code}.{column.code}"] = ref
+            if special is not None and special.formula is not None:
+                formulas.append(ref)
+    missing = [
+        row.label for row in definition.rows if row.code not in seen and row.code != definition.total_row
+    ]
+    if missing:
         raise UploadRejected(
             "U204",
-            f"{PLAN_SHEET}!A{header_top} 应为“{PLAN_ROW_HEADER}”，实为“{safe_text(_text(corner))[:40]}”："
-            "请勿移动或插入行列，重新下载模板填写。",
+            f"工作表“{safe_text(sheet)[:31]}”第 {found.row + 1} 行表头下缺少 {len(missing)} 个地区的行："
+            f"{_quoted(missing)}（地区名称在第 {get_column_letter(label_col + 1)} 列查找）。"
+            "附件3 须按通知列出全省和 17 个分行，请补齐后上传。",
         )
-    for letter, label in _table_columns(definition):
-        actual = _at(rows, header_top, column_index_from_string(letter))
-        if _norm_label(actual) != _norm_label(label):
-            raise UploadRejected(
-                "U204",
-                f"{PLAN_SHEET}!{letter}{header_top} 应为“{label}”，实为“{safe_text(_text(actual))[:40] or '空'}”："
-                "请勿移动或插入列，重新下载模板填写。",
-            )
-    for row in definition.rows:
-        r = numbers[row.code]
-        actual = _norm_label(_at(rows, r, 1))
-        if actual not in (_norm_label(row.label), _norm_label(row.label.removesuffix("分行"))):
-            raise UploadRejected(
-                "U204",
-                f"{PLAN_SHEET}!A{r} 应为“{row.label}”，实为“{safe_text(_text(_at(rows, r, 1)))[:40] or '空'}”："
-                "请勿移动、插入或删除行，重新下载模板填写。",
-            )
-
-    layout = _info_layout(definition)
-    sheet_specials = specials.get(PLAN_SHEET, {})
-    input_cells = [layout.filer, layout.phone] + [fd.cell for fd in definition.fields]
-    for ref in input_cells:
-        if _formula_problem(sheet_specials.get(ref)):
-            raise UploadRejected(
-                "U206",
-                f"{PLAN_SHEET}!{ref} 是公式且没有计算结果：请在 Excel 中重新计算并保存，或直接填写数值。",
-            )
-
-    def value_at(ref: str) -> Any:
-        match = _CELL_REF.match(ref)
-        return _at(rows, int(match.group(2)), column_index_from_string(match.group(1)))
-
-    filer = _text(value_at(layout.filer)) or _after_label(_text(_at(rows, INFO_ROW, 1)), FILER_LABEL)
-    phone = _text(value_at(layout.phone)) or _after_label(_text(value_at(layout.phone_label)), PHONE_LABEL)
     return TableUpload(
         institution_name=_unquote(title_name) or info.subject,
-        year=year,
+        year=year or int(definition.edition),
         filer=filer,
         phone=phone,
-        raw={
-            fd.code: _cell_value(value_at(fd.cell), sheet_specials.get(fd.cell)) for fd in definition.fields
-        },
-        cells={fd.code: fd.cell for fd in definition.fields},
-        sheet=PLAN_SHEET,
+        raw=raw,
+        cells=cells,
+        sheet=sheet,
         template_id=template_id,
-        formula_cells=tuple(
-            ref for ref in input_cells if ref in sheet_specials and sheet_specials[ref].formula is not None
-        ),
+        formula_cells=tuple(info_formulas) + tuple(formulas),
+        notes=tuple(notes),
     )
 
 
@@ -1256,128 +1542,105 @@ def _parse_month(value: Any) -> tuple[int, int] | None:
     return None
 
 
-def _bulk_header(rows: list[list[Any]], definition: FormDefinition) -> tuple[int, dict[str, int]]:
-    """Locate the header row (0-based) and map 机构代码/机构名称/月份 and field codes to column indexes."""
-    wanted = {
-        _norm_label(BULK_CODE_HEADER): "institution_code",
-        _norm_label(BULK_NAME_HEADER): "institution_name",
-        _norm_label(BULK_MONTH_HEADER): "month",
-    }
-    wanted.update({_norm_label(fd.label_for(None)): fd.code for fd in definition.fields})
-    code_header = _norm_label(BULK_CODE_HEADER)
-    for index, row in enumerate(rows[:BULK_HEADER_SEARCH_ROWS]):
-        labels = [_norm_label(v) if isinstance(v, str) else "" for v in row]
-        if code_header not in labels:
-            continue
-        mapping: dict[str, int] = {}
-        for col, label in enumerate(labels):
-            key = wanted.get(label)
-            if key is None:
-                continue
-            if key in mapping:
-                raise UploadRejected(
-                    "U211",
-                    f"{BULK_SHEET}!{get_column_letter(col + 1)}{index + 1} 的列“{label}”重复：每个列只能出现一次。",
-                )
-            mapping[key] = col
-        required = ["institution_code", "month", *definition.codes]
-        missing = [k for k in required if k not in mapping]
-        if missing:
-            labels_by_key = {v: k for k, v in wanted.items()}
-            names = "、".join(f"“{labels_by_key[k]}”" for k in missing)
-            raise UploadRejected(
-                "U211",
-                f"{BULK_SHEET} 第 {index + 1} 行表头缺少 {names}：请使用门户下载的批量导入模板，勿删改表头。",
-            )
-        return index, mapping
-    raise UploadRejected(
-        "U211",
-        f"{BULK_SHEET} 前 {BULK_HEADER_SEARCH_ROWS} 行中找不到“{BULK_CODE_HEADER}”表头：请使用门户下载的批量导入模板。",
+def _bulk_expected(definition: FormDefinition) -> headings.Expected:
+    return headings.Expected(
+        required={fd.code: (fd.label_for(None),) for fd in definition.fields},
+        optional={
+            "institution_code": (BULK_CODE_HEADER, "代码", "机构编码"),
+            "institution_name": (BULK_NAME_HEADER, *headings.NAME_HEADINGS),
+            "month": (BULK_MONTH_HEADER, "报送月份", "所属月份", "年月"),
+        },
     )
 
 
 def iter_bulk_rows(data: bytes, definition: FormDefinition) -> tuple[int, Iterator[BulkRow]]:
-    """(number of data rows, iterator of BulkRow) from a 批量导入 workbook.
+    """(number of data rows, iterator of BulkRow) from an officer's bulk workbook: the portal's 批量导入 layout
+    (机构代码, 机构名称, 月份, then the fields) or a 汇总 in the notice's 附件4 layout (one row per institution
+    under the printed headings, the month from the title or the "6月末" headings), found by its headings.
 
-    File-level problems raise UploadRejected before anything is yielded; a row's own problem (no
-    机构代码, an unreadable 月份, a formula without a value) is reported on that row instead.
-    """
+    File-level problems raise UploadRejected before anything is yielded; a row's own problem (no institution,
+    an unreadable 月份, a formula without a value) is reported on that row instead. A row that names its
+    institution only by name has an empty `institution_code`: the import resolves the name."""
     inspect_workbook_contents(data)
     info, specials = _scan_workbook(data)
-    if info.sheet(BULK_SHEET) is None:
+    found, rows = _locate_form(
+        _Book(data),
+        info,
+        _bulk_expected(definition),
+        preferred=BULK_SHEET,
+        what="批量导入表",
+        code="U210",
+        missing_code="U211",
+    )
+    if "institution_code" not in found.columns and "institution_name" not in found.columns:
         raise UploadRejected(
-            "U210",
-            f"这不是批量导入模板（找不到“{BULK_SHEET}”工作表）：请在门户下载批量导入模板，填写后上传。",
+            "U211",
+            f"工作表“{safe_text(found.sheet)[:31]}”第 {found.row + 1} 行表头缺少“{BULK_CODE_HEADER}”或“{BULK_NAME_HEADER}”："
+            "每行须写明机构，请加上机构代码或机构名称列。",
         )
-    rows = _calamine_rows(data, BULK_SHEET)
-    header_index, mapping = _bulk_header(rows, definition)
-
-    start = header_index + 1
-    if start < len(rows) and _is_unit_row(rows[start], mapping, definition):
-        start += 1
-    data_rows = [i for i in range(start, len(rows)) if any(v != "" and v is not None for v in rows[i])]
+    default = None
+    if "month" not in found.columns:
+        title, title_ref = _title(rows, found.row, "监测表")
+        year, month, _template = _sheet_period(definition, found, title, title_ref, "")
+        if year is None or month is None:
+            raise UploadRejected(
+                "U211",
+                f"工作表“{safe_text(found.sheet)[:31]}”没有“{BULK_MONTH_HEADER}”列，标题和表头也没有写明年月："
+                f"请加上“{BULK_MONTH_HEADER}”列（如 2022-06），或在标题中写明“2022年6月”。",
+            )
+        default = (year, month)
+    name_col = found.columns.get("institution_name")
+    others = tuple(found.columns[k] for k in ("institution_code", "month") if k in found.columns)
+    data_rows, _notes = _data_rows(
+        rows, found, definition, specials.get(found.sheet, {}), name_col, other_columns=others, strict=False
+    )
     if len(data_rows) > BULK_MAX_ROWS:
         raise UploadRejected(
             "U212",
-            f"{BULK_SHEET} 有 {len(data_rows)} 行数据，超过一次导入的上限 {BULK_MAX_ROWS} 行：请分批导入。",
+            f"{safe_text(found.sheet)[:31]} 有 {len(data_rows)} 行数据，超过一次导入的上限 {BULK_MAX_ROWS} 行：请分批导入。",
         )
-    return len(data_rows), _bulk_rows(rows, data_rows, mapping, definition, specials.get(BULK_SHEET, {}))
-
-
-def _is_unit_row(row: list[Any], mapping: dict[str, int], definition: FormDefinition) -> bool:
-    cells = {
-        fd.code: (row[mapping[fd.code]] if mapping[fd.code] < len(row) else "") for fd in definition.fields
-    }
-    if any(isinstance(v, int | float) and not isinstance(v, bool) for v in cells.values()):
-        return False
-    return any(str(cells[fd.code]).strip() == fd.unit for fd in definition.fields)
+    return len(data_rows), _bulk_rows(rows, data_rows, found, default)
 
 
 def _bulk_rows(
     rows: list[list[Any]],
-    indexes: list[int],
-    mapping: dict[str, int],
-    definition: FormDefinition,
-    specials: dict[str, _Special],
+    data_rows: list,
+    found: headings.Headings,
+    default: tuple[int, int] | None,
 ) -> Iterator[BulkRow]:
-    letters = {key: get_column_letter(col + 1) for key, col in mapping.items()}
-    code_col, month_col = mapping["institution_code"], mapping["month"]
-    name_col = mapping.get("institution_name")
-    field_cols = [(code, mapping[code], letters[code]) for code in definition.codes]
-    for index in indexes:
-        row = rows[index]
-        width = len(row)
-        row_no = index + 1
+    sheet = safe_text(found.sheet)[:31]
+    code_col = found.columns.get("institution_code")
+    name_col = found.columns.get("institution_name")
+    month_col = found.columns.get("month")
+    for r, raw, cells, _formulas, problems in data_rows:
+        row_no = r + 1
         errors = []
-        code = _text(row[code_col]) if code_col < width else ""
-        if not code:
-            errors.append(f"{BULK_SHEET}!{letters['institution_code']}{row_no} 机构代码为空")
-        month_value = row[month_col] if month_col < width else ""
-        period = _parse_month(month_value)
-        if period is None:
-            shown = safe_text(_text(month_value))[:20] or "空"
-            errors.append(
-                f"{BULK_SHEET}!{letters['month']}{row_no} 月份“{shown}”无法识别：请填写“2022-03”这样的年-月"
-            )
-        raw: dict[str, Any] = {}
-        cells: dict[str, str] = {}
-        for field_code, col, letter in field_cols:
-            ref = f"{letter}{row_no}"
-            special = specials.get(ref)
-            raw[field_code] = _cell_value(row[col] if col < width else "", special)
-            cells[field_code] = f"{BULK_SHEET}!{ref}"
-            if _formula_problem(special):
+        code = _text(headings.cell(rows, r, code_col)) if code_col is not None else ""
+        name = _text(headings.cell(rows, r, name_col)) if name_col is not None else ""
+        if not code and names.is_placeholder(name):
+            where = headings.ref(r, code_col if code_col is not None else name_col)
+            errors.append(f"{sheet}!{where} 机构代码和机构名称都为空")
+        period = default
+        if month_col is not None:
+            month_value = headings.cell(rows, r, month_col)
+            period = _parse_month(month_value)
+            if period is None:
+                shown = safe_text(_text(month_value))[:20] or "空"
                 errors.append(
-                    f"{BULK_SHEET}!{ref} 是公式且没有计算结果：请在 Excel 中重新计算并保存，或直接填写数值"
+                    f"{sheet}!{headings.ref(r, month_col)} 月份“{shown}”无法识别：请填写“2022-03”这样的年-月"
                 )
+        errors += [
+            f"{sheet}!{ref} 是公式且没有计算结果：请在 Excel 中重新计算并保存，或直接填写数值"
+            for ref in problems
+        ]
         yield BulkRow(
             row=row_no,
             institution_code=code,
-            institution_name=_text(row[name_col]) if name_col is not None and name_col < width else "",
+            institution_name=name,
             year=period[0] if period else None,
             month=period[1] if period else None,
             raw=raw,
-            cells=cells,
+            cells={key: f"{sheet}!{ref}" for key, ref in cells.items()},
             error="；".join(errors),
         )
 

@@ -37,6 +37,7 @@ LOAN_BALANCE = "loan_balance"
 CREDIT_LOAN_BALANCE = "credit_loan_balance"
 NEW_LOANS = "new_loans"
 NEW_CREDIT_LOANS = "new_credit_loans"
+BORROWERS = "borrowers"
 NEW_BORROWERS = "new_borrowers"
 FIRST_LOAN_BORROWERS = "first_loan_borrowers"
 FIRST_LOAN_AMOUNT = "first_loan_amount"
@@ -130,6 +131,8 @@ class Context:
     # figures from the institution's other returns, e.g. approved 附件4 余额 for the plan's checks:
     # {"balance_prev_dec": …, "balance_march": …} (None when that sheet is not approved)
     related: dict[str, Decimal | None] | None = None
+    # per field: this month's values of the same peers (same group, same month), for W605's group median
+    group_levels: "PeerChanges | dict[str, list[Decimal]] | None" = None
 
     def has(self, code: str) -> bool:
         return code in self.definition.codes
@@ -450,6 +453,116 @@ def _group_outlier(ctx: Context) -> Iterator[Finding]:
                 z=f"{z:.1f}",
                 limit=format_decimal(t.group_outlier_z),
             )
+
+
+# ---- E6xx / W6xx: figures in the wrong unit ----------------------------------------------------------------
+
+
+def _per_borrower(rule_id: str, amount: str, count: str) -> Check:
+    """An amount per borrower above the 普惠小微 cap of 1000万元 per 户: a figure in 万元 typed for 亿元."""
+
+    def check(ctx: Context) -> Iterator[Finding]:
+        total, borrowers = ctx.value(amount), ctx.value(count)
+        cap = ctx.definition.thresholds.max_per_borrower
+        if total is None or not borrowers or borrowers <= 0 or total <= 0 or total / borrowers <= cap:
+            return
+        average = total / borrowers
+        factor = ctx.definition.thresholds.unit_factor
+        as_yi = total / factor
+        hint = (
+            f"如果“{ctx.label(amount)}”是按万元填写的，应为 {format_decimal(round(as_yi, 4))} 亿元"
+            if as_yi / borrowers <= cap and average >= cap * 100  # ~10,000× a typical average
+            else f"请核对“{ctx.label(amount)}”（亿元）和“{ctx.label(count)}”（户）的单位"
+        )
+        yield _finding(
+            ctx,
+            rule_id,
+            amount,
+            (amount, count),
+            amount_label=ctx.label(amount),
+            amount_value=ctx.amount(amount, total),
+            count_label=ctx.label(count),
+            count_value=ctx.amount(count, borrowers),
+            average=f"{format_decimal(round(average * factor, 2))} 万元",
+            cap=f"{format_decimal(cap * factor)} 万元",
+            hint=hint,
+        )
+
+    return check
+
+
+def _rate_as_fraction(ctx: Context) -> Iterator[Finding]:
+    rate = ctx.value(WEIGHTED_RATE)
+    if rate is not None and 0 < rate < ctx.definition.thresholds.rate_fraction_below:
+        yield _finding(
+            ctx,
+            "W603",
+            WEIGHTED_RATE,
+            label=ctx.label(WEIGHTED_RATE),
+            value=format_decimal(rate),
+            likely=f"{format_decimal(rate * 100)}%",
+        )
+
+
+def _ftp_in_percent(ctx: Context) -> Iterator[Finding]:
+    ftp = ctx.value(FTP_DISCOUNT)
+    limit = ctx.definition.thresholds.ftp_percent_at_most
+    if ftp is not None and 0 < ftp <= limit and ftp != ftp.to_integral_value():
+        yield _finding(
+            ctx,
+            "W604",
+            FTP_DISCOUNT,
+            label=ctx.label(FTP_DISCOUNT),
+            value=format_decimal(ftp),
+            likely=f"{format_decimal(ftp * 100)} BP",
+        )
+
+
+def _unit_slip(ratio: Decimal, factor: Decimal, slack: Decimal) -> str | None:
+    """ "大" / "小" when `ratio` is about `factor` or its inverse (a 万 / 亿 slip), else None."""
+    if factor / slack <= ratio <= factor * slack:
+        return "大"
+    if ratio > 0 and factor / slack <= 1 / ratio <= factor * slack:
+        return "小"
+    return None
+
+
+def _unit_against_neighbours(ctx: Context) -> Iterator[Finding]:
+    """A figure about 10,000× (or 1/10,000) of last month's, or of its group's median this month."""
+    t = ctx.definition.thresholds
+    levels = ctx.group_levels
+    if levels is not None and not isinstance(levels, PeerChanges):
+        levels = PeerChanges(levels)
+    for fd in ctx.definition.number_fields:
+        if fd.code in (WEIGHTED_RATE, FTP_DISCOUNT) or fd.kind not in (Kind.STOCK, Kind.YTD):
+            continue  # W603 / W604 know the likely slip of a rate and a BP figure
+        value = ctx.value(fd.code)
+        if not value or value <= 0:
+            continue
+        yardsticks = []
+        previous = ctx.prev(fd.code)
+        if previous and previous > 0 and not (fd.kind == Kind.YTD and ctx.month == 1):
+            yardsticks.append((f"上月（{ctx.amount(fd.code, previous)}）", previous))
+        if levels is not None:
+            count, median, _mad = levels.stats(fd.code)
+            if count >= t.group_min_peers and median and median > 0:
+                yardsticks.append((f"同组 {count} 家机构的中位数（{ctx.amount(fd.code, median)}）", median))
+        for what, base in yardsticks:
+            direction = _unit_slip(value / base, t.unit_factor, t.unit_factor_slack)
+            if direction:
+                yield _finding(
+                    ctx,
+                    "W605",
+                    fd.code,
+                    label=ctx.label(fd.code),
+                    value=ctx.amount(fd.code, value),
+                    base=what,
+                    times=format_decimal(round(value / base, 1))
+                    if direction == "大"
+                    else "1/" + format_decimal(round(base / value, 0)),
+                    unit=fd.unit,
+                )
+                break
 
 
 # ---- 附件2: contact details ----------------------------------------------------------------------------------
@@ -827,6 +940,57 @@ _UNSORTED: tuple[Rule, ...] = (
             "{prev}年12月末普惠小微贷款余额（附件4）",
         ),
         kinds=(Kind.PLAN,),
+    ),
+    Rule(
+        "E601",
+        ERROR,
+        Scope.CROSS_FIELD,
+        (LOAN_BALANCE, BORROWERS),
+        "“{amount_label}”（{amount_value}）÷“{count_label}”（{count_value}）= 平均每户 {average}，"
+        "超过普惠小微单户授信上限 {cap}：余额以亿元填写，{hint}。",
+        "普惠小微是单户授信 1000万元（含）以下的贷款，普惠小微贷款余额 ÷ 户数不超过 0.1 亿元（按万元填写会大 10000 倍）。",
+        _per_borrower("E601", LOAN_BALANCE, BORROWERS),
+    ),
+    Rule(
+        "W602",
+        WARNING,
+        Scope.CROSS_FIELD,
+        (FIRST_LOAN_AMOUNT, FIRST_LOAN_BORROWERS),
+        "“{amount_label}”（{amount_value}）÷“{count_label}”（{count_value}）= 平均每户 {average}，"
+        "超过普惠小微单户授信上限 {cap}：金额以亿元填写，{hint}；如数据属实，请说明原因。",
+        "首贷金额 ÷ 拓展首贷户数一般不超过普惠小微单户授信上限 0.1 亿元。",
+        _per_borrower("W602", FIRST_LOAN_AMOUNT, FIRST_LOAN_BORROWERS),
+    ),
+    Rule(
+        "W603",
+        WARNING,
+        Scope.FIELD,
+        (WEIGHTED_RATE,),
+        "“{label}”填写的 {value} 像是按小数填写的利率：本项以百分数填写，很可能应为 {likely}；"
+        "请更正，如数据属实，请说明原因。",
+        "加权平均利率以百分数填写（4.98 而不是 0.0498）；小于 1 时提示可能的更正。",
+        _rate_as_fraction,
+    ),
+    Rule(
+        "W604",
+        WARNING,
+        Scope.FIELD,
+        (FTP_DISCOUNT,),
+        "“{label}”填写的 {value} 像是按百分点填写的：本项以基点（BP）填写，1 个百分点 = 100 BP，很可能应为 {likely}；"
+        "请更正，如数据属实，请说明原因。",
+        "FTP 优惠以基点填写；不超过 3 且带小数时，多半是按百分点填写。",
+        _ftp_in_percent,
+    ),
+    Rule(
+        "W605",
+        WARNING,
+        Scope.CROSS_PERIOD,
+        ("*",),
+        "“{label}”为 {value}，约为{base}的 {times} 倍：很可能是单位填错（万元与亿元、户与万户都相差 10000 倍），"
+        "本项单位为{unit}，请核对；如数据属实，请说明原因。",
+        "金额和户数约为上月或同组中位数的 10000 倍（或 1/10000）时，提示单位可能填错。",
+        _unit_against_neighbours,
+        kinds=(Kind.STOCK, Kind.YTD),
     ),
 )
 

@@ -362,9 +362,20 @@ class VersionDetailSerializer(VersionSummarySerializer):
     findings = serializers.SerializerMethodField()
     explanations = serializers.DictField(child=serializers.CharField(), help_text="预警键 → 说明。")
     attestation = serializers.CharField()
+    reading_notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="读取上传的 Excel 时未读取的内容（如不属于表式的列、合计行），供填报人核对。",
+    )
 
     class Meta(VersionSummarySerializer.Meta):
-        fields = [*VersionSummarySerializer.Meta.fields, "attestation", "values", "findings", "explanations"]
+        fields = [
+            *VersionSummarySerializer.Meta.fields,
+            "attestation",
+            "values",
+            "findings",
+            "explanations",
+            "reading_notes",
+        ]
 
     @extend_schema_field(FindingGroupsSerializer)
     def get_findings(self, obj) -> dict:

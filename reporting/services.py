@@ -8,7 +8,6 @@ validator (reporting.parsing + reporting.rules) checks every way in.
 
 import calendar
 import hashlib
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -24,7 +23,7 @@ from institutions import access
 from institutions.models import Institution
 from outbox import services as outbox
 
-from . import parsing, rules, selectors
+from . import names, parsing, rules, selectors
 from .definitions import FormDefinition, Layout, definition_for
 from .models import Filing, FilingStatus, FilingVersion, Form, Period, Transition, VersionSource
 
@@ -215,10 +214,14 @@ def build_context(
         if (f.period.year, f.period.month) in {(period.year, period.month), prev_key}:
             by_peer.setdefault(f.institution_id, {})[slot] = _values_of(f)
     group_changes = rules.PeerChanges({code: [] for code in stock_codes})
+    group_levels = rules.PeerChanges({code: [] for code in definition.codes})
     for pair in by_peer.values():
         if pair.get("now") and pair.get("prev"):
             for code, change in _relative_changes(pair["now"], pair["prev"], stock_codes).items():
                 group_changes[code].append(change)
+        for code in definition.codes:
+            if (pair.get("now") or {}).get(code) is not None:
+                group_levels[code].append(pair["now"][code])
     return rules.Context(
         definition=definition,
         year=period.year,
@@ -227,6 +230,7 @@ def build_context(
         previous=previous,
         last_year=last_year,
         group_changes=group_changes,
+        group_levels=group_levels,
         locate=locate,
     )
 
@@ -309,11 +313,13 @@ def save_version(
     upload: Upload | None = None,
     expected_lock_version: int | None = None,
     locate=None,
+    reading_notes: list[str] | None = None,
     ip: str | None = None,
 ) -> FilingVersion:
     """Store a new immutable version of the institution's return for the period, with its findings.
 
-    Errors do not prevent saving (a draft may be incomplete); they prevent submitting.
+    Errors do not prevent saving (a draft may be incomplete); they prevent submitting. `reading_notes` are
+    what the reader of an uploaded workbook set aside (an extra column), kept on the version for the filer.
     """
     if definition_for(period.form, period.year).layout == Layout.DOCUMENT:
         raise ServiceError(
@@ -336,6 +342,7 @@ def save_version(
         explanations={k: v.strip() for k, v in (explanations or {}).items() if k in keep and v and v.strip()},
         source=source,
         created_by=actor,
+        reading_notes=list(reading_notes or []),
     )
 
     def describe(filing, version, old_values):
@@ -688,29 +695,80 @@ def start_import(
     return job
 
 
-def _normalized(name: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", name or "").split())
+def _is(institution: Institution, name: str) -> bool:
+    return names.same_institution(name, institution.name, institution.short_name)
 
 
-def _check_workbook_matches(sheet, institution: Institution, period: Period) -> None:
-    """The file must be this institution's sheet for this period: a wrong file is refused, not stored."""
+def _mismatch(shown: str, institution: Institution):
     from .uploads import UploadRejected
 
-    if _normalized(sheet.institution_name) not in {
-        _normalized(institution.name),
-        _normalized(institution.short_name),
-    }:
-        shown = sheet.institution_name[:60] or "（空）"
+    return UploadRejected(
+        "institution_mismatch",
+        f"文件中的机构为“{shown[:60] or '（空）'}”，与本次报送的机构“{institution.name}”不符："
+        f"请下载{institution.short_name}的模板填写后上传。",
+    )
+
+
+def _own_row(sheet, institution: Institution):
+    """The row of a 监测表 upload that is this institution's; another institution's row in a bank's own upload
+    is refused by name (an officer's 汇总 of many banks goes through the bulk import)."""
+    from .uploads import UploadRejected
+
+    rows = sheet.rows
+    ours = [i for i, row in enumerate(rows) if _is(institution, row.name)]
+    unnamed = [i for i, row in enumerate(rows) if names.is_placeholder(row.name)]
+    others = [row for i, row in enumerate(rows) if i not in ours and i not in unnamed]
+    if others and (ours or len(others) > 1 or len(rows) > 1):
+        listed = "、".join(f"第 {row.row} 行“{row.name[:30]}”" for row in others[:5])
         raise UploadRejected(
-            "institution_mismatch",
-            f"文件中的机构为“{shown}”，与本次报送的机构“{institution.name}”不符："
-            f"请下载{institution.short_name}的模板填写后上传。",
+            "other_institutions",
+            f"文件中除本机构外还有其他机构的数据：{listed}。一次上传只能报送{institution.short_name}一行："
+            "请删除其他机构的行后上传（汇总多家机构请由人民银行经办使用批量导入）。",
         )
-    if (sheet.year, getattr(sheet, "month", None)) != (period.year, period.month):
+    if others:
+        raise _mismatch(others[0].name, institution)
+    if len(ours) > 1:
+        raise UploadRejected(
+            "duplicate_rows",
+            f"文件中有 {len(ours)} 行都是{institution.short_name}（"
+            + "、".join(f"第 {rows[i].row} 行" for i in ours)
+            + "）：请只保留本月的一行后上传。",
+        )
+    if ours:
+        return sheet.select(ours[0])
+    filled = [i for i in unnamed if any(v not in (None, "") for v in rows[i].raw.values())]
+    if len(filled) > 1:
+        raise UploadRejected(
+            "duplicate_rows",
+            f"文件中有 {len(filled)} 行数据都没有写明机构：请只保留{institution.short_name}的一行，并填写机构名称后上传。",
+        )
+    return sheet.select(filled[0] if filled else unnamed[0])
+
+
+def _check_workbook_matches(sheet, institution: Institution, period: Period):
+    """The file must be this institution's return for this period: the row (a 监测表) and the title's
+    institution and period where they are stated. A wrong file is refused, not stored; returns the sheet
+    with the institution's row selected."""
+    from .uploads import UploadRejected
+
+    if hasattr(sheet, "rows"):
+        sheet = _own_row(sheet, institution)
+        named = sheet.title_institution
+        if named and not _is(institution, named):
+            raise _mismatch(named, institution)
+    elif sheet.institution_name and not names.is_placeholder(sheet.institution_name):
+        if not _is(institution, sheet.institution_name):
+            raise _mismatch(sheet.institution_name, institution)
+    month = getattr(sheet, "month", None)
+    stated_year = sheet.year if sheet.year is not None else period.year
+    stated_month = month if month is not None else period.month
+    if (stated_year, stated_month) != (period.year, period.month):
+        shown = f"{stated_year}年{stated_month}月" if stated_month else f"{stated_year}年"
         raise UploadRejected(
             "period_mismatch",
-            f"文件中的报送期为 {sheet.year}年{sheet.month}月，当前为 {period.label}：请下载 {period.label} 的模板填写后上传。",
+            f"文件中的报送期为 {shown}，当前为 {period.label}：请下载 {period.label} 的模板填写后上传。",
         )
+    return sheet
 
 
 @dataclass(frozen=True)
@@ -765,7 +823,7 @@ def save_workbook(
             raise UploadRejected(
                 "U209", f"{period.get_form_display()}没有 Excel 模板，请在网页上填写或上传文件。"
             )
-        _check_workbook_matches(sheet, institution, period)
+        sheet = _check_workbook_matches(sheet, institution, period)
     except UploadRejected as exc:
         record_rejected_upload(
             actor=actor,
@@ -786,6 +844,7 @@ def save_workbook(
         upload=Upload(data, filename),
         expected_lock_version=expected_lock_version,
         locate=lambda code: f"{sheet.sheet}!{sheet.cells[code]}",
+        reading_notes=list(sheet.notes),
         ip=ip,
     )
 

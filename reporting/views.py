@@ -268,6 +268,8 @@ def upload(request, institution_id, period_id):
             request,
             f"已读取文件并保存第 {version.number} 版：错误 {version.error_count} 个，预警 {version.warning_count} 条。",
         )
+        for note in version.reading_notes:
+            messages.info(request, f"读取说明：{note}")
     return redirect(_sheet_url(institution, period))
 
 

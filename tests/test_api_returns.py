@@ -229,10 +229,10 @@ def test_plan_template_is_prefilled_with_the_current_values(api, master, campaig
     assert ws["D6"].value.startswith("=IF(")  # the stored growth is not written over the formula
 
 
-def test_moved_row_in_an_uploaded_plan_is_refused_naming_the_cell(api, master, campaign):
+def test_a_missing_region_in_an_uploaded_plan_is_refused_naming_it(api, master, campaign):
     data = excel.plan_template(PLAN, institution_name="工商银行")
     wb = load_workbook(BytesIO(data))
-    wb[excel.PLAN_SHEET].insert_rows(8)
+    wb[excel.PLAN_SHEET].delete_rows(8)
     out = BytesIO()
     wb.save(out)
 
@@ -241,7 +241,7 @@ def test_moved_row_in_an_uploaded_plan_is_refused_naming_the_cell(api, master, c
     )
     assert response.status_code == 400
     error = error_of(response)
-    assert error["code"] == "U204" and error["message"].startswith("计划表!A8 应为“十堰分行”")
+    assert error["code"] == "U204" and "缺少 1 个地区的行：“十堰分行”" in error["message"]
     assert not FilingVersion.objects.exists()
     assert AuditEntry.objects.filter(action="filing.upload_rejected").count() == 1
 

@@ -448,8 +448,8 @@ def test_plain_workbook_without_the_monitoring_sheet_is_not_our_template():
     with pytest.raises(UploadRejected) as exc:
         read(out.getvalue())
     code, message = rejected(exc)
-    assert code == "U202" and "这不是本门户的监测表模板" in message and "请在门户下载模板" in message
-    assert "“Sheet”" in message
+    assert code == "U202" and message.startswith("这不是监测表（附件4）") and "门户下载模板" in message
+    assert "“Sheet”" in message and "前 30 行" in message and "“X月末普惠小微贷款余额”" in message
 
 
 @pytest.mark.parametrize("state", ["hidden", "veryHidden"])
@@ -463,27 +463,40 @@ def test_hidden_sheets_are_refused(state):
     assert code == "U203" and "“备用”" in message and "隐藏" in message
 
 
-def test_swapped_header_labels_name_the_cell_and_the_expected_label():
+def test_columns_are_read_by_their_headings_in_any_order():
     def change(wb):
         ws = wb["监测表"]
         ws["D4"], ws["E4"] = ws["E4"].value, ws["D4"].value
+        ws["D5"], ws["E5"] = 25, 80
 
-    with pytest.raises(UploadRejected) as exc:
-        read(edit(template(), change))
-    code, message = rejected(exc)
-    assert code == "U204"
-    assert message.startswith("监测表!D4 应为“新发放普惠小微贷款金额”，实为“新发放普惠小微信用贷款金额”")
-    assert "请勿移动或插入列" in message
+    upload = read(edit(template(), change))
+    assert as_decimal(upload.raw["new_credit_loans"]) == 25 and upload.cells["new_credit_loans"] == "D5"
+    assert as_decimal(upload.raw["new_loans"]) == 80 and upload.cells["new_loans"] == "E5"
 
 
-def test_inserted_column_is_refused_at_the_first_shifted_label():
+def test_an_inserted_column_is_ignored_and_named_in_a_note():
     def change(wb):
-        wb["监测表"].insert_cols(3)
+        ws = wb["监测表"]
+        ws.insert_cols(3)
+        ws["C4"] = "备注"
+        ws["C5"] = "本月含一笔大额"
+        ws["D5"] = 30
+
+    upload = read(edit(template(), change))
+    assert as_decimal(upload.raw["credit_loan_balance"]) == 30 and upload.cells["credit_loan_balance"] == "D5"
+    assert upload.notes == ("C4 的“备注”列不是监测表的项目，未读取。",)
+
+
+def test_a_misspelt_heading_is_named_with_where_the_reader_looked():
+    def change(wb):
+        wb["监测表"]["C4"] = "3月末普惠小微信用货款余额"
 
     with pytest.raises(UploadRejected) as exc:
         read(edit(template(), change))
     code, message = rejected(exc)
-    assert code == "U204" and message.startswith("监测表!C4 应为“3月末普惠小微信用贷款余额”，实为“空”")
+    assert code == "U204" and message.startswith("工作表“监测表”第 4 行找到了监测表（附件4）的 10 个表头")
+    assert "缺少 1 个：“X月末普惠小微信用贷款余额”" in message
+    assert "C4“3月末普惠小微信用货款余额”" in message and "前 30 行" in message
 
 
 def test_labels_rewrapped_or_generic_still_match():
@@ -507,7 +520,7 @@ def test_formula_without_a_calculated_value_is_refused_naming_the_cell():
 def test_formula_with_a_calculated_value_is_read_as_that_value():
     data = fill(template(), {"B5": Decimal("100"), "C5": Decimal("20"), "D5": "=B5+C5"})
     xml = sheet_xml(data)
-    calculated, count = re.subn(r'(<c r="D5"[^>]*><f>B5\+C5</f>)<v\s*/>', r"\1<v>120</v>", xml)
+    calculated, count = re.subn(r'(<c r="D5"[^>]*><f>B5\+C5</f>)(?:<v\s*/>|<v></v>)', r"\1<v>120</v>", xml)
     assert count == 1
     upload = read(rezip(data, replace={"xl/worksheets/sheet1.xml": calculated.encode("utf-8")}))
     assert as_decimal(upload.raw["new_loans"]) == 120
@@ -567,14 +580,31 @@ def test_period_falls_back_to_the_title_when_properties_were_lost():
     assert (upload.year, upload.month, upload.template_id) == (2022, 9, "")
 
 
-def test_edited_title_without_a_period_and_no_properties_is_refused():
+def test_a_title_without_a_period_leaves_the_period_to_the_headings_or_the_upload():
     def change(wb):
         wb.properties.keywords = None
         wb["监测表"]["A1"] = "监测表"
 
+    upload = read(edit(template(), change))
+    assert (upload.year, upload.month) == (None, 3)  # "3月末…" in the headings
+
+    def generic(wb):
+        change(wb)
+        for fd in D.fields:
+            wb["监测表"][f"{fd.column}4"] = fd.label_for(None)
+
+    upload = read(edit(template(), generic))
+    assert (upload.year, upload.month) == (None, None)
+
+
+def test_month_13_in_the_title_is_refused_naming_the_cell():
+    def change(wb):
+        wb.properties.keywords = None
+        wb["监测表"]["A1"] = f"{INSTITUTION}2022年13月小微企业“敢贷愿贷能贷会贷”专项行动进展情况监测表"
+
     with pytest.raises(UploadRejected) as exc:
         read(edit(template(), change))
-    assert exc.value.code == "U205" and "监测表!A1" in exc.value.message
+    assert exc.value.code == "U205" and exc.value.message.startswith("监测表!A1 标题中的“2022年13月”不是有效的年月")
 
 
 def test_damaged_sheet_xml_is_refused_not_raised():
@@ -652,6 +682,8 @@ def test_bulk_rows_with_a_bad_month_or_no_code_carry_an_error_instead_of_raising
         ws[f"C{first + 1}"] = "2022-13"
         ws[f"C{first + 2}"] = "三月"
         ws[f"A{first + 3}"] = None
+        ws[f"B{first + 3}"] = None
+        ws[f"A{first + 4}"] = None  # a row named only by its institution's name is kept for the import
         ws[f"C{first + 4}"] = datetime.datetime(2022, 5, 1)  # Excel turned "2022-05" into a date
         ws[f"C{first + 5}"] = "2022年6月"
 
@@ -662,8 +694,9 @@ def test_bulk_rows_with_a_bad_month_or_no_code_carry_an_error_instead_of_raising
     assert got[0].error == ""
     assert f"批量导入!C{first + 1} 月份“2022-13”无法识别" in got[1].error and got[1].month is None
     assert "月份“三月”无法识别" in got[2].error
-    assert got[3].error == f"批量导入!A{first + 3} 机构代码为空"
+    assert got[3].error == f"批量导入!A{first + 3} 机构代码和机构名称都为空"
     assert (got[4].year, got[4].month, got[4].error) == (2022, 5, "")
+    assert (got[4].institution_code, got[4].institution_name) == ("", "测试银行4")
     assert (got[5].year, got[5].month, got[5].error) == (2022, 6, "")
     assert as_decimal(got[1].raw["loan_balance"]) == 1  # the row's values are still there for the report
 
@@ -688,10 +721,22 @@ def test_bulk_header_missing_a_field_column_is_refused():
     assert exc.value.code == "U211" and "新发放普惠小微贷款金额" in exc.value.message
 
 
-def test_monitoring_template_is_not_a_bulk_workbook():
+def test_a_banks_monitoring_sheet_reads_as_a_one_row_bulk_import_by_name_and_title_month():
+    total, iterator = excel.iter_bulk_rows(fill(template(month=6), {"B5": Decimal("12.5")}), D)
+    (row,) = list(iterator)
+    assert total == 1 and row.error == ""
+    assert (row.institution_code, row.institution_name, row.year, row.month) == ("", INSTITUTION, 2022, 6)
+    assert as_decimal(row.raw["loan_balance"]) == Decimal("12.5") and row.cells["loan_balance"] == "监测表!B5"
+
+
+def test_a_workbook_without_bulk_headings_is_not_a_bulk_workbook():
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "机构代码"
+    out = BytesIO()
+    wb.save(out)
     with pytest.raises(UploadRejected) as exc:
-        excel.iter_bulk_rows(template(), D)
-    assert exc.value.code == "U210"
+        excel.iter_bulk_rows(out.getvalue(), D)
+    assert exc.value.code == "U210" and "“Sheet”" in exc.value.message
 
 
 def test_bulk_read_of_4500_rows_reads_every_row():
@@ -762,7 +807,7 @@ def test_findings_report_without_findings_says_so():
 def test_excel_error_values_are_read_as_their_text_not_as_blanks():
     data = fill(template(), {"B5": Decimal("0"), "D5": "=C5/B5", "E5": "#N/A"})
     xml, count = re.subn(
-        r'<c r="D5"( s="\d+")?><f>C5/B5</f><v\s*/>',
+        r'<c r="D5"( s="\d+")?><f>C5/B5</f>(?:<v\s*/>|<v></v>)',
         r'<c r="D5"\1 t="e"><f>C5/B5</f><v>#DIV/0!</v>',
         sheet_xml(data),
     )

@@ -385,37 +385,58 @@ def test_text_typed_into_an_input_is_passed_on_for_the_rules():
     assert upload.raw["420100.balance_y1"] == "12.5亿"
 
 
-def test_an_inserted_column_is_refused_naming_the_cell_and_the_expected_label():
-    data = edit(template(), lambda wb: wb[excel.PLAN_SHEET].insert_cols(3))
-    code, message = refused(data)
-    assert code == "U204"
-    assert message.startswith("计划表!C3 应为“2021年末普惠小微贷款余额”，实为“空”")
-    assert "请勿移动或插入列" in message
+def test_an_inserted_column_is_ignored_and_named_in_a_note():
+    def change(wb):
+        ws = wb[excel.PLAN_SHEET]
+        ws.insert_cols(3)
+        ws["C3"] = "备注"
+        ws["D6"] = 12.5
+
+    upload = excel.read_plan_workbook(edit(template(), change), D)
+    assert upload.raw["420100.balance_y1"] == 12.5 and upload.cells["420100.balance_y1"] == "D6"
+    assert upload.notes == ("C3 的“备注”列不是投放计划表的项目，未读取。",)
 
 
-def test_swapped_columns_are_refused():
+def test_columns_are_read_by_their_headings_in_any_order():
     def swap(wb):
         ws = wb[excel.PLAN_SHEET]
         ws["H3"], ws["I3"] = ws["I3"].value, ws["H3"].value
+        ws["H6"], ws["I6"] = 3, 2
 
-    code, message = refused(edit(template(), swap))
-    assert code == "U204" and message.startswith("计划表!H3 应为“二季度预计新增额”，实为“三季度预计新增额”")
-
-
-def test_an_inserted_row_is_refused_naming_the_cell_and_the_expected_region():
-    data = edit(template(), lambda wb: wb[excel.PLAN_SHEET].insert_rows(7))
-    code, message = refused(data)
-    assert code == "U204"
-    assert message.startswith("计划表!A7 应为“黄石分行”，实为“空”") and "请勿移动、插入或删除行" in message
+    upload = excel.read_plan_workbook(edit(template(), swap), D)
+    assert upload.raw["420100.q3_plan"] == 3 and upload.cells["420100.q3_plan"] == "H6"
+    assert upload.raw["420100.q2_plan"] == 2 and upload.cells["420100.q2_plan"] == "I6"
 
 
-def test_swapped_regions_are_refused():
+def test_an_inserted_blank_row_is_skipped_and_regions_are_found_by_label():
+    def change(wb):
+        ws = wb[excel.PLAN_SHEET]
+        ws.insert_rows(7)
+        ws["B8"] = 4
+
+    upload = excel.read_plan_workbook(edit(template(), change), D)
+    assert upload.raw["420200.balance_y2"] == 4 and upload.cells["420200.balance_y2"] == "B8"
+
+
+def test_regions_in_another_order_keep_their_own_values():
     def swap(wb):
         ws = wb[excel.PLAN_SHEET]
         ws["A6"], ws["A7"] = "黄石分行", "武汉分行"
+        ws["B6"], ws["B7"] = 7, 70
 
-    code, message = refused(edit(template(), swap))
-    assert code == "U204" and message.startswith("计划表!A6 应为“武汉分行”，实为“黄石分行”")
+    upload = excel.read_plan_workbook(edit(template(), swap), D)
+    assert upload.raw["420200.balance_y2"] == 7 and upload.cells["420200.balance_y2"] == "B6"
+    assert upload.raw["420100.balance_y2"] == 70 and upload.cells["420100.balance_y2"] == "B7"
+
+
+def test_a_missing_region_row_is_refused_naming_it():
+    code, message = refused(edit(template(), lambda wb: wb[excel.PLAN_SHEET].delete_rows(8)))
+    assert code == "U204" and "缺少 1 个地区的行：“十堰分行”" in message
+
+
+def test_a_region_twice_is_refused_naming_both_rows():
+    code, message = refused(fill(template(), {"A7": "武汉分行"}))
+    assert code == "U204" and "计划表!A7 的“武汉分行”与第 6 行重复" in message
 
 
 def test_region_labels_without_the_fenhang_suffix_are_accepted():
@@ -439,7 +460,7 @@ def test_formula_without_a_calculated_value_in_an_input_cell_is_refused_naming_i
 
 def test_formula_with_a_calculated_value_in_an_input_cell_is_read_as_its_value():
     xml = sheet_xml(template())
-    xml, count = re.subn(r'<c r="C6"([^>]*)/>', r'<c r="C6"\1><f>B6*1.3</f><v>130</v></c>', xml)
+    xml, count = re.subn(r'<c r="C6"([^>]*)(?:/>|></c>)', r'<c r="C6"\1><f>B6*1.3</f><v>130</v></c>', xml)
     assert count == 1
 
     upload = excel.read_plan_workbook(with_sheet_xml(template(), xml), D)
@@ -458,10 +479,20 @@ def test_dde_in_an_input_cell_is_refused():
     assert code == "U207" and "DDE" in message and "计划表!B6" in message
 
 
-def test_workbook_without_the_plan_sheet_is_refused():
-    data = edit(template(), lambda wb: setattr(wb[excel.PLAN_SHEET], "title", "Sheet1"))
-    code, message = refused(data)
-    assert code == "U202" and "计划表" in message and "“Sheet1”" in message
+def test_a_renamed_sheet_is_found_by_its_headings():
+    data = edit(fill(template(), {"C6": 9}), lambda wb: setattr(wb[excel.PLAN_SHEET], "title", "Sheet1"))
+    upload = excel.read_plan_workbook(data, D)
+    assert upload.sheet == "Sheet1" and upload.raw["420100.balance_y1"] == 9
+
+
+def test_a_workbook_without_plan_headings_is_refused_naming_its_sheets():
+    wb = openpyxl.Workbook()
+    wb.active.title = "Sheet1"
+    wb.active["A1"] = "普惠小微"
+    out = BytesIO()
+    wb.save(out)
+    code, message = refused(out.getvalue())
+    assert code == "U202" and message.startswith("这不是投放计划表（附件3）") and "“Sheet1”" in message
 
 
 def test_last_years_template_is_refused_as_another_edition():
@@ -491,13 +522,22 @@ def test_title_year_disagreeing_with_the_properties_is_refused():
     assert code == "U205" and "2021年" in message and "2022年" in message
 
 
-def test_title_without_a_year_is_refused():
+def test_a_title_without_a_year_leaves_the_year_to_the_headings():
     def scrub(wb):
         wb.properties.keywords = None
         wb[excel.PLAN_SHEET]["A1"] = "投放计划"
 
-    code, message = refused(edit(template(), scrub))
-    assert code == "U205" and message.startswith("计划表!A1")
+    upload = excel.read_plan_workbook(edit(template(), scrub), D)
+    assert upload.year == 2022
+
+
+def test_last_years_headings_without_properties_are_refused_as_another_year():
+    def scrub(wb):
+        wb.properties.keywords = None
+
+    old = edit(excel.plan_template(plan_definition(2021), institution_name=INSTITUTION), scrub)
+    code, message = refused(old)
+    assert code == "U208" and message.startswith("这是 2021 年的计划表") and "2022 年的模板" in message
 
 
 def test_institution_name_comes_from_the_title():

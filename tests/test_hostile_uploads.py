@@ -189,6 +189,15 @@ def assert_stored(world, ledger: Ledger, name: str):
     assert not [a for a in ledger.new_audit() if a.action.endswith("rejected")]
 
 
+def assert_found(name: str):
+    """A file stored with findings: the manifest's rule at its cell of the uploaded file, with its message."""
+    entry = MANIFEST[name]
+    version = FilingVersion.objects.latest("id")
+    hits = [f for f in version.findings if f["rule"] == entry["code"] and f["location"] == entry["location"]]
+    assert hits, f"{name}: no {entry['code']} at {entry['location']} in {version.findings}"
+    assert entry["message"] in hits[0]["message"], f"{name}: {entry['message']!r} not in {hits[0]['message']!r}"
+
+
 # --- every file through the web view ----------------------------------------------------------------------
 
 
@@ -216,8 +225,10 @@ def test_web_upload_of_corpus_file_is_answered_as_the_manifest_says(name, world,
             f"{name}: the officer got an import job instead of the refusal {entry['code']} "
             f"({entry['about']}): only the worker finds it, after the upload was accepted"
         )
-    if entry["expect"] == "accepted" or (entry["expect"] == "bounded" and not refused):
+    if entry["expect"] in ("accepted", "findings") or (entry["expect"] == "bounded" and not refused):
         assert_stored(world, ledger, name)
+        if entry["expect"] == "findings":
+            assert_found(name)
         return
     if entry["expect"] == "refused":
         for fragment in expected_message(entry, data):
@@ -248,9 +259,11 @@ def test_api_upload_of_corpus_file_is_answered_as_the_manifest_says(name, world,
     )
 
     assert response.status_code < 500
-    if entry["expect"] == "accepted":
+    if entry["expect"] in ("accepted", "findings"):
         assert response.status_code == 201, response.json()
         assert_stored(world, ledger, name)
+        if entry["expect"] == "findings":
+            assert_found(name)
         return
     error = response.json()["error"]
     assert (response.status_code, error["code"]) == (400, entry["code"]), error

@@ -63,6 +63,7 @@ def make_ctx(
     previous: dict | None = PREVIOUS,
     prev: dict | None = None,
     group_changes: dict | None = None,
+    group_levels: dict | None = None,
     locate=None,
     unparsed: frozenset[str] = frozenset(),
     **changes,
@@ -77,6 +78,7 @@ def make_ctx(
         values=values,
         previous=previous_values,
         group_changes=group_changes,
+        group_levels=group_levels,
         locate=locate,
         unparsed=unparsed,
     )
@@ -438,6 +440,7 @@ def test_validate_puts_errors_first_then_rule_id():
         ("E203", "first_loan_amount"),
         ("W401", "weighted_rate"),
         ("W403", "borrowers"),
+        ("W602", "first_loan_amount"),  # 81 亿元 of first loans to 300 borrowers: 2,700 万元 each
     ]
 
 
@@ -449,21 +452,31 @@ def test_sort_findings_ranks_severity_above_rule_id():
 
 def test_summarize_counts_by_severity():
     findings = validate(make_ctx(weighted_rate="15", first_loan_amount="81", fee_relief=None))
-    assert summarize(findings) == {"error": 2, "warning": 1}
+    assert summarize(findings) == {"error": 2, "warning": 2}  # W401 and W602
     assert summarize([]) == {"error": 0, "warning": 0}
 
 
 def test_unexplained_returns_warnings_without_a_real_explanation():
     findings = validate(make_ctx(weighted_rate="15", loan_balance="150", first_loan_amount="81"))
-    assert {f.key for f in findings} == {"E203:first_loan_amount", "W401:weighted_rate", "W403:loan_balance"}
+    assert {f.key for f in findings} == {
+        "E203:first_loan_amount",
+        "W401:weighted_rate",
+        "W403:loan_balance",
+        "W602:first_loan_amount",
+    }
     explanations = {
         "W401:weighted_rate": "本月投放以信用卡经营贷为主，利率偏高",
         "W403:loan_balance": " \u3000",
+        "W602:first_loan_amount": "一笔银团首贷",
     }
     assert [f.key for f in unexplained(findings, explanations)] == ["W403:loan_balance"]
     explanations["W403:loan_balance"] = "收购一家村镇银行，余额并表"
     assert unexplained(findings, explanations) == []
-    assert [f.key for f in unexplained(findings, {})] == ["W401:weighted_rate", "W403:loan_balance"]
+    assert [f.key for f in unexplained(findings, {})] == [
+        "W401:weighted_rate",
+        "W403:loan_balance",
+        "W602:first_loan_amount",
+    ]
 
 
 def test_finding_round_trips_through_json():
@@ -521,3 +534,81 @@ def test_rules_over_fields_an_edition_lacks_do_not_apply():
     assert not rule("W402").applies(slim)
     assert rule("E101").applies(slim)
     assert validate(make_ctx(definition=slim, weighted_rate="15")) == []
+
+
+# --- E6xx / W6xx: figures in the wrong unit ----------------------------------------------------------------
+
+
+def test_E601_balance_typed_in_wanyuan_is_an_error_naming_the_average_and_the_likely_figure():
+    # 100 亿元 typed as 1,000,000 (万元) for 3,456 户: 2,893 亿元 per borrower, 10,000× the cap
+    [f] = found(make_ctx(previous=None, loan_balance="1000000", credit_loan_balance="30"), "E601")
+    assert f.severity == ERROR and f.field == "loan_balance" and f.fields == ("loan_balance", "borrowers")
+    assert "平均每户 2893518.52 万元" in f.message and "超过普惠小微单户授信上限 1000 万元" in f.message
+    assert "如果“3月末普惠小微贷款余额”是按万元填写的，应为 100 亿元" in f.message
+
+
+def test_E601_average_at_the_cap_passes_and_a_wrong_count_gets_no_wanyuan_hint():
+    assert not found(make_ctx(loan_balance="345.6", borrowers="3456", credit_loan_balance="30"), "E601")
+    [f] = found(make_ctx(loan_balance="100", borrowers="12", credit_loan_balance="30"), "E601")
+    assert "请核对“3月末普惠小微贷款余额”（亿元）和“3月末普惠小微贷款户数”（户）的单位" in f.message
+
+
+def test_E601_skipped_without_borrowers():
+    assert not found(make_ctx(borrowers="0"), "E601")
+    assert not found(make_ctx(borrowers=None), "E601")
+
+
+def test_W602_first_loans_above_the_cap_per_first_borrower_is_a_warning():
+    [f] = found(make_ctx(first_loan_amount="45", first_loan_borrowers="300"), "W602")
+    assert f.severity == WARNING and "平均每户 1500 万元" in f.message
+
+
+def test_W602_plausible_first_loans_pass():
+    assert not found(make_ctx(first_loan_amount="10", first_loan_borrowers="300"), "W602")
+
+
+def test_W603_rate_typed_as_a_fraction_suggests_the_percent():
+    [f] = found(make_ctx(weighted_rate="0.0498"), "W603")
+    assert f.severity == WARNING and "很可能应为 4.98%" in f.message
+
+
+@pytest.mark.parametrize("rate", ["1", "4.98", "0"])
+def test_W603_rates_in_percent_pass(rate):
+    assert not found(make_ctx(weighted_rate=rate), "W603")
+
+
+def test_W604_ftp_typed_in_percent_suggests_the_basis_points():
+    [f] = found(make_ctx(ftp_discount_bp="0.55"), "W604")
+    assert f.severity == WARNING and "很可能应为 55 BP" in f.message
+
+
+@pytest.mark.parametrize("ftp", ["55", "3", "0", "4.5"])
+def test_W604_ftp_in_basis_points_passes(ftp):
+    assert not found(make_ctx(ftp_discount_bp=ftp), "W604")
+
+
+def test_W605_a_figure_10000_times_last_months_hints_at_the_unit():
+    [f] = found(make_ctx(fee_relief="12000", prev={"fee_relief": "1.1"}), "W605")
+    assert f.severity == WARNING and f.field == "fee_relief"
+    assert "约为上月（1.1 亿元）的 10909.1 倍" in f.message and "万元与亿元" in f.message
+
+
+def test_W605_a_figure_10000_times_smaller_than_last_month_hints_too():
+    [f] = found(make_ctx(borrowers="0.35", prev={"borrowers": "3400"}), "W605")
+    assert "的 1/9714 倍" in f.message
+
+
+def test_W605_against_the_group_median_when_there_is_no_last_month():
+    peers = {"new_loans": [Decimal(x) for x in ("70", "80", "90", "100", "110")]}
+    [f] = found(make_ctx(previous=None, new_loans="900000", group_levels=peers), "W605")
+    assert "同组 5 家机构的中位数（90 亿元）" in f.message
+
+
+def test_W605_ordinary_changes_and_small_groups_pass():
+    assert not found(make_ctx(fee_relief="12", prev={"fee_relief": "1.1"}), "W605")  # ×11: W403's business
+    few = {"new_loans": [Decimal("80")] * 4}
+    assert not found(make_ctx(previous=None, new_loans="900000", group_levels=few), "W605")
+
+
+def test_W605_january_year_to_date_is_not_compared_with_december():
+    assert not found(make_ctx(month=1, new_loans="0.007", prev={"new_loans": "70"}), "W605")

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reporting', '0002_returns_beyond_the_monthly_sheet'),
+        ("reporting", "0002_returns_beyond_the_monthly_sheet"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='filingversion',
-            name='reading_notes',
-            field=models.JSONField(blank=True, default=list, verbose_name='读取说明'),
+            model_name="filingversion",
+            name="reading_notes",
+            field=models.JSONField(blank=True, default=list, verbose_name="读取说明"),
         ),
     ]
