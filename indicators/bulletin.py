@@ -77,6 +77,8 @@ def _gap_text(indicator: ind.Indicator, gap: Decimal | None) -> str:
     """How far below its target a figure is: "差 12.30亿元", "低 1.25个百分点"."""
     if gap is None:
         return ""
+    if indicator.rounded(abs(gap)) == 0:
+        return "与目标持平，未高于目标"
     if indicator.share:
         return f"低 {abs(gap) * 100:.2f}个百分点"
     shown = indicator.text(abs(gap), with_unit=True)

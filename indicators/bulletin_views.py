@@ -80,6 +80,19 @@ def bulletin_generate(request):
     return redirect("indicators:bulletin", pk=b.pk)
 
 
+def _with_current_actions(user, b: Bulletin, content: dict, visible: set[int]) -> list[dict]:
+    """The 不到位 list as frozen, each row with the supervision of the year as it stands now (the page is
+    where the next one is recorded)."""
+    rows = [f for f in content.get("failing", []) if f.get("institution_id") in visible]
+    actions: dict[int, list] = {}
+    ids = [f["institution_id"] for f in rows]
+    for a in selectors.supervision_for(user, ids).filter(taken_on__year=b.year).order_by("-taken_on", "-id"):
+        actions.setdefault(a.institution_id, []).append(
+            {"date": f"{a.taken_on:%Y-%m-%d}", "kind": a.get_kind_display(), "reason": a.reason}
+        )
+    return [{**f, "actions": actions.get(f["institution_id"], [])} for f in rows]
+
+
 @login_required
 def bulletin(request, pk):
     b = _bulletin(request, pk)
@@ -93,7 +106,7 @@ def bulletin(request, pk):
             "b": b,
             "content": content,
             "charts": composer.charts(content) if b.is_ready else [],
-            "failing": [f for f in content.get("failing", []) if f.get("institution_id") in visible],
+            "failing": _with_current_actions(request.user, b, content, visible),
             "versions": others.exclude(version=None).order_by("-version"),
             "kinds": SupervisionKind.choices,
             "today": timezone.localdate(),
