@@ -9,9 +9,24 @@ from institutions.access import visible_institutions
 
 from .models import AuditEntry
 
+# What the audit browser's "类别" filter groups: how people got in (or were kept out), and what confidential
+# data left the portal (audit.services.record_download).
+CATEGORIES = {
+    "access": ("login", "logout", "2fa.", "password."),
+    "download": ("download.",),
+}
+
 
 def entries_for(
-    user, *, action: str = "", actor: str = "", institution: str = "", text: str = "", since=None, until=None
+    user,
+    *,
+    action: str = "",
+    category: str = "",
+    actor: str = "",
+    institution: str = "",
+    text: str = "",
+    since=None,
+    until=None,
 ):
     """Entries about institutions the admin may see, plus entries about no institution (logins, periods…)."""
     entries = AuditEntry.objects.select_related("actor", "institution").filter(
@@ -19,6 +34,11 @@ def entries_for(
     )
     if action:
         entries = entries.filter(action=action)
+    if category in CATEGORIES:
+        matches = Q()
+        for prefix in CATEGORIES[category]:
+            matches |= Q(action__startswith=prefix)
+        entries = entries.filter(matches)
     if actor:
         entries = entries.filter(Q(actor__username__icontains=actor) | Q(actor_label__icontains=actor))
     if institution.isdigit():

@@ -33,3 +33,19 @@ def diff(old: dict, new: dict) -> dict:
     """{field: [old, new]} for the keys whose values differ."""
     keys = sorted(set(old) | set(new))
     return {k: [old.get(k), new.get(k)] for k in keys if old.get(k) != new.get(k)}
+
+
+def record_download(request, *, what: str, name: str, obj: Any = None, institution=None) -> AuditEntry:
+    """A download of confidential data (contacts, the audit log, indicators, findings, documents, evidence,
+    evaluation results and report cards): who, what, when, from where. `what` is the kind of data
+    ("contacts", "documents" …): the action is "download.<what>", which the audit browser filters by."""
+    from institutions.views import client_ip
+
+    return record(
+        actor=request.user,
+        action=f"download.{what}",
+        obj=obj,
+        institution=institution,
+        summary=f"下载{name}",
+        ip=client_ip(request),
+    )

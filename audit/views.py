@@ -11,17 +11,23 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 
 from institutions import access
 from reporting.excel import safe_text
 
-from . import selectors
+from . import selectors, services
 
 EXPORT_LIMIT = 50_000
 
 
 class FilterForm(forms.Form):
     action = forms.CharField(required=False, label=_("操作"))
+    category = forms.ChoiceField(
+        required=False,
+        label=_("类别"),
+        choices=[("", _("全部类别")), ("access", _("登录与账户")), ("download", _("下载机密数据"))],
+    )
     actor = forms.CharField(required=False, label=_("操作人"))
     institution = forms.CharField(required=False, label=_("金融机构"))
     text = forms.CharField(required=False, label=_("摘要包含"))
@@ -37,6 +43,7 @@ def _filtered(request):
 
 
 @login_required
+@require_safe
 def audit_log(request):
     form, entries = _filtered(request)
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
@@ -57,8 +64,13 @@ def audit_log(request):
 
 
 @login_required
+@require_safe
 def audit_export(request):
-    _form, entries = _filtered(request)
+    form, entries = _filtered(request)
+    shown = {k: str(v) for k, v in (form.cleaned_data if form.is_valid() else {}).items() if v}
+    services.record_download(
+        request, what="audit", name="审计日志" + (f"（筛选：{shown}）" if shown else "（全部）")
+    )
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "审计日志"

@@ -11,8 +11,9 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
+from audit import services as audit
 from indicators import indicators as ind
 from institutions import access
 from institutions.models import PbocOffice
@@ -58,6 +59,7 @@ def _institution_url(evaluation, institution) -> str:
 
 
 @login_required
+@require_safe
 def evaluation_list(request):
     user = request.user
     evaluations = list(selectors.evaluations_for(user).order_by("-year", "status", "-id"))
@@ -97,6 +99,7 @@ def create(request):
 
 
 @login_required
+@require_safe
 def detail(request, pk):
     user = request.user
     evaluation = selectors.get_evaluation(user, pk)
@@ -244,6 +247,7 @@ def scheme(request, pk):
 
 
 @login_required
+@require_safe
 def institution(request, pk, institution_id):
     user = request.user
     evaluation = selectors.get_evaluation(user, pk)
@@ -419,6 +423,7 @@ def evidence(request, pk):
 
 
 @login_required
+@require_safe
 def evidence_file(request, pk, evidence_id):
     evaluation = selectors.get_evaluation(request.user, pk)
     item = get_object_or_404(Evidence, pk=evidence_id, evaluation=evaluation)
@@ -430,6 +435,13 @@ def evidence_file(request, pk, evidence_id):
         "pdf": "application/pdf",
         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     }[kind]
+    audit.record_download(
+        request,
+        what="evidence",
+        name=f"{evaluation.title} 公示材料：{item.file_name}",
+        obj=item,
+        institution=item.institution,
+    )
     response = FileResponse(
         item.file.open("rb"), content_type=content_type, as_attachment=kind != "pdf", filename=item.file_name
     )
@@ -507,6 +519,7 @@ def discard(request, pk):
 
 
 @login_required
+@require_safe
 def what_if(request, pk):
     evaluation = selectors.get_evaluation(request.user, pk)
     if not evaluation.is_what_if or not access.is_pboc(request.user):
@@ -556,23 +569,32 @@ def _stem(evaluation) -> str:
 
 
 @login_required
+@require_safe
 def results_xlsx(request, pk):
     evaluation, table = _table_for_download(request, pk)
     if table is None:
         return redirect(_detail(evaluation))
+    audit.record_download(
+        request, what="evaluation_results", name=f"{_stem(evaluation)}（附件1 Excel）", obj=evaluation
+    )
     return _attachment(excel.result_workbook(table), XLSX, _stem(evaluation) + ".xlsx")
 
 
 @login_required
+@require_safe
 def results_pdf(request, pk):
     evaluation, table = _table_for_download(request, pk)
     if table is None:
         return redirect(_detail(evaluation))
     data = pdf.result_table_pdf(table, generated_at=timezone.now())
+    audit.record_download(
+        request, what="evaluation_results", name=f"{_stem(evaluation)}（附件1 PDF）", obj=evaluation
+    )
     return _attachment(data, "application/pdf", _stem(evaluation) + ".pdf")
 
 
 @login_required
+@require_safe
 def card_pdf(request, pk, institution_id):
     """A bank gets its own card once the evaluation is published; PBoC users any institution they follow."""
     evaluation = selectors.get_evaluation(request.user, pk)
@@ -584,6 +606,13 @@ def card_pdf(request, pk, institution_id):
         messages.error(request, "评估尚不能计算：" + "；".join(table.problems[:5]))
         return redirect(_detail(evaluation))
     card = selectors.report_card(evaluation, inst, table)
+    audit.record_download(
+        request,
+        what="report_cards",
+        name=f"{evaluation.title} {inst.short_name} 评估报告",
+        obj=evaluation,
+        institution=inst,
+    )
     return _attachment(
         pdf.report_card_pdf(card, generated_at=timezone.now()),
         "application/pdf",
@@ -607,12 +636,14 @@ def _job(request, pk, job_id) -> ReportJob:
 
 
 @login_required
+@require_safe
 def job(request, pk, job_id):
     j = _job(request, pk, job_id)
     return render(request, "evaluation/job.html", {"job": j, "evaluation": j.evaluation})
 
 
 @login_required
+@require_safe
 def job_status(request, pk, job_id):
     j = _job(request, pk, job_id)
     return JsonResponse(
@@ -629,10 +660,14 @@ def job_status(request, pk, job_id):
 
 
 @login_required
+@require_safe
 def job_download(request, pk, job_id):
     j = _job(request, pk, job_id)
     if j.status != ReportJob.Status.DONE or not j.file:
         raise Http404("压缩包尚未生成。")
+    audit.record_download(
+        request, what="report_cards", name=f"{j.evaluation.title} 全部机构评估报告（压缩包）", obj=j
+    )
     return FileResponse(
         j.file.open("rb"),
         content_type="application/zip",

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
+from audit.services import record_download
 from institutions import access
 from institutions.views import client_ip
 
@@ -229,6 +230,7 @@ def export_province(request):
     if context["empty"]:
         raise Http404("尚无可导出的指标。")
     data = excel.province_summary(context)
+    record_download(request, what="indicators", name=f"监测指标汇总 {context['year']}年{context['month']}月")
     return _download(data, f"监测指标汇总{context['year']}年{context['month']}月.xlsx")
 
 
@@ -247,4 +249,7 @@ def export_institutions(request):
     if table_context["empty"]:
         raise Http404("尚无可导出的指标。")
     data = excel.institution_table(table_context)
+    record_download(
+        request, what="indicators", name=f"机构监测指标 {table_context['year']}年{table_context['month']}月"
+    )
     return _download(data, f"机构监测指标{table_context['year']}年{table_context['month']}月.xlsx")

@@ -79,6 +79,21 @@ def visible_api_tokens(user: User):
     return ApiToken.objects.filter(user=user)
 
 
+def managed_users(user: User):
+    """Accounts whose password this user may have reset by e-mail: a system admin's, every account; a PBoC
+    admin's, the users of the institutions and offices of their jurisdiction (themselves included)."""
+    if not user.is_authenticated or not user.is_active:
+        return User.objects.none()
+    if user.role == Role.SYSADMIN or user.is_superuser:
+        return User.objects.all()
+    if user.role == Role.PBOC_ADMIN and user.office_id:
+        return User.objects.filter(
+            Q(institution__in=visible_institutions(user))
+            | Q(office_id__in=office_subtree_ids(user.office_id))
+        )
+    return User.objects.none()
+
+
 # --- capabilities ---------------------------------------------------------------------------
 
 

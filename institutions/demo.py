@@ -5,7 +5,10 @@ from django.db import transaction
 
 from .models import Contact, ContactRole, Institution, PbocOffice, Role, User
 
-DEMO_PASSWORD = "Demo-2022"
+# Satisfies the portal's own password policy (settings.AUTH_PASSWORD_VALIDATORS; tests/test_passwords.py).
+DEMO_PASSWORD = "Xiaowei-Demo-2022"
+# Demo databases made before the policy applied to the demo too: their accounts move to DEMO_PASSWORD.
+FORMER_DEMO_PASSWORD = "Demo-2022"
 
 DEMO_USERS = [
     # username, role, institution code, office code, display name
@@ -50,7 +53,7 @@ def load_demo_users() -> list[User]:
         user.email = f"{username}@demo.portal.invalid"
         user.is_staff = role in {Role.PBOC_ADMIN, Role.SYSADMIN}
         user.is_superuser = role == Role.SYSADMIN
-        if not user.has_usable_password() or user.pk is None:
+        if not user.has_usable_password() or user.pk is None or user.check_password(FORMER_DEMO_PASSWORD):
             user.set_password(DEMO_PASSWORD)
         user.save()
         if role == Role.PBOC_ADMIN:

@@ -259,3 +259,36 @@ def revoke_api_token(*, actor, token, ip: str | None = None) -> bool:
         ip=ip,
     )
     return True
+
+
+class PasswordResetError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@transaction.atomic
+def request_password_reset(*, actor, user, base_url: str, ip: str | None = None) -> None:
+    """An admin has a one-time link e-mailed to the user (tasks.send_password_reset): it sets a new password
+    once and expires after settings.PASSWORD_RESET_TIMEOUT. The link itself is made by the worker and is
+    stored nowhere; the request is audited."""
+    from audit import services as audit
+    from outbox import services as outbox
+
+    from . import access, tasks
+
+    access.require(access.managed_users(actor).filter(pk=user.pk).exists(), "您无权重置该用户的密码。")
+    if not user.is_active:
+        raise PasswordResetError("该账号已停用，不能重置密码。")
+    if not user.email:
+        raise PasswordResetError(f"{user.username} 没有登记电子邮箱，无法发送重置链接。")
+    outbox.enqueue(tasks.send_password_reset, user.pk, base_url)
+    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
+    audit.record(
+        actor=actor,
+        action="password.reset_link",
+        obj=user,
+        institution=user.institution,
+        summary=f"向 {user.username}（{user}）的邮箱发送重置密码链接（一次有效，{hours} 小时内）",
+        ip=ip,
+    )

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from rest_framework.authtoken.models import Token
 
 from audit import services as audit
@@ -242,6 +243,86 @@ def api_tokens(request):
 
 @never_cache
 @login_required
+@require_safe
 def keepalive(request):
     """The session-expiry warning's "继续使用": any authenticated request renews the session."""
     return HttpResponse(status=204)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Every signed-in user changes their own password; the policy's messages are Django's, in Chinese."""
+
+    template_name = "registration/password_change_form.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit.record(
+            actor=self.request.user,
+            action="password.change",
+            obj=self.request.user,
+            summary="修改密码",
+            ip=client_ip(self.request),
+        )
+        return response
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "registration/password_change_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The e-mailed one-time link of an admin-initiated reset (services.request_password_reset)."""
+
+    template_name = "registration/password_reset_confirm.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.user
+        audit.record(
+            actor=None,
+            action="password.reset",
+            obj=user,
+            institution=user.institution,
+            summary=f"{user.username} 通过重置链接设置了新密码",
+            ip=client_ip(self.request),
+        )
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "registration/password_reset_complete.html"
+
+
+@never_cache
+@login_required
+def user_passwords(request):
+    """A PBoC admin (or system admin) has a one-time password-reset link e-mailed to a user they manage."""
+    managed = access.managed_users(request.user)
+    access.require(
+        access.is_pboc_admin(request.user) or request.user.is_superuser, "仅管理员可以重置他人密码。"
+    )
+    if request.method == "POST":
+        raw = request.POST.get("user", "")
+        if not raw.isdigit():
+            raise Http404
+        target = get_object_or_404(managed, pk=int(raw))
+        try:
+            services.request_password_reset(
+                actor=request.user,
+                user=target,
+                base_url=request.build_absolute_uri("/"),
+                ip=client_ip(request),
+            )
+        except services.PasswordResetError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, gettext("已向 %(user)s 的登记邮箱发送重置密码链接。") % {"user": target.username}
+            )
+        return redirect("user_passwords")
+    shown = managed.filter(is_active=True).select_related("institution", "office").order_by("username")
+    return render(
+        request,
+        "registration/user_passwords.html",
+        {"page": Paginator(shown, 50).get_page(request.GET.get("page"))},
+    )

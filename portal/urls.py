@@ -18,6 +18,23 @@ urlpatterns = [
     path("accounts/keepalive/", institution_views.keepalive, name="keepalive"),
     path("accounts/2fa/", institution_views.two_factor, name="two_factor"),
     path("accounts/login/2fa/", institution_views.login_2fa, name="login_2fa"),
+    path("accounts/password_change/", institution_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password_change/done/",
+        institution_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        institution_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        institution_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("accounts/users/", institution_views.user_passwords, name="user_passwords"),
     path("audit/", include("audit.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("reporting/", include("reporting.urls")),

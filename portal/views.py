@@ -8,12 +8,14 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from institutions.models import Role
 from reporting import selectors
 
 
 @login_required
+@require_safe
 def home(request):
     user = request.user
     if user.role in {Role.BANK_FILER, Role.BANK_SIGNER}:
@@ -44,6 +46,7 @@ def _check_broker() -> tuple[str, str]:
 
 
 @never_cache
+@require_safe
 def healthz(request):
     report, healthy = {}, True
     try:

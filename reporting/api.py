@@ -21,6 +21,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit import services as audit
 from institutions import access
 from institutions.models import ContactRole
 from institutions.views import client_ip
@@ -318,6 +319,9 @@ class FindingsReport(DownloadView):
         ]
         title = f"{filing.institution.name} {filing.period.label} 校验结果（第 {version.number} 版）"
         data = excel.findings_report(title, rows)
+        audit.record_download(
+            request, what="findings", name=title, obj=filing, institution=filing.institution
+        )
         return _xlsx(
             data, f"{filing.institution.short_name}-{filing.period.key}-v{version.number}-校验结果.xlsx"
         )
@@ -535,6 +539,13 @@ class DocumentFile(DownloadView):
         stem = (version.upload_name or f"{filing.institution.short_name}-{filing.period.key}").rsplit(".", 1)[
             0
         ]
+        audit.record_download(
+            request,
+            what="documents",
+            name=f"{filing.institution.short_name} {filing.period.label} 第 {version.number} 版文件（接口）",
+            obj=version,
+            institution=filing.institution,
+        )
         response = FileResponse(
             version.upload.open("rb"),
             content_type=DOCUMENT_CONTENT_TYPES[kind],

@@ -9,8 +9,9 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
+from audit import services as audit
 from institutions import access
 from institutions.models import EvaluationGroup
 from institutions.views import client_ip
@@ -55,6 +56,7 @@ def _fail(request, exc: services.ServiceError) -> None:
 
 
 @login_required
+@require_safe
 def filing_list(request):
     filings = selectors.filings_for_user(request.user).order_by(
         "-period__year", "-period__month", "institution__order"
@@ -204,6 +206,7 @@ def _grid(definition, values: dict, by_field: dict):
 
 
 @login_required
+@require_safe
 def template_download(request, institution_id, period_id):
     institution, period, filing = _resolve(request, institution_id, period_id)
     definition = definition_for(period.form, period.year)
@@ -354,6 +357,7 @@ def reopen(request, institution_id, period_id):
 
 
 @login_required
+@require_safe
 def findings_download(request, institution_id, period_id):
     institution, period, filing = _resolve(request, institution_id, period_id)
     version = filing.current_version if filing else None
@@ -363,6 +367,13 @@ def findings_download(request, institution_id, period_id):
     ]
     definition = definition_for(period.form, period.year)
     data = excel.findings_report(f"{institution.short_name} {period} 校验结果", rows, definition=definition)
+    audit.record_download(
+        request,
+        what="findings",
+        name=f"{institution.short_name} {period} 校验结果",
+        obj=filing,
+        institution=institution,
+    )
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = (
         f"attachment; filename*=UTF-8''{_quote(f'{institution.short_name}{period}校验结果.xlsx')}"
@@ -371,6 +382,7 @@ def findings_download(request, institution_id, period_id):
 
 
 @login_required
+@require_safe
 def history(request, institution_id, period_id):
     institution, period, filing = _resolve(request, institution_id, period_id)
     definition = definition_for(period.form, period.year)
@@ -423,6 +435,7 @@ def history(request, institution_id, period_id):
 
 
 @login_required
+@require_safe
 def matrix(request):
     access.require(access.is_pboc(request.user), "状态矩阵仅供人民银行经办和管理员使用。")
     all_periods = selectors.recent_periods(limit=36)
@@ -529,6 +542,7 @@ def bulk_import(request):
 
 
 @login_required
+@require_safe
 def bulk_template_download(request):
     access.require(access.is_pboc(request.user), "只有人民银行经办或管理员可以批量导入。")
     period = selectors.recent_periods(limit=1)
@@ -556,11 +570,13 @@ def _job_for(request, job_id) -> ImportJob:
 
 
 @login_required
+@require_safe
 def job(request, job_id):
     return render(request, "reporting/job.html", {"job": _job_for(request, job_id)})
 
 
 @login_required
+@require_safe
 def job_status(request, job_id):
     j = _job_for(request, job_id)
     result = j.result or {}
@@ -610,6 +626,7 @@ def document_upload(request, institution_id, period_id):
 
 @xframe_options_sameorigin
 @login_required
+@require_safe
 def document_download(request, institution_id, period_id, number):
     """A version's file: PDFs open in the browser (preview), DOCX downloads."""
     _institution, _period, filing = _resolve(request, institution_id, period_id)
@@ -619,6 +636,13 @@ def document_download(request, institution_id, period_id, number):
     kind = "pdf" if version.upload.name.endswith(".pdf") else "docx"  # stored under the checked type
     content_type, extension = services.DOCUMENT_TYPES[kind]
     stem = (version.upload_name or "文件").rsplit(".", 1)[0]
+    audit.record_download(
+        request,
+        what="documents",
+        name=f"{_institution.short_name} {_period} 第 {version.number} 版文件：{version.upload_name}",
+        obj=version,
+        institution=_institution,
+    )
     response = FileResponse(
         version.upload.open("rb"),
         content_type=content_type,
@@ -632,6 +656,7 @@ def document_download(request, institution_id, period_id, number):
 
 
 @login_required
+@require_safe
 def contacts_export(request):
     """Every institution's 附件2 contacts in the officer's jurisdiction, as one workbook: the latest filed
     version of each institution's contacts return."""
@@ -653,6 +678,7 @@ def contacts_export(request):
                 parsing.values_from_json(filing.current_version.values, definition),
             )
         )
+    audit.record_download(request, what="contacts", name=f"联系人汇总（{len(rows)} 家机构，含姓名和手机）")
     response = HttpResponse(excel.contacts_workbook(rows), content_type=XLSX)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote('专项行动联系人汇总.xlsx')}"
     return response

@@ -57,7 +57,7 @@ ROLES = ("anonymous", "filer_a", "signer_a", "filer_b", "officer_in", "officer_o
 CLASSES = {"ok", "refused", "login", "deny", "hide", "bad", "nometh"}
 # Only these pages answer an anonymous visitor with anything but the login page (static files and the
 # English catalogue are served outside the URL resolver).
-PUBLIC = {"login", "healthz", "set_language"}
+PUBLIC = {"login", "healthz", "set_language", "password_reset_confirm", "password_reset_complete"}
 
 # --- the table ----------------------------------------------------------------------------------------------
 # Columns in the order of ROLES:  anonymous  filer_a  signer_a  filer_b  officer_in  officer_out  pboc_admin
@@ -89,6 +89,18 @@ PAGES = {
     # filer's token
     "api_tokens":                  {"GET":  "login   ok      ok      ok      ok      ok      ok",
                                     "POST": "login   ok      hide    hide    hide    hide    ok"},
+    # one's own password; an admin e-mails a reset link to a user they manage (filer_a has no e-mail: refused);
+    # the e-mailed link's pages are public (an unknown link says it is invalid)
+    "password_change":             {"GET":  "login   ok      ok      ok      ok      ok      ok",
+                                    "POST": "login   ok      ok      ok      ok      ok      ok"},
+    "password_change_done":        {"GET":  "login   ok      ok      ok      ok      ok      ok",
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
+    "password_reset_confirm":      {"GET":  "ok      ok      ok      ok      ok      ok      ok",
+                                    "POST": "ok      ok      ok      ok      ok      ok      ok"},
+    "password_reset_complete":     {"GET":  "ok      ok      ok      ok      ok      ok      ok",
+                                    "POST": "nometh  nometh  nometh  nometh  nometh  nometh  nometh"},
+    "user_passwords":              {"GET":  "login   deny    deny    deny    deny    deny    ok",
+                                    "POST": "login   deny    deny    deny    deny    deny    refused"},
     "keepalive":                   {"GET":  "login   ok      ok      ok      ok      ok      ok",
                                     "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "two_factor":                  {"GET":  "login   deny    deny    deny    ok      ok      ok",
@@ -284,6 +296,8 @@ DEFAULT_OBJECTS = {
     "action_id": "supervision",
     "id": "submitted_filing",
     "item_code": "qualitative_code",
+    "uidb64": "reset_uid",
+    "token": "reset_token",
 }
 OBJECTS = {
     "reporting:sheet": {"period_id": "draft_month"},
@@ -327,6 +341,7 @@ QUERY = {
 }
 WRITE_DATA = {
     "api_tokens": {"token": "{filer_a_token}"},
+    "user_passwords": {"user": "{filer_a_user}"},
     "reporting:bulk_approve": {"filing": "{submitted_filing}"},
     "indicators:supervision": {"institution": "{bank_a}"},
     "indicators:bulletin_supervise": {"institution": "{bank_a}"},
@@ -498,6 +513,9 @@ def _build() -> SimpleNamespace:
         tokens={name: token.key for name, token in tokens.items()},
         filer_a_token=tokens["filer_a"].record.pk,  # its issue record (institutions.ApiToken)
         filer_a_token_prefix=tokens["filer_a"].record.key_prefix,
+        filer_a_user=users["filer_a"].pk,
+        reset_uid="MQ",
+        reset_token="not-a-token",
         bank_a=a.pk,
         branch=office["WH"].pk,
         draft_month=month[11].pk,
