@@ -541,8 +541,9 @@ def write_world(n: int, *, months: list[tuple[int, int]], plans: bool = True, lo
                 "created_at",
                 "attestation",
                 "receipt_no",
+                "reading_notes",
             ],
-            ((*v[:5], "[]", "{}", v[5], "", "", "", v[6], "", "") for v in versions),
+            ((*v[:5], "[]", "{}", v[5], "", "", "", v[6], "", "", "[]") for v in versions),
         )
         _reset_sequences(cursor, ["reporting_filing", "reporting_filingversion"])
     log(f"world: {n} institutions, {len(months)} months, {filing_id} filings")
