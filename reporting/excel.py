@@ -1,14 +1,19 @@
 """Excel in and out for the returns of 004 §(十八)–(十九), driven by a `FormDefinition`.
 
 - `monitoring_template` writes the official one-sheet layout of the 附件4 监测表 a bank fills in;
-  `read_monitoring_workbook` reads it back, after recognising it as our template and refusing anything
-  tampered with.
+  `read_monitoring_workbook` reads a filled-in 监测表 back — the portal's template or the notice's own file.
 - `plan_template` / `read_plan_workbook` do the same for the 附件3 投放计划表 (a table: one row per
   region, 全省 and the two 增速 columns computed by formulas).
 - `contacts_workbook` exports every institution's 附件2 联系人 for the officers.
 - `bulk_template` / `iter_bulk_rows` are the flat layout a PBoC officer uses to import many institutions
-  and months at once.
+  and months at once; a branch's 汇总 in the notice's 附件4 layout is read by the same reader.
 - `findings_report` writes the validation findings of an upload as a workbook.
+
+The readers find a form by its printed headings, not by fixed cells (`reporting.headings`): the visible sheet
+that carries them (any name), the heading row (wrapped, full-width, "6月末" or "X月末"), each column by its
+label in any order (a column that is no field is set aside and named in `notes`), the data rows below up to
+the printed notes, the 填报人 / 联系方式 line and the title above. Findings are located at the cells of the file
+as uploaded ("Sheet1!C6"). Which row is whose is decided by the services (`reporting.names`).
 
 Writing uses openpyxl; reading uses python-calamine for values (much faster than openpyxl) and zipfile
 plus defusedxml for what calamine does not expose: sheet visibility, core properties and formulas.
@@ -18,16 +23,19 @@ Every reader runs the file-level checks of `reporting.uploads` first and turns a
 Reader codes (the file-level ones, U1xx, are in `reporting.uploads`):
 
     U201 the workbook cannot be read (damaged part, parser error)
-    U202 not our template: no 监测表 (计划表) sheet
+    U202 no visible sheet carries the form's headings (names the sheets and rows searched)
     U203 hidden or very hidden sheets
-    U204 header or row labels moved, inserted or changed (names the cell and the expected label)
-    U205 the period (年/月; the 年 of a 计划表) is missing from the title and properties, or they disagree
+    U204 the form is there but headings are missing, misspelt or repeated, or a 计划表 misses a region row
+         (names what is missing and where the reader looked)
+    U205 the period stated by the title, the month-end headings and the template's properties is invalid
+         or they disagree
     U206 an input cell is a formula without a calculated value
     U207 a forbidden formula anywhere (HYPERLINK, DDE, WEBSERVICE, CALL/REGISTER/EXEC, other workbooks)
     U208 the template belongs to another edition (a 计划表: another year) of the form
-    U210 not a bulk-import workbook: no 批量导入 sheet
-    U211 bulk header columns missing or duplicated
+    U210 not a bulk-import workbook: no sheet carries the 监测表's headings
+    U211 bulk headings missing or duplicated, no 机构 column, or no month anywhere
     U212 too many bulk rows
+    U213 the headings are there but no data row below them
 """
 
 import datetime

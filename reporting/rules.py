@@ -11,6 +11,11 @@ Every threshold comes from `definition.thresholds` (`reporting.definitions.Thres
 Sources: 004 §(十九) (monthly monitoring sheet, 附件4) and the notes printed on it: 户数 are counts of
 borrowers; "新发放" figures run from the start of the year to the period end; 首贷户 are a subset of the
 borrowers that got a new loan; 首贷户比重 = 拓展首贷户数 / 新发放小微企业贷款户数 (004 footnote 2).
+
+Families: E1xx one field; E2xx a part within its whole; E3xx against last month; W4xx plausibility (bands,
+swings, the group); W5xx against the institution's other returns; E6xx/W6xx figures in the wrong unit —
+普惠小微 is 单户授信 1000万元（含）以下 (004 附件3 note), so no average balance per borrower exceeds 0.1 亿元,
+and a figure 10,000× last month's or the group's median is a 万元 / 亿元 slip.
 """
 
 import re
