@@ -6,7 +6,6 @@ import zipfile
 
 from celery import shared_task
 from django.core.files.base import ContentFile
-from django.db import transaction
 from django.utils import timezone
 
 from .models import ReportJob
@@ -18,19 +17,45 @@ def card_filename(evaluation, institution) -> str:
     return f"{evaluation.year}年四张清单评估报告-{institution.code}-{institution.short_name}.pdf"
 
 
-@shared_task(name="evaluation.build_report_cards", acks_late=True)
-def build_report_cards(job_id: int) -> str:
+@shared_task(name="evaluation.build_report_cards", acks_late=True, bind=True, max_retries=None)
+def build_report_cards(self, job_id: int) -> str:
+    """Build every card of an evaluation into one ZIP, with a heartbeat on the job's row (portal/jobs.py);
+    a delivery that finds another run alive looks again once that run's heartbeat could have gone stale."""
+    from portal import jobs
+
+    outcome, job = jobs.claim(
+        ReportJob,
+        job_id,
+        running=ReportJob.Status.RUNNING,
+        finished={ReportJob.Status.DONE, ReportJob.Status.FAILED},
+        reset={"processed": 0},  # a batch starts again from its first card
+    )
+    if outcome == jobs.FINISHED:
+        return job.status
+    if outcome == jobs.BUSY:
+        raise self.retry(countdown=jobs.stale_after().total_seconds())
+    job = ReportJob.objects.select_related("evaluation").get(pk=job_id)
+    with jobs.Heartbeat(job):
+        return _build(job)
+
+
+@shared_task(name="evaluation.requeue_stalled", acks_late=True)
+def requeue_stalled() -> int:
+    """Beat, every JOB_REQUEUE_SECONDS: send again the card batches whose worker died (heartbeat stopped)."""
+    from portal import jobs
+
+    stalled = list(jobs.stalled(ReportJob, running=ReportJob.Status.RUNNING).values_list("pk", flat=True))
+    for pk in stalled:
+        build_report_cards.delay(pk)
+    return len(stalled)
+
+
+def _build(job) -> str:
     from institutions.models import Institution
 
     from . import pdf, selectors
 
-    with transaction.atomic():
-        job = ReportJob.objects.select_for_update().select_related("evaluation").get(pk=job_id)
-        if job.status in {ReportJob.Status.DONE, ReportJob.Status.FAILED}:
-            return job.status
-        job.status = ReportJob.Status.RUNNING
-        job.processed = 0
-        job.save(update_fields=["status", "processed"])
+    job_id = job.pk
     evaluation = job.evaluation
     try:
         table = selectors.results(evaluation)

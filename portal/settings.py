@@ -183,6 +183,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # for the longest task (a 20,000-row import or a batch of report cards takes a few minutes), short enough
 # that a job lost with its worker resumes within minutes rather than an hour.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
+# Long jobs do not wait for that: their rows carry a heartbeat (portal/jobs.py) written every
+# JOB_HEARTBEAT_SECONDS, and the beat sends again, within JOB_REQUEUE_SECONDS, a running job whose heartbeat
+# is older than JOB_STALE_SECONDS — a killed job resumes within a minute.
+JOB_HEARTBEAT_SECONDS = _env_int("JOB_HEARTBEAT_SECONDS", 5)
+JOB_STALE_SECONDS = _env_int("JOB_STALE_SECONDS", 30)
+JOB_REQUEUE_SECONDS = _env_int("JOB_REQUEUE_SECONDS", 15)
+if JOB_STALE_SECONDS < 3 * JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        f"环境变量 JOB_STALE_SECONDS={JOB_STALE_SECONDS} 无效：应至少为 JOB_HEARTBEAT_SECONDS 的 3 倍，"
+        "否则仍在运行的任务会被误判为中断。"
+    )
 
 # --- Auth, i18n -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "institutions.User"
@@ -308,6 +319,17 @@ CELERY_BEAT_SCHEDULE = {
     "outbox": {"task": "outbox.deliver_pending", "schedule": 30.0, "options": {"expires": 25}},
     # The audit log's hash chain grows over what was written since (audit/chain.py, manage.py verify_audit).
     "audit-seal": {"task": "audit.seal", "schedule": 60.0, "options": {"expires": 55}},
+    # Jobs whose worker died (heartbeat stopped) are sent again (portal/jobs.py).
+    "requeue-stalled-imports": {
+        "task": "reporting.requeue_stalled",
+        "schedule": float(JOB_REQUEUE_SECONDS),
+        "options": {"expires": JOB_REQUEUE_SECONDS},
+    },
+    "requeue-stalled-report-jobs": {
+        "task": "evaluation.requeue_stalled",
+        "schedule": float(JOB_REQUEUE_SECONDS),
+        "options": {"expires": JOB_REQUEUE_SECONDS},
+    },
     "open-periods": {"task": "reporting.open_periods", "schedule": crontab(hour=0, minute=5)},
     # 附件4 is due on the 15th: a reminder 3 days before to those who have not submitted, a notice the day after.
     "monitoring-reminders": {

@@ -251,6 +251,9 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # Written by the running worker every few seconds (portal/jobs.py): a stale one means the worker died.
+    heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
+    runner = models.CharField(_("执行者标识"), max_length=32, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,7 +4,6 @@ redelivered and finishes exactly once (import jobs resume from their row; notifi
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import transaction
 from django.utils import timezone
 
 from institutions.models import Institution
@@ -52,18 +51,39 @@ def send_reminders(today_iso: str | None = None) -> dict:
     return sent
 
 
-@shared_task(name="reporting.run_import", acks_late=True)
-def run_import(job_id: int) -> str:
+@shared_task(name="reporting.run_import", acks_late=True, bind=True, max_retries=None)
+def run_import(self, job_id: int) -> str:
+    """Run (or resume, from its last committed chunk) a bulk import, with a heartbeat on its row
+    (portal/jobs.py). A delivery that finds another run alive on the job looks again once that run's
+    heartbeat could have gone stale — the redelivery after a killed pool process resumes the job that way."""
+    from portal import jobs
+
     from . import bulk
 
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
-        if job.status in {ImportJob.Status.DONE, ImportJob.Status.FAILED}:
-            return job.status
-        job.status = ImportJob.Status.RUNNING
-        job.save(update_fields=["status"])
-    bulk.process(job)
+    outcome, job = jobs.claim(
+        ImportJob,
+        job_id,
+        running=ImportJob.Status.RUNNING,
+        finished={ImportJob.Status.DONE, ImportJob.Status.FAILED},
+    )
+    if outcome == jobs.FINISHED:
+        return job.status
+    if outcome == jobs.BUSY:
+        raise self.retry(countdown=jobs.stale_after().total_seconds())
+    with jobs.Heartbeat(job):
+        bulk.process(job)
     return ImportJob.objects.values_list("status", flat=True).get(pk=job_id)
+
+
+@shared_task(name="reporting.requeue_stalled", acks_late=True)
+def requeue_stalled() -> int:
+    """Beat, every JOB_REQUEUE_SECONDS: send again the imports whose worker died (their heartbeat stopped)."""
+    from portal import jobs
+
+    stalled = list(jobs.stalled(ImportJob, running=ImportJob.Status.RUNNING).values_list("pk", flat=True))
+    for pk in stalled:
+        run_import.delay(pk)
+    return len(stalled)
 
 
 @shared_task(name="reporting.open_periods", acks_late=True)
