@@ -23,7 +23,6 @@ from rest_framework.views import APIView
 
 from audit import services as audit
 from institutions import access
-from institutions.models import ContactRole
 from institutions.views import client_ip
 
 from . import excel, parsing, selectors, services
@@ -453,9 +452,7 @@ class Template(DownloadView):
         if filing is not None and filing.current_version is not None:
             stored = parsing.values_from_json(filing.current_version.values, definition)
             values = {code: v for code, v in stored.items() if code in definition.codes}
-        contact = institution.contacts.filter(role=ContactRole.LIAISON).first()
-        filer = contact.name if contact else (str(request.user) if request.user.is_bank else "")
-        phone = (contact.office_phone or contact.mobile) if contact else ""
+        filer, phone = selectors.template_contact(institution, request.user)
         if period.form == Form.PLAN:
             data = excel.plan_template(
                 definition, institution_name=institution.short_name, values=values, filer=filer, phone=phone

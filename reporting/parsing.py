@@ -162,6 +162,7 @@ def parse_values(
                     message=problem,
                     location=locate(fd.code) if locate else fd.label_for(month),
                     fields=(fd.code,),
+                    typed=str(raw.get(fd.code))[:60],
                 )
             )
     return values, findings

@@ -26,7 +26,7 @@ from decimal import Decimal
 from reporting.definitions import FieldDef, FormDefinition, Kind
 
 ERROR, WARNING = "error", "warning"
-SEVERITY_LABELS = {ERROR: "错误", WARNING: "提示"}
+SEVERITY_LABELS = {ERROR: "错误", WARNING: "预警"}
 
 
 class Scope:
@@ -85,6 +85,7 @@ class Finding:
     message: str
     location: str = ""
     fields: tuple[str, ...] = ()
+    typed: str = ""  # E102: the input as typed ("11万"), so the form can show it again beside its message
 
     @property
     def key(self) -> str:
@@ -104,6 +105,7 @@ class Finding:
             "location": self.location,
             "fields": list(self.fields),
             "key": self.key,
+            **({"typed": self.typed} if self.typed else {}),
         }
 
     @classmethod
@@ -114,6 +116,7 @@ class Finding:
             field=d.get("field"),
             message=d.get("message", ""),
             location=d.get("location", ""),
+            typed=d.get("typed", ""),
             fields=tuple(d.get("fields") or ()),
         )
 
@@ -573,8 +576,11 @@ def _unit_against_neighbours(ctx: Context) -> Iterator[Finding]:
 # ---- 附件2: contact details ----------------------------------------------------------------------------------
 
 _MOBILE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
-# 区号 3–4 digits (optional parentheses), 7–8 digit number, optional extension: 027-87654321, (027)8765-4321转123
-_PHONE = re.compile(r"^(?:\(?0\d{2,3}\)?)?\d{7,8}(?:(?:转|ext\.?|#|-)\d{1,6})?$", re.IGNORECASE)
+# 区号 3–4 digits (optional parentheses), a 7–8 digit local number (never starting 0 or 1), optional extension,
+# or a 400/800 service number: 027-87654321, (027)8765-4321转123, 400-888-8888. "027-1234" is no number.
+_PHONE = re.compile(
+    r"^(?:\(?0\d{2,3}\)?)?[2-8]\d{6,7}(?:(?:转|ext\.?|#)\d{1,6})?$|^[48]00\d{7}$", re.IGNORECASE
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _FORMAT_HINTS = {
     "mobile": ("手机号码", "11 位手机号码，如 13912345678"),
@@ -831,7 +837,7 @@ _UNSORTED: tuple[Rule, ...] = (
         WARNING,
         Scope.CROSS_PERIOD,
         ("*",),
-        "“{label}”本月为 {current}，上月为 {previous}，环比变动 {change}，超过 ±{limit} 的提示幅度："
+        "“{label}”本月为 {current}，上月为 {previous}，环比变动 {change}，超过 ±{limit} 的预警幅度："
         "请核对数据；如数据属实，请说明原因。",
         "月末余额、户数等时点指标环比变动幅度不超过配置的比例；上月为 0 或缺失时不比较。",
         _stock_swing,
@@ -852,7 +858,7 @@ _UNSORTED: tuple[Rule, ...] = (
         Scope.CROSS_PERIOD,
         (FIRST_LOAN_BORROWERS, NEW_BORROWERS),
         "首贷户比重（“{part_label}”÷“{whole_label}”）由上月 {previous} 变为本月 {current}，"
-        "变动 {change} 个百分点，超过 {limit} 个百分点的提示幅度：请核对两项户数；如数据属实，请说明原因。",
+        "变动 {change} 个百分点，超过 {limit} 个百分点的预警幅度：请核对两项户数；如数据属实，请说明原因。",
         "首贷户比重（004 脚注2）环比变动不超过配置的百分点；比重无定义（新发放户数为 0 或缺失）时不比较。",
         _first_loan_share_jump,
     ),
@@ -905,7 +911,7 @@ _UNSORTED: tuple[Rule, ...] = (
         ("*",),
         "{row}：四个季度合计 {quarters}，与全年预计新增额 {annual} 相差 {gap}（容差 {tolerance}）："
         "一季度实际新增额与二、三、四季度预计新增额之和应等于全年预计新增额，请核对；如属实，请说明原因。",
-        "附件3 每一行：一季度实际新增额 + 二、三、四季度预计新增额 = 全年预计新增额（超出容差为提示）。",
+        "附件3 每一行：一季度实际新增额 + 二、三、四季度预计新增额 = 全年预计新增额（超出容差为预警）。",
         _quarters_add_up,
         kinds=(Kind.PLAN,),
     ),
@@ -973,7 +979,7 @@ _UNSORTED: tuple[Rule, ...] = (
         (WEIGHTED_RATE,),
         "“{label}”填写的 {value} 像是按小数填写的利率：本项以百分数填写，很可能应为 {likely}；"
         "请更正，如数据属实，请说明原因。",
-        "加权平均利率以百分数填写（4.98 而不是 0.0498）；小于 1 时提示可能的更正。",
+        "加权平均利率以百分数填写（4.98 而不是 0.0498）；小于 1 时预警并给出可能的更正。",
         _rate_as_fraction,
     ),
     Rule(
@@ -993,7 +999,7 @@ _UNSORTED: tuple[Rule, ...] = (
         ("*",),
         "“{label}”为 {value}，约为{base}的 {times} 倍：很可能是单位填错（万元与亿元、户与万户都相差 10000 倍），"
         "本项单位为{unit}，请核对；如数据属实，请说明原因。",
-        "金额和户数约为上月或同组中位数的 10000 倍（或 1/10000）时，提示单位可能填错。",
+        "金额和户数约为上月或同组中位数的 10000 倍（或 1/10000）时，预警单位可能填错。",
         _unit_against_neighbours,
         kinds=(Kind.STOCK, Kind.YTD),
     ),

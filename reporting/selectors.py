@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from institutions.access import visible_institutions
 
-from .models import Filing, FilingStatus, Form, Period
+from .models import Filing, FilingStatus, Form, Period, Transition
 
 NOT_FILED = "not_filed"
 
@@ -17,16 +17,61 @@ def recent_periods(form: str = Form.MONITORING, limit: int = 12):
     return list(Period.objects.filter(form=form, opens_on__lte=today).order_by("-year", "-month")[:limit])
 
 
+def open_returns(filings) -> dict[int, "Transition"]:
+    """Filing id → the officer's return that still stands: the latest 退回 with no submission after it. A
+    filer's saves after a return do not end it — only the next submission does. One query."""
+    ids = [f.pk for f in filings if f is not None]
+    latest: dict[int, Transition] = {}
+    steps = (
+        Transition.objects.filter(
+            filing_id__in=ids, to_status__in=[FilingStatus.SUBMITTED, FilingStatus.RETURNED]
+        )
+        .select_related("actor")
+        .order_by("filing_id", "at", "id")
+    )
+    for step in steps:
+        latest[step.filing_id] = step
+    return {filing_id: step for filing_id, step in latest.items() if step.to_status == FilingStatus.RETURNED}
+
+
+def open_return(filing) -> "Transition | None":
+    if filing is None or filing.status in (FilingStatus.SUBMITTED, FilingStatus.APPROVED):
+        return None
+    return open_returns([filing]).get(filing.pk)
+
+
 def obligations_for_institution(institution, limit: int = 6):
-    """A bank's latest periods with its filing (or none) for each: what it owes and by when."""
-    periods = recent_periods(limit=limit)
+    """Every return the bank owes or has just filed, started or not: the latest `limit` monthly sheets, every
+    return of the latest campaign year (附件3, 附件2, 工作方案, 经验做法), and any older return still not
+    submitted — each with its filing (or none) and the officer's return that still stands. Newest deadline
+    first; three queries whatever the number of periods."""
+    today = timezone.localdate()
+    opened = list(Period.objects.filter(opens_on__lte=today))
     filings = {
         f.period_id: f
-        for f in Filing.objects.filter(institution=institution, period__in=periods).select_related(
+        for f in Filing.objects.filter(institution=institution, period__in=opened).select_related(
             "current_version", "period"
         )
     }
-    return [{"period": p, "filing": filings.get(p.pk)} for p in periods]
+    monthly = sorted((p for p in opened if p.form == Form.MONITORING), key=lambda p: (p.year, p.month))
+    latest_year = max((p.year for p in opened if p.form != Form.MONITORING), default=None)
+    done = (FilingStatus.SUBMITTED, FilingStatus.APPROVED)
+
+    def shown(p) -> bool:
+        if p.form == Form.MONITORING and p in monthly[-limit:]:
+            return True
+        if p.form != Form.MONITORING and p.year == latest_year:
+            return True
+        filing = filings.get(p.pk)
+        return filing is None or filing.status not in done
+
+    periods = sorted((p for p in opened if shown(p)), key=lambda p: (p.due_on, p.form), reverse=True)
+    returns = open_returns([f for f in filings.values() if f.status not in done])
+    rows = []
+    for p in periods:
+        filing = filings.get(p.pk)
+        rows.append({"period": p, "filing": filing, "returned": returns.get(filing.pk) if filing else None})
+    return rows
 
 
 def jurisdiction_overview(user):
@@ -142,3 +187,15 @@ def annual_periods(year: str = "") -> list:
         latest = periods.order_by("-year").values_list("year", flat=True).first()
         periods = periods.filter(year=latest)
     return sorted(periods, key=lambda p: (ANNUAL_ORDER.get(p.form, 9), p.quarter or 0))
+
+
+def template_contact(institution, user) -> tuple[str, str]:
+    """(填报人, 联系方式) to pre-fill a template with: the institution's 牵头部门联系人 of 附件2, else the bank user
+    downloading it (a PBoC user is nobody's 填报人)."""
+    from institutions.models import ContactRole
+
+    contact = institution.contacts.filter(role=ContactRole.LIAISON).first()
+    if contact is None:
+        return (str(user) if user.is_bank else ""), ""
+    return contact.name, contact.office_phone or contact.mobile
+

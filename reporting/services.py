@@ -339,7 +339,7 @@ def save_version(
         edition=definition.edition,
         values=parsing.values_to_json(values),
         findings=[f.as_dict() for f in findings],
-        explanations={k: v.strip() for k, v in (explanations or {}).items() if k in keep and v and v.strip()},
+        explanations=_carried_explanations(institution, period, explanations, keep),
         source=source,
         created_by=actor,
         reading_notes=list(reading_notes or []),
@@ -364,6 +364,24 @@ def save_version(
         describe=describe,
         ip=ip,
     )
+
+
+def _carried_explanations(institution, period, posted: dict | None, keep: set[str]) -> dict[str, str]:
+    """The explanations of the new version: those of the current version whose warning (rule and field) comes
+    back — whatever the value now is, so a re-uploaded workbook keeps them — then what was posted: a text
+    replaces, a blank removes. Only warnings of the new version keep an explanation."""
+    current = (
+        Filing.objects.filter(institution=institution, period=period)
+        .values_list("current_version__explanations", flat=True)
+        .first()
+    )
+    merged = {k: v for k, v in (current or {}).items() if k in keep}
+    for key, text in (posted or {}).items():
+        if text and text.strip():
+            merged[key] = text.strip()
+        else:
+            merged.pop(key, None)
+    return {k: v for k, v in merged.items() if k in keep}
 
 
 def _append_version(

@@ -108,10 +108,13 @@ def sheet(request, institution_id, period_id):
         selectors.neighbour_values(institution, period) if period.form == Form.MONITORING else (None, None)
     )
     findings = [rules.Finding.from_dict(d) for d in (version.findings if version else [])]
+    # what the filer typed and the portal could not read ("11万") stays in its box beside the message
+    typed = {f.field: f.typed for f in findings if f.typed}
+    values = {**values, **{code: text for code, text in typed.items() if values.get(code) is None}}
     by_field: dict[str, list] = {}
     for f in findings:
         by_field.setdefault(f.field or "*", []).append(f)
-    last_step = filing.transitions.select_related("actor").order_by("-at", "-id").first() if filing else None
+    returned = selectors.open_return(filing)  # stands until the next submission, across the filer's saves
     status = filing.status if filing else None
     editable = access.can_prepare(user, institution) and status not in {
         FilingStatus.SUBMITTED,
@@ -130,7 +133,7 @@ def sheet(request, institution_id, period_id):
                         "previous": (previous or {}).get(fd.code),
                         "last_year": (last_year or {}).get(fd.code),
                         "findings": by_field.get(fd.code, []),
-                        "comment": (last_step.field_comments or {}).get(fd.code) if last_step else None,
+                        "comment": (returned.field_comments or {}).get(fd.code) if returned else None,
                     }
                     for fd in fields
                 ],
@@ -148,10 +151,12 @@ def sheet(request, institution_id, period_id):
         "warnings": [f for f in findings if f.severity == "warning"],
         "sheet_findings": by_field.get("*", []),
         "explanations": version.explanations if version else {},
+        "carried": _carried(version),
+        "live_checks": _live_checks(definition),
         "editable": editable,
         "can_submit": access.can_submit(user, institution) and status == FilingStatus.DRAFT,
         "can_review": access.can_review(user, institution),
-        "last_step": last_step,
+        "returned": returned,
         "attestation": services.attestation_text(user) if access.can_submit(user, institution) else "",
         "max_mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024),
         "is_document": definition.layout == Layout.DOCUMENT,
@@ -166,6 +171,32 @@ def sheet(request, institution_id, period_id):
         )
         return render(request, "reporting/document.html", context)
     return render(request, "reporting/sheet.html", context)
+
+
+def _live_checks(definition) -> list[dict]:
+    """The part-within-whole rules (E2xx) of this edition, for the form's script to check while typing."""
+    return [
+        {"rule": r.id, "part": r.fields[0], "whole": r.fields[1], "text": r.description}
+        for r in rules.RULES
+        if r.scope == rules.Scope.CROSS_FIELD and r.id.startswith("E2") and r.applies(definition)
+    ]
+
+
+def _carried(version) -> set[str]:
+    """Warning keys whose explanation a workbook upload took over unchanged from the version before."""
+    if (
+        version is None
+        or version.source not in (VersionSource.EXCEL, VersionSource.BULK)
+        or version.number < 2
+    ):
+        return set()
+    before = (
+        FilingVersion.objects.filter(filing_id=version.filing_id, number=version.number - 1)
+        .values_list("explanations", flat=True)
+        .first()
+        or {}
+    )
+    return {key for key, text in version.explanations.items() if before.get(key) == text}
 
 
 TEMPLATE_LABELS = {Form.MONITORING: "下载本月模板（附件4 格式）", Form.PLAN: "下载计划表模板（附件3 格式）"}
@@ -215,8 +246,11 @@ def template_download(request, institution_id, period_id):
         if filing and filing.current_version
         else None
     )
+    filer, phone = selectors.template_contact(institution, request.user)  # 填报人 / 联系方式 from 附件2
     if period.form == Form.PLAN:
-        data = excel.plan_template(definition, institution_name=institution.short_name, values=values)
+        data = excel.plan_template(
+            definition, institution_name=institution.short_name, values=values, filer=filer, phone=phone
+        )
         name = f"{institution.short_name}{period.year}年普惠小微贷款投放计划表.xlsx"
     elif period.form == Form.MONITORING:
         data = excel.monitoring_template(
@@ -225,6 +259,8 @@ def template_download(request, institution_id, period_id):
             year=period.year,
             month=period.month,
             values=values,
+            filer=filer,
+            phone=phone,
         )
         name = f"{institution.short_name}{period.year}年{period.month}月监测表.xlsx"
     else:
@@ -417,7 +453,14 @@ def history(request, institution_id, period_id):
                     "changed": va.get(fd.code) != vb.get(fd.code),
                 }
             )
-    transitions = filing.transitions.select_related("actor", "version").order_by("at", "id") if filing else []
+    transitions = (
+        list(filing.transitions.select_related("actor", "version").order_by("at", "id")) if filing else []
+    )
+    for t in transitions:  # an officer's comments under the fields' names, not their codes
+        t.labelled_comments = [
+            (definition.field(code).label_for(period.month) if code in definition.codes else code, text)
+            for code, text in (t.field_comments or {}).items()
+        ]
     return render(
         request,
         "reporting/history.html",

@@ -604,7 +604,9 @@ def test_month_13_in_the_title_is_refused_naming_the_cell():
 
     with pytest.raises(UploadRejected) as exc:
         read(edit(template(), change))
-    assert exc.value.code == "U205" and exc.value.message.startswith("监测表!A1 标题中的“2022年13月”不是有效的年月")
+    assert exc.value.code == "U205" and exc.value.message.startswith(
+        "监测表!A1 标题中的“2022年13月”不是有效的年月"
+    )
 
 
 def test_damaged_sheet_xml_is_refused_not_raised():
@@ -783,12 +785,12 @@ def test_findings_report_groups_errors_first_counts_them_and_neutralises_user_te
     ws = openpyxl.load_workbook(BytesIO(data)).active
 
     assert ws["A1"].value == "工商银行 2022年3月 校验结果"
-    assert ws["A2"].value.startswith("错误 2 条，提示 1 条")
+    assert ws["A2"].value.startswith("错误 2 条，预警 1 条")
     header = [c.value for c in ws[excel.FINDINGS_HEADER_ROW]]
     assert header == ["严重程度", "规则", "位置", "字段", "说明", "机构", "月份"]
     body = [[c.value for c in row] for row in ws.iter_rows(min_row=excel.FINDINGS_HEADER_ROW + 1)]
     assert [r[1] for r in body] == ["E102", "E101", "W201"]
-    assert [r[0] for r in body] == ["错误", "错误", "提示"]
+    assert [r[0] for r in body] == ["错误", "错误", "预警"]
     assert body[0][4] == "'=cmd|' /C calc'!A0" and body[0][5] == "'@evil"
     assert body[1][2] == "'+B5"
     assert body[2][3] == "X月末普惠小微贷款余额"

@@ -195,7 +195,9 @@ def assert_found(name: str):
     version = FilingVersion.objects.latest("id")
     hits = [f for f in version.findings if f["rule"] == entry["code"] and f["location"] == entry["location"]]
     assert hits, f"{name}: no {entry['code']} at {entry['location']} in {version.findings}"
-    assert entry["message"] in hits[0]["message"], f"{name}: {entry['message']!r} not in {hits[0]['message']!r}"
+    assert entry["message"] in hits[0]["message"], (
+        f"{name}: {entry['message']!r} not in {hits[0]['message']!r}"
+    )
 
 
 # --- every file through the web view ----------------------------------------------------------------------

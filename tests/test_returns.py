@@ -159,6 +159,8 @@ def test_E106_a_blank_contact_cell_is_an_error():
     [
         ("liaison.mobile", "1390000", "139 0000 0000"),
         ("liaison.office_phone", "87654", "(027)8765-4321转123"),
+        ("liaison.office_phone", "027-1234", "027-87654321"),
+        ("liaison.office_phone", "0271234", "400-888-8888"),
         ("liaison.email", "user.icbc.com.cn", "ＵＳＥＲ@icbc.com.cn"),
     ],
 )
