@@ -198,4 +198,3 @@ def template_contact(institution, user) -> tuple[str, str]:
     if contact is None:
         return (str(user) if user.is_bank else ""), ""
     return contact.name, contact.office_phone or contact.mobile
-
