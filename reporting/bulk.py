@@ -50,6 +50,7 @@ from audit.models import AuditEntry
 from indicators import dashcache
 from institutions import access
 from institutions.models import Role
+from outbox import services as outbox
 
 from . import excel, headings, names, parsing, rules
 from .definitions import definition_for
@@ -62,17 +63,95 @@ REVIEWERS = {Role.PBOC_OFFICER, Role.PBOC_ADMIN, Role.SYSADMIN}
 PEER_STATUSES = {FilingStatus.SUBMITTED, FilingStatus.APPROVED}
 
 
-def process(job: ImportJob) -> None:
+# What a row would do, as the officer's preview shows it.
+NEW, REPLACES_DRAFT, REPLACES_RETURNED, SKIPPED, HAS_ERRORS = (
+    "new",
+    "replaces_draft",
+    "replaces_returned",
+    "skipped",
+    "has_errors",
+)
+CATEGORY_LABELS = {
+    NEW: "新报表",
+    REPLACES_DRAFT: "将替换机构的草稿",
+    REPLACES_RETURNED: "将替换机构的退回稿",
+    SKIPPED: "跳过（已提交或已通过）",
+    HAS_ERRORS: "有错误，不导入",
+}
+BANKS_OWN_WORK = {FilingStatus.DRAFT: REPLACES_DRAFT, FilingStatus.RETURNED: REPLACES_RETURNED}
+
+
+def key_of(institution, period) -> str:
+    """A (institution, period) as the preview and the officer's choices name it."""
+    return f"{institution.pk}:{period.pk}"
+
+
+def choices_of(job: ImportJob) -> dict:
+    """The officer's decisions on a previewed import: which banks' own drafts or returned sheets to replace,
+    why, and whether to approve the rows on the banks' behalf. A job confirmed without a preview (a caller
+    of `process` that sets none) replaces nothing and approves what it stores, as the import always did."""
+    return {"replace": [], "reason": "", "approve": True, **((job.result or {}).get("choices") or {})}
+
+
+def _read(job: ImportJob):
+    """The job's rows with names resolved, the officer's institutions and the monitoring periods; None (the
+    job failed) when the file no longer reads."""
     actor = job.created_by
     try:
         data = job.upload.open("rb").read()
         total, rows = excel.iter_bulk_rows(data, definition_for(Form.MONITORING, timezone.localdate().year))
     except UploadRejected as exc:
         _finish(job, ImportJob.Status.FAILED, error=exc.message)
-        return
+        return None
     institutions = {i.code: i for i in access.visible_institutions(actor)}
     rows = _resolve_names(list(rows), institutions)
     periods = {(p.year, p.month): p for p in Period.objects.filter(form=Form.MONITORING)}
+    return total, rows, institutions, periods
+
+
+def preview(job: ImportJob) -> None:
+    """Validate every row as the import would and say what each would do — new, replaces a bank's draft or
+    returned sheet, skipped (submitted or approved), has errors — storing nothing but the job's result, with
+    a snapshot of the filings concerned so that a confirmation can tell when they changed since."""
+    read = _read(job)
+    if read is None:
+        return
+    total, rows, institutions, periods = read
+    state = _State.read(rows, institutions, periods)
+    lines, snapshot = [], {}
+    counts = dict.fromkeys(CATEGORY_LABELS, 0)
+    for row in rows:
+        outcome = _validate(row, institutions, periods, state, job.created_by, choices=None)
+        line = {
+            "row": row.row,
+            "institution": outcome.institution.short_name if outcome.institution else row.institution_code,
+            "code": outcome.institution.code if outcome.institution else row.institution_code,
+            "period": outcome.period.label if outcome.period else "",
+            "key": key_of(outcome.institution, outcome.period) if outcome.period else "",
+            "message": outcome.message,
+        }
+        if outcome.values is None:
+            line["category"] = SKIPPED if outcome.skipped else HAS_ERRORS
+        else:
+            start = state.started(outcome.institution.pk, outcome.period)
+            line["category"] = BANKS_OWN_WORK.get(start.status, NEW) if start else NEW
+            snapshot[line["key"]] = [start.status, start.lock_version] if start else None
+            line["warnings"] = sum(1 for f in outcome.findings if f.severity == rules.WARNING)
+        counts[line["category"]] += 1
+        lines.append(line)
+    job.total = job.processed = total
+    result = {"preview": lines, "counts": counts, "snapshot": snapshot}
+    _finish(job, ImportJob.Status.READY, result=result)
+
+
+def process(job: ImportJob) -> None:
+    """Store a confirmed import (see `choices_of`), in chunks that resume exactly once."""
+    read = _read(job)
+    if read is None:
+        return
+    total, rows, institutions, periods = read
+    actor = job.created_by
+    choices = choices_of(job)
     result = dict(job.result or {})
     result.setdefault("stored", 0)
     result.setdefault("rejected", [])
@@ -82,16 +161,20 @@ def process(job: ImportJob) -> None:
     state = _State.read(rows[done:], institutions, periods)
     for start in range(done, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        outcomes = [_validate(row, institutions, periods, state, actor) for row in chunk]
+        outcomes = [_validate(row, institutions, periods, state, actor, choices=choices) for row in chunk]
         with transaction.atomic():
-            _store(outcomes, actor, result)
+            _store(outcomes, actor, result, choices=choices, started=state.started)
             # the filings went in with COPY and UPDATE … FROM, past the signals the dashboard's cache follows
             dashcache.renew_filings_on_commit()
             job.processed = start + len(chunk)
             job.result = result
             job.save(update_fields=["processed", "total", "result"])
     _finish(job, ImportJob.Status.DONE, result=result)
-    if result["stored"]:
+    if result.get("replaced"):
+        from . import tasks
+
+        outbox.enqueue(tasks.notify_import_replaced, job.pk)
+    if result["stored"] and choices["approve"]:
         # One recomputation for the whole import, not one per approved row.
         from indicators.models import RefreshRun
         from indicators.services import request_refresh
@@ -144,6 +227,7 @@ class _Sheet:
     status: str
     stored: dict | None = None  # the current version's values as stored
     parsed: dict | None = None
+    lock_version: int = 0
 
     @property
     def values(self) -> dict | None:
@@ -185,10 +269,11 @@ class _State:
             "period__month",
             "status",
             "current_version__values",
+            "lock_version",
         )
-        for inst_id, group, year, month, status, values in found:
+        for inst_id, group, year, month, status, values, lock_version in found:
             groups[inst_id] = group
-            sheets[(inst_id, year, month)] = _Sheet(status, stored=values)
+            sheets[(inst_id, year, month)] = _Sheet(status, stored=values, lock_version=lock_version)
         return cls(sheets, groups)
 
     def values(self, inst_id: int, year: int, month: int) -> dict | None:
@@ -231,6 +316,10 @@ class _State:
             self.peer_changes[key] = rules.PeerChanges(levels)
         return self.peer_changes[key]
 
+    def started(self, inst_id: int, period) -> _Sheet | None:
+        """The institution's filing of the period as it stood when the import began (its own work)."""
+        return self._start.get((inst_id, period.year, period.month))
+
     def __post_init__(self):
         self._start = dict(self.sheets)  # peers are read from the state at the start of the import
 
@@ -264,7 +353,9 @@ def _definition(form: str, year: int):
     return definition, [f.code for f in definition.fields if f.kind == "stock"]
 
 
-def _validate(row, institutions, periods, state: _State, actor) -> _Outcome:
+def _validate(row, institutions, periods, state: _State, actor, *, choices: dict | None) -> _Outcome:
+    """A row's outcome. With `choices` (storing a confirmed import) a bank's own draft or returned sheet is
+    replaced only when the officer chose so; without (the preview) every row says what it would do."""
     problem = row.error or _problem(row, institutions, periods)
     if problem:
         return _Outcome(row, message=problem)
@@ -281,6 +372,17 @@ def _validate(row, institutions, periods, state: _State, actor) -> _Outcome:
             message=_locked_message(institution, period, current.status),
             skipped=True,
         )
+    start = state.started(institution.pk, period)
+    if choices is not None and start is not None and start.status in BANKS_OWN_WORK:
+        if key_of(institution, period) not in set(choices["replace"]):
+            kept = "草稿" if start.status == FilingStatus.DRAFT else "退回后的报表"
+            return _Outcome(
+                row,
+                institution,
+                period,
+                message=f"{institution} {period} 保留机构自己的{kept}：确认导入时未选择替换。",
+                skipped=True,
+            )
     cells = row.cells
 
     def locate(code):
@@ -333,9 +435,12 @@ class _Locked:
     old_values: dict  # its current version's values, {} without one
 
 
-def _store(outcomes: list[_Outcome], actor, result: dict) -> None:
-    """Store the chunk's accepted rows as save_version + approve_imported would, in bulk, in the caller's
-    transaction; record the others in `result`."""
+def _store(outcomes: list[_Outcome], actor, result: dict, *, choices: dict, started) -> None:
+    """Store the chunk's accepted rows as save_version (+ approve_imported when the officer chose to approve)
+    would, in bulk, in the caller's transaction; record the others in `result`, and the banks' own sheets
+    that were replaced, with the officer's reason."""
+    approve = choices["approve"]
+    result.setdefault("replaced", [])
     accepted = [o for o in outcomes if o.values is not None]
     filings = _lock_filings(accepted)
     numbers = dict(
@@ -392,10 +497,9 @@ def _store(outcomes: list[_Outcome], actor, result: dict) -> None:
             if filing.status == FilingStatus.RETURNED
             else []
         )
-        for from_status, to_status, reason in [
-            *steps,
-            (FilingStatus.DRAFT, FilingStatus.APPROVED, IMPORT_REASON),
-        ]:
+        if approve:
+            steps.append((FilingStatus.DRAFT, FilingStatus.APPROVED, IMPORT_REASON))
+        for from_status, to_status, reason in steps:
             transitions.append(
                 {
                     "filing_id": filing.pk,
@@ -420,6 +524,17 @@ def _store(outcomes: list[_Outcome], actor, result: dict) -> None:
                 filing.first_submitted_at or now,
                 now,
             )
+            if approve
+            else (
+                filing.pk,
+                version_id,
+                FilingStatus.DRAFT,
+                filing.lock_version + 1,
+                None,
+                filing.submitted_at,
+                filing.first_submitted_at,
+                now,
+            )
         )
         name = f"{institution} {period}"
         errors = sum(1 for f in findings if f["severity"] == rules.ERROR)
@@ -439,16 +554,32 @@ def _store(outcomes: list[_Outcome], actor, result: dict) -> None:
                 "changes": audit.diff(filing.old_values, values),
             }
         )
-        entries.append(
-            {
-                **common,
-                "action": "filing.import_approve",
-                "object_type": Filing._meta.label,
-                "object_id": str(filing.pk),
-                "summary": f"{name} 批量导入并通过（第 {number} 版）"[:300],
-                "changes": {"status": [FilingStatus.DRAFT, FilingStatus.APPROVED]},
-            }
-        )
+        start = started(institution.pk, period)
+        if start is not None and start.status in BANKS_OWN_WORK:
+            entries.append(
+                {
+                    **common,
+                    "action": "filing.import_replace",
+                    "object_type": Filing._meta.label,
+                    "object_id": str(filing.pk),
+                    "summary": f"{name} 机构的{FilingStatus(start.status).label}被批量导入替换（第 {number} 版）"[
+                        :300
+                    ],
+                    "changes": {"replaced": start.status, "reason": choices["reason"]},
+                }
+            )
+            result["replaced"].append({"filing": filing.pk, "row": outcome.row.row, "was": start.status})
+        if approve:
+            entries.append(
+                {
+                    **common,
+                    "action": "filing.import_approve",
+                    "object_type": Filing._meta.label,
+                    "object_id": str(filing.pk),
+                    "summary": f"{name} 批量导入并通过（第 {number} 版）"[:300],
+                    "changes": {"status": [FilingStatus.DRAFT, FilingStatus.APPROVED]},
+                }
+            )
         result["stored"] += 1
     _insert(FilingVersion, versions)
     _insert(Transition, transitions)

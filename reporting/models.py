@@ -229,11 +229,14 @@ class Transition(models.Model):
 
 
 class ImportJob(models.Model):
-    """A long job (an officer's bulk workbook import) tracked as a row; the page polls it."""
+    """A long job (an officer's bulk workbook import) tracked as a row; the page polls it. An import runs
+    twice: first a preview (→ 待确认, nothing stored), then, once the officer has confirmed it with their
+    choices in `result["choices"]`, the import itself (→ 已完成)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("排队中")
         RUNNING = "running", _("处理中")
+        READY = "ready", _("待确认")  # previewed: nothing stored until the officer confirms
         DONE = "done", _("已完成")
         FAILED = "failed", _("失败")
 

@@ -101,3 +101,26 @@ def reminder_messages(period, institutions, *, overdue: bool) -> list[tuple[str,
             to = bank_addresses(institution)
         out.append((subject, body, sorted(set(to))))
     return out
+
+
+def import_replaced_messages(job) -> list[tuple[str, str, list[str]]]:
+    """One mail per bank whose own sheet a confirmed bulk import replaced (the officer chose to, with a reason)."""
+    replaced = (job.result or {}).get("replaced") or []
+    reason = ((job.result or {}).get("choices") or {}).get("reason", "")
+    filings = Filing.objects.filter(pk__in=[r["filing"] for r in replaced]).select_related(
+        "institution", "period", "current_version"
+    )
+    was = {r["filing"]: r["was"] for r in replaced}
+    out = []
+    for filing in filings:
+        kept = FilingStatus(was[filing.pk]).label
+        out.append(
+            (
+                f"[专项行动门户] {filing} 已由人民银行批量导入替换",
+                f"人民银行 {job.created_by} 于 {job.finished_at or job.created_at:%Y-%m-%d %H:%M} 以批量导入"
+                f"（{job.upload_name}）替换了贵机构 {filing} 的{kept}，现为第 {filing.current_version.number} 版"
+                f"（{filing.get_status_display()}）。\n原因：{reason}\n请登录门户查看；如有异议，请联系人民银行经办。",
+                bank_addresses(filing.institution),
+            )
+        )
+    return out

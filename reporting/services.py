@@ -763,6 +763,101 @@ def _own_row(sheet, institution: Institution):
     return sheet.select(filled[0] if filled else unnamed[0])
 
 
+def confirm_import(*, job, actor, replace: list[str], reason: str, approve: bool, ip=None):
+    """The officer's decision on a previewed bulk import: which banks' own drafts or returned sheets to
+    replace (a reason is required for any), and whether to approve the stored rows on the banks' behalf.
+    Refused when the filings concerned changed since the preview was made: the officer previews again."""
+    from . import bulk, tasks
+    from .models import ImportJob
+
+    _require(access.is_pboc(actor) and job.created_by_id == actor.pk, "只有发起导入的人民银行经办可以确认。")
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != ImportJob.Status.READY:
+            raise Conflict(f"该导入任务当前为“{job.get_status_display()}”，不能确认。", code="not_ready")
+        preview = job.result.get("preview") or []
+        replaceable = {
+            line["key"]
+            for line in preview
+            if line["category"] in (bulk.REPLACES_DRAFT, bulk.REPLACES_RETURNED)
+        }
+        chosen = sorted(set(replace) & replaceable)
+        reason = (reason or "").strip()
+        if chosen and not reason:
+            raise ServiceError(
+                "替换机构自己的草稿或退回稿时须填写原因（机构会收到通知）。", code="reason_required"
+            )
+        changed = _changed_since_preview(job.result.get("snapshot") or {})
+        if changed:
+            raise Conflict(
+                "生成预览后，以下报表已有变化："
+                + "、".join(changed[:5])
+                + (f" 等 {len(changed)} 张" if len(changed) > 5 else "")
+                + "。请重新生成预览后再确认。",
+                code="stale_preview",
+            )
+        job.result = {
+            **job.result,
+            "choices": {"replace": chosen, "reason": reason, "approve": bool(approve)},
+        }
+        job.status, job.processed, job.finished_at = ImportJob.Status.QUEUED, 0, None
+        job.save(update_fields=["result", "status", "processed", "finished_at"])
+        audit.record(
+            actor=actor,
+            action="import.confirm",
+            obj=job,
+            summary=f"确认批量导入 {job.upload_name[:80]}：替换 {len(chosen)} 张机构报表，"
+            + ("导入后审核通过" if approve else "导入为草稿，由机构提交"),
+            changes={"replace": chosen, "reason": reason, "approve": bool(approve)},
+            ip=ip,
+        )
+        outbox.enqueue(tasks.run_import, job.pk)
+    return job
+
+
+def preview_again(*, job, actor, ip=None):
+    """Make the preview anew (the filings changed since it was made)."""
+    from . import tasks
+    from .models import ImportJob
+
+    _require(
+        access.is_pboc(actor) and job.created_by_id == actor.pk, "只有发起导入的人民银行经办可以重新预览。"
+    )
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != ImportJob.Status.READY:
+            raise Conflict(f"该导入任务当前为“{job.get_status_display()}”，不能重新预览。", code="not_ready")
+        job.result, job.status, job.processed, job.finished_at = {}, ImportJob.Status.QUEUED, 0, None
+        job.save(update_fields=["result", "status", "processed", "finished_at"])
+        audit.record(
+            actor=actor, action="import.preview", obj=job, summary=f"重新预览 {job.upload_name[:80]}", ip=ip
+        )
+        outbox.enqueue(tasks.run_import, job.pk)
+    return job
+
+
+def _changed_since_preview(snapshot: dict) -> list[str]:
+    """The filings of a preview's snapshot ({"inst:period": [status, lock_version] or None}) that are not as
+    they were: a bank saved, submitted or was approved meanwhile."""
+    if not snapshot:
+        return []
+    pairs = [tuple(int(x) for x in key.split(":")) for key in snapshot]
+    now = {
+        f"{f.institution_id}:{f.period_id}": (f.status, f.lock_version, f)
+        for f in Filing.objects.filter(
+            institution_id__in={i for i, _p in pairs}, period_id__in={p for _i, p in pairs}
+        ).select_related("institution", "period")
+    }
+    changed = []
+    for key, then in snapshot.items():
+        current = now.get(key)
+        if current is None and then is None:
+            continue
+        if current is None or then is None or [current[0], current[1]] != list(then):
+            changed.append(str(current[2]) if current else key)
+    return changed
+
+
 def _check_workbook_matches(sheet, institution: Institution, period: Period):
     """The file must be this institution's return for this period: the row (a 监测表) and the title's
     institution and period where they are stated. A wrong file is refused, not stored; returns the sheet

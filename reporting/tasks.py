@@ -64,15 +64,26 @@ def run_import(self, job_id: int) -> str:
         ImportJob,
         job_id,
         running=ImportJob.Status.RUNNING,
-        finished={ImportJob.Status.DONE, ImportJob.Status.FAILED},
+        finished={ImportJob.Status.DONE, ImportJob.Status.FAILED, ImportJob.Status.READY},
     )
     if outcome == jobs.FINISHED:
         return job.status
     if outcome == jobs.BUSY:
         raise self.retry(countdown=jobs.stale_after().total_seconds())
     with jobs.Heartbeat(job):
-        bulk.process(job)
+        # first the preview (nothing stored), then — once the officer confirmed — the import itself
+        if "choices" in (job.result or {}):
+            bulk.process(job)
+        else:
+            bulk.preview(job)
     return ImportJob.objects.values_list("status", flat=True).get(pk=job_id)
+
+
+@shared_task(name="reporting.notify_import_replaced", acks_late=True)
+def notify_import_replaced(job_id: int) -> int:
+    """Tell each bank whose own draft or returned sheet an officer's bulk import replaced: who, when, why."""
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    return notifications.send(notifications.import_replaced_messages(job))
 
 
 @shared_task(name="reporting.requeue_stalled", acks_late=True)

@@ -16,7 +16,7 @@ from institutions import access
 from institutions.models import EvaluationGroup
 from institutions.views import client_ip
 
-from . import excel, parsing, rules, selectors, services
+from . import bulk, excel, parsing, rules, selectors, services
 from .definitions import Layout, definition_for
 from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, VersionSource
 
@@ -615,7 +615,53 @@ def _job_for(request, job_id) -> ImportJob:
 @login_required
 @require_safe
 def job(request, job_id):
-    return render(request, "reporting/job.html", {"job": _job_for(request, job_id)})
+    j = _job_for(request, job_id)
+    context = {"job": j}
+    if j.status == ImportJob.Status.READY:
+        lines = j.result.get("preview") or []
+        by = {c: [line for line in lines if line["category"] == c] for c in bulk.CATEGORY_LABELS}
+        context.update(
+            {
+                "categories": [(c, label, len(by[c])) for c, label in bulk.CATEGORY_LABELS.items()],
+                "to_decide": by[bulk.REPLACES_DRAFT] + by[bulk.REPLACES_RETURNED],
+                "new_rows": by[bulk.NEW],
+                "left_out": by[bulk.HAS_ERRORS] + by[bulk.SKIPPED],
+                "labels": bulk.CATEGORY_LABELS,
+            }
+        )
+    return render(request, "reporting/job.html", context)
+
+
+@login_required
+@require_POST
+def job_confirm(request, job_id):
+    """The officer's decision on a preview: which banks' own sheets to replace, why, and whether to approve."""
+    j = _job_for(request, job_id)
+    try:
+        services.confirm_import(
+            job=j,
+            actor=request.user,
+            replace=request.POST.getlist("replace"),
+            reason=request.POST.get("reason", ""),
+            approve=request.POST.get("approve") == "on",
+            ip=client_ip(request),
+        )
+    except services.ServiceError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, "已确认，正在导入。")
+    return redirect("reporting:job", job_id=j.pk)
+
+
+@login_required
+@require_POST
+def job_preview_again(request, job_id):
+    j = _job_for(request, job_id)
+    try:
+        services.preview_again(job=j, actor=request.user, ip=client_ip(request))
+    except services.ServiceError as exc:
+        _fail(request, exc)
+    return redirect("reporting:job", job_id=j.pk)
 
 
 @login_required

@@ -128,6 +128,11 @@ PAGES = {
                                     "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "reporting:job_status":        {"GET":  "login   hide    hide    hide    ok      hide    hide",
                                     "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
+    # the import's creator decides on its preview (the fixture's job is done: a confirmation is refused)
+    "reporting:job_confirm":       {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
+                                    "POST": "login   hide    hide    hide    refused hide    hide"},
+    "reporting:job_preview_again": {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
+                                    "POST": "login   hide    hide    hide    refused hide    hide"},
     # bank A's returns: its filer and signer prepare, its signer submits, officers following it review
     "reporting:sheet":             {"GET":  "login   ok      ok      hide    ok      hide    ok",
                                     "POST": "login   ok      ok      hide    deny    hide    deny"},

@@ -246,6 +246,10 @@ def test_an_officers_summary_in_the_notices_layout_imports_by_name_and_title_mon
         )
     job = ImportJob.objects.get()
     assert response.status_code == 302, job.error
+    assert job.status == "ready", job.error
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client_for("officer_branch").post(reverse("reporting:job_confirm", args=[job.pk]), {"approve": "on"})
+    job.refresh_from_db()
     assert (job.status, job.total, job.result.get("stored"), job.error) == ("done", 3, 2, "")
     assert "机构名称“不存在银行”" in job.result["rejected"][0]["message"]
     approved = Filing.objects.filter(status=FilingStatus.APPROVED, period=march)

@@ -131,6 +131,10 @@ def test_bulk_import_job_stores_clean_rows_and_lists_bad_ones(client_for, master
         )
     job = ImportJob.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("reporting:job", args=[job.pk])
+    assert job.status == "ready" and not FilingVersion.objects.exists()  # a preview first: nothing stored
+    with django_on_commit():
+        client.post(reverse("reporting:job_confirm", args=[job.pk]), {"approve": "on"})
+    job.refresh_from_db()
     assert (job.status, job.total, job.processed, job.result["stored"]) == ("done", 3, 3, 1)
     messages = " ".join(r["message"] for r in job.result["rejected"])
     assert "NOPE" in messages and "批量导入!E" in messages  # the bad cell of HBB's row is named

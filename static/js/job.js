@@ -17,7 +17,7 @@
     var bar = document.getElementById("job-bar");
     bar.value = s.percent;
     bar.textContent = s.percent + "%";
-    var finished = s.status === "done" || s.status === "failed";
+    var finished = s.status === "done" || s.status === "failed" || s.status === "ready";
     if (finished && box.hasAttribute("data-reload-when-finished")) { window.location.reload(); return; }
     if (s.status === "done") { document.getElementById("job-download").hidden = false; return; }
     if (s.status === "failed") { var e = document.getElementById("job-error"); e.textContent = s.error; e.hidden = false; return; }

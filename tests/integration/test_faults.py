@@ -193,6 +193,15 @@ def upload_bulk(users) -> ImportJob:
     response = client.post(reverse("reporting:bulk_import"), {"file": file})
     job = ImportJob.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("reporting:job", args=[job.pk])
+    # the worker previews the file first (nothing stored); the officer then confirms, approving on import
+    wait_for(
+        "the import's preview",
+        lambda: ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.READY).exists(),
+        90,
+        interval=0.05,
+    )
+    response = client.post(reverse("reporting:job_confirm", args=[job.pk]), {"approve": "on"})
+    assert response.status_code == 302 and ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.QUEUED
     return job
 
 
