@@ -103,7 +103,7 @@ INLINE = {
     "javascript: URL": re.compile(r"javascript:", re.I),
 }
 # Rendered by WeasyPrint into PDFs, never served to a browser.
-PDF_ONLY = ROOT / "templates" / "evaluation" / "pdf"
+PDF_ONLY = (ROOT / "templates" / "evaluation" / "pdf", ROOT / "templates" / "indicators" / "pdf")
 
 
 def inline_problems(text: str) -> list[str]:
@@ -112,7 +112,7 @@ def inline_problems(text: str) -> list[str]:
 
 def browser_templates() -> list[Path]:
     found = [*ROOT.glob("templates/**/*.html"), *ROOT.glob("*/templates/**/*.html")]
-    return sorted(p for p in found if PDF_ONLY not in p.parents and ".venv" not in p.parts)
+    return sorted(p for p in found if not set(PDF_ONLY) & set(p.parents) and ".venv" not in p.parts)
 
 
 @pytest.mark.parametrize(
