@@ -343,3 +343,6 @@ CELERY_BEAT_SCHEDULE = {
 # (a CR in a cell written as &#13;, where the standard library's writer keeps the character): the Excel
 # exports stay byte-for-byte what tests/test_export_injection.py checks. Read when openpyxl is first imported.
 os.environ.setdefault("OPENPYXL_LXML", "False")
+
+# Where the portal is reached, for the links in e-mails sent without a request (reminders, 催报).
+PORTAL_URL = (_env("PORTAL_URL") or "http://127.0.0.1:8000").rstrip("/")

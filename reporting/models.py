@@ -269,3 +269,39 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.processed / self.total) if self.total else (100 if self.status == "done" else 0)
+
+
+class Reminder(models.Model):
+    """One reminder, overdue notice or 催报 mail as sent: to whom, when, for which return, by whom (the
+    beat's daily reminders have no sender). The officers' page of everything sent reads these."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("截止前提醒")
+        OVERDUE = "overdue", _("逾期通知")
+        URGE = "urge", _("催报")
+
+    period = models.ForeignKey(Period, verbose_name=_("报送期"), on_delete=models.CASCADE, related_name="+")
+    institution = models.ForeignKey(
+        "institutions.Institution", verbose_name=_("金融机构"), on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发送人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    sent_at = models.DateTimeField(_("发送时间"), default=timezone.now)
+    recipients = models.JSONField(_("收件人"), default=list)
+    subject = models.CharField(_("主题"), max_length=200)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        verbose_name = _("催报与提醒")
+        verbose_name_plural = _("催报与提醒")
+        indexes = [models.Index(fields=["period", "institution"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.institution} {self.period}"

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
+from django.urls import reverse
 
 from institutions.models import Contact, Institution, Role, User
 
@@ -87,20 +88,66 @@ SHORT_NAMES = {
 }
 
 
+def sheet_link(institution, period) -> str:
+    return settings.PORTAL_URL + reverse("reporting:sheet", args=[institution.pk, period.pk])
+
+
 def reminder_messages(period, institutions, *, overdue: bool) -> list[tuple[str, str, list[str]]]:
+    return [
+        message
+        for _institution, message in reminders(
+            period, institutions, kind="overdue" if overdue else "reminder"
+        )
+    ]
+
+
+def reminders(
+    period, institutions, *, kind: str, sender=None
+) -> list[tuple[object, tuple[str, str, list[str]]]]:
+    """(institution, (subject, body, recipients)) of a reminder before the deadline, an overdue notice or an
+    officer's 催报 — each with the link to the institution's sheet; a 催报 goes in copy to its sender."""
     out = []
     what = SHORT_NAMES.get(period.form, period.get_form_display())
     for institution in institutions:
-        if overdue:
+        link = f"\n填报页面：{sheet_link(institution, period)}"
+        if kind == "urge":
+            subject = f"[专项行动门户] 催报：{institution} {period} {what}尚未提交"
+            body = (
+                f"{period} {what}报送截止日为 {period.due_on:%Y-%m-%d}，贵机构尚未提交。"
+                f"人民银行 {sender} 请贵机构尽快报送。{link}"
+            )
+            to = bank_addresses(institution) + ([sender.email] if sender is not None and sender.email else [])
+        elif kind == "overdue":
             subject = f"[专项行动门户] 逾期提醒：{institution} {period} {what}尚未提交"
-            body = f"{period} {what}报送截止日为 {period.due_on:%Y-%m-%d}，贵机构尚未提交，请尽快报送。"
+            body = f"{period} {what}报送截止日为 {period.due_on:%Y-%m-%d}，贵机构尚未提交，请尽快报送。{link}"
             to = bank_addresses(institution) + officer_addresses(institution)
         else:
             subject = f"[专项行动门户] 提醒：{period} {what}请于 {period.due_on:%m月%d日} 前提交"
-            body = f"{period} {what}报送截止日为 {period.due_on:%Y-%m-%d}，贵机构尚未提交，请按时报送。"
+            body = f"{period} {what}报送截止日为 {period.due_on:%Y-%m-%d}，贵机构尚未提交，请按时报送。{link}"
             to = bank_addresses(institution)
-        out.append((subject, body, sorted(set(to))))
+        out.append((institution, (subject, body, sorted(set(to)))))
     return out
+
+
+def send_reminders(period, institutions, *, kind: str, sender=None) -> int:
+    """Send and record (Reminder rows) the reminders of one period to these institutions; the number sent."""
+    from .models import Reminder
+
+    pairs = reminders(period, institutions, kind=kind, sender=sender)
+    sent = send([message for _institution, message in pairs])
+    Reminder.objects.bulk_create(
+        Reminder(
+            period=period,
+            institution=institution,
+            kind=kind,
+            sent_by=sender,
+            recipients=to,
+            subject=subject[:200],
+        )
+        for institution, (subject, _body, to) in pairs
+        if to
+    )
+    return sent
 
 
 def import_replaced_messages(job) -> list[tuple[str, str, list[str]]]:

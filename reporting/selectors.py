@@ -198,3 +198,15 @@ def template_contact(institution, user) -> tuple[str, str]:
     if contact is None:
         return (str(user) if user.is_bank else ""), ""
     return contact.name, contact.office_phone or contact.mobile
+
+
+def reminders_for(user, *, period_id: str = ""):
+    """The reminders, overdue notices and 催报 sent to the institutions the user sees, newest first."""
+    from .models import Reminder
+
+    sent = Reminder.objects.filter(institution__in=visible_institutions(user)).select_related(
+        "institution", "period", "sent_by"
+    )
+    if period_id.isdigit():
+        sent = sent.filter(period_id=int(period_id))
+    return list(sent)

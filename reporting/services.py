@@ -763,6 +763,38 @@ def _own_row(sheet, institution: Institution):
     return sheet.select(filled[0] if filled else unnamed[0])
 
 
+def urge(*, period: Period, actor, ip=None) -> list[Institution]:
+    """An officer's 催报 for a period: every institution of the officer's jurisdiction whose return is not
+    submitted or approved is e-mailed (with the link to its sheet; the officer gets a copy) — sent after the
+    step commits, through the outbox, and recorded as Reminder rows by the task that sends them."""
+    from . import tasks
+
+    _require(access.is_pboc(actor), "只有人民银行经办或管理员可以催报。")
+    done = Filing.objects.filter(
+        period=period, status__in=[FilingStatus.SUBMITTED, FilingStatus.APPROVED]
+    ).values_list("institution_id", flat=True)
+    pending = list(
+        access.visible_institutions(actor)
+        .filter(active_from__lte=period.ends_on)
+        .exclude(pk__in=done)
+        .order_by("order")
+    )
+    if not pending:
+        raise ServiceError(
+            f"{period} {period.get_form_display()}：辖区内机构均已提交，无需催报。", code="none_pending"
+        )
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action="period.urge",
+            summary=f"催报 {period} {period.get_form_display()}：{len(pending)} 家机构"[:300],
+            changes={"period": period.pk, "institutions": [i.code for i in pending]},
+            ip=ip,
+        )
+        outbox.enqueue(tasks.send_urge, period.pk, actor.pk, [i.pk for i in pending])
+    return pending
+
+
 def confirm_import(*, job, actor, replace: list[str], reason: str, approve: bool, ip=None):
     """The officer's decision on a previewed bulk import: which banks' own drafts or returned sheets to
     replace (a reason is required for any), and whether to approve the stored rows on the banks' behalf.

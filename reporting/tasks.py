@@ -45,10 +45,21 @@ def send_reminders(today_iso: str | None = None) -> dict:
             period=period, status__in=[FilingStatus.SUBMITTED, FilingStatus.APPROVED]
         ).values_list("institution_id", flat=True)
         pending = Institution.objects.filter(active_from__lte=period.ends_on).exclude(pk__in=done)
-        sent[kind] += notifications.send(
-            notifications.reminder_messages(period, pending, overdue=kind == "overdue")
+        sent[kind] += notifications.send_reminders(
+            period, pending, kind="overdue" if kind == "overdue" else "reminder"
         )
     return sent
+
+
+@shared_task(name="reporting.send_urge", acks_late=True)
+def send_urge(period_id: int, sender_id: int, institution_ids: list[int]) -> int:
+    """An officer's 催报 to the institutions that have not submitted (the sender gets a copy)."""
+    from institutions.models import User
+
+    period = Period.objects.get(pk=period_id)
+    sender = User.objects.get(pk=sender_id)
+    institutions = Institution.objects.filter(pk__in=institution_ids).order_by("order")
+    return notifications.send_reminders(period, institutions, kind="urge", sender=sender)
 
 
 @shared_task(name="reporting.run_import", acks_late=True, bind=True, max_retries=None)

@@ -655,6 +655,43 @@ def job_confirm(request, job_id):
 
 @login_required
 @require_POST
+def urge(request, period_id):
+    """催报: e-mail every institution of the officer's jurisdiction that has not submitted this return."""
+    access.require(access.is_pboc(request.user), "只有人民银行经办或管理员可以催报。")
+    period = get_object_or_404(Period, pk=period_id)
+    try:
+        pending = services.urge(period=period, actor=request.user, ip=client_ip(request))
+    except services.ServiceError as exc:
+        _fail(request, exc)
+    else:
+        names = "、".join(i.short_name for i in pending[:8]) + (" 等" if len(pending) > 8 else "")
+        messages.success(request, f"已向 {len(pending)} 家机构发出催报（{names}），抄送您本人。")
+    target = request.POST.get("next", "")
+    return redirect(
+        target if target.startswith("/") and not target.startswith("//") else "reporting:reminders"
+    )
+
+
+@login_required
+@require_safe
+def reminders(request):
+    """Every reminder, overdue notice and 催报 sent to the institutions the officer follows."""
+    access.require(access.is_pboc(request.user), "催报记录仅供人民银行经办和管理员查看。")
+    sent = selectors.reminders_for(request.user, period_id=request.GET.get("period", ""))
+    return render(
+        request,
+        "reporting/reminders.html",
+        {
+            "reminders": sent[:500],
+            "count": len(sent),
+            "periods": selectors.recent_periods(limit=24),
+            "period_id": request.GET.get("period", ""),
+        },
+    )
+
+
+@login_required
+@require_POST
 def job_preview_again(request, job_id):
     j = _job_for(request, job_id)
     try:

@@ -133,6 +133,12 @@ PAGES = {
                                     "POST": "login   hide    hide    hide    refused hide    hide"},
     "reporting:job_preview_again": {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   hide    hide    hide    refused hide    hide"},
+    # 催报 and the log of every reminder sent: PBoC only, scoped to the jurisdiction (officer_out follows
+    # none of the provincial banks: nothing to urge)
+    "reporting:urge":              {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
+                                    "POST": "login   deny    deny    deny    ok      refused ok"},
+    "reporting:reminders":         {"GET":  "login   deny    deny    deny    ok      ok      ok",
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     # bank A's returns: its filer and signer prepare, its signer submits, officers following it review
     "reporting:sheet":             {"GET":  "login   ok      ok      hide    ok      hide    ok",
                                     "POST": "login   ok      ok      hide    deny    hide    deny"},

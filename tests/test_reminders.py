@@ -77,3 +77,56 @@ def test_the_yearly_returns_are_reminded_too(db, users, settings):
     send_reminders("2022-04-26")  # three days before the work plan, contacts and plan are due
     subjects = [m.subject for m in mail.outbox if m.to == ["filer_a@example.test"]]
     assert any("工作方案" in s for s in subjects) and any("投放计划表" in s for s in subjects)
+
+
+# --- what was sent, and the officer's 催报 -------------------------------------------------------------------
+
+
+def test_each_reminder_sent_is_recorded_with_its_recipients_and_carries_the_sheets_link(
+    setup, master, settings
+):
+    from reporting.models import Reminder
+
+    settings.PORTAL_URL = "https://portal.example"
+    send_reminders("2022-04-12")
+    (reminder,) = Reminder.objects.all()
+    assert (reminder.institution, reminder.kind, reminder.sent_by) == (master["B"], "reminder", None)
+    assert reminder.recipients == ["filer_b@example.test"]
+    sheet = f"https://portal.example/reporting/institutions/{master['B'].pk}/periods/{setup[(2022, 3)].pk}/"
+    assert sheet in mail.outbox[0].body
+
+
+def test_an_officer_urges_the_institutions_that_have_not_submitted_with_a_copy(
+    setup, master, users, client_for, settings
+):
+    from django.test import TestCase
+    from django.urls import reverse
+
+    from audit.models import AuditEntry
+    from reporting.models import Reminder
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    march = setup[(2022, 3)]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client_for("officer_in").post(reverse("reporting:urge", args=[march.pk]), follow=True)
+    assert "已向 18 家机构发出催报" in response.content.decode()  # 营业管理部's 19 national banks, ICBC filed
+    urged = Reminder.objects.filter(kind="urge")
+    assert urged.count() == 18 and not urged.filter(institution=master["A"]).exists()
+    assert set(urged.values_list("sent_by__username", flat=True)) == {"officer_in"}
+    copies = [m for m in mail.outbox if "officer_in@example.test" in m.to]
+    assert copies and all("催报" in m.subject and "填报页面：" in m.body for m in copies)
+    assert AuditEntry.objects.get(action="period.urge").actor == users["officer_in"]
+
+    page = client_for("officer_in").get(reverse("reporting:reminders")).content.decode()
+    assert page.count("<td>催报</td>") == 18
+    outside = client_for("officer_out").get(reverse("reporting:reminders")).content.decode()
+    assert "<td>催报</td>" not in outside  # 宜昌 follows none of them
+
+
+def test_urging_when_everyone_has_submitted_says_so(setup, client_for, users, master):
+    from django.urls import reverse
+
+    response = client_for("officer_out").post(
+        reverse("reporting:urge", args=[setup[(2022, 3)].pk]), follow=True
+    )
+    assert "辖区内机构均已提交，无需催报" in response.content.decode()
