@@ -24,11 +24,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Embedded default: SQLite under var/, Celery tasks run in-process. No PostgreSQL or Redis needed.
+# The demo world is the 2022 campaign: its clock stands at DEMO_TODAY (portal/clock.py), the 2022年12月 sheet
+# under review; `make run DEMO_TODAY=` runs on the real date.
+DEMO_TODAY ?= 2023-01-10
 run: setup
 	mkdir -p var
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput -v 0
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} $(PY) manage.py loaddemo
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} DEMO_TODAY=$(DEMO_TODAY) $(PY) manage.py migrate --noinput -v 0
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} DEMO_TODAY=$(DEMO_TODAY) $(PY) manage.py loaddemo
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} DEMO_TODAY=$(DEMO_TODAY) $(PY) manage.py runserver 127.0.0.1:8000
 
 # Production-like: gunicorn + Celery worker + beat against DATABASE_URL / REDIS_URL.
 # docker-compose.yml runs exactly these commands (see portal/processes.py and tests/test_compose.py).

@@ -18,6 +18,7 @@ from indicators import indicators as ind
 from institutions import access
 from institutions.models import PbocOffice
 from institutions.views import client_ip
+from portal import clock
 from reporting.services import read_limited
 
 from . import excel, grading, pdf, scoring, selectors, services
@@ -73,7 +74,7 @@ def evaluation_list(request):
     return render(
         request,
         "evaluation/list.html",
-        {"evaluations": evaluations, "offices": offices, "next_year": timezone.localdate().year - 1},
+        {"evaluations": evaluations, "offices": offices, "next_year": clock.today().year - 1},
     )
 
 

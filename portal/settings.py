@@ -6,6 +6,7 @@ run in-process. Production and CI set both.
 """
 
 import os
+from datetime import date
 from pathlib import Path
 
 import dj_database_url
@@ -220,6 +221,25 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+
+
+def _env_date(name: str):
+    raw = _env(name)
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"环境变量 {name}={raw!r} 无效：请填写日期，例如 2023-01-10。") from None
+
+
+# The demo clock (portal/clock.py): the day the portal takes as today for deadlines, 逾期 and open periods.
+# `make run` sets it to a day inside the demo world (README "Demo accounts"); never in production.
+DEMO_TODAY = _env_date("DEMO_TODAY")
+if DEMO_TODAY is not None and not DEBUG and _env("DATABASE_URL"):
+    raise ImproperlyConfigured(
+        "DEMO_TODAY 仅用于演示：生产环境（DEBUG=0 且设置了 DATABASE_URL）不能设置演示日期。"
+    )
 
 # --- Static and uploaded files --------------------------------------------------------------
 STATIC_URL = "static/"

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal import clock
+
 
 class Form(models.TextChoices):
     MONITORING = "monitoring", _("专项行动进展情况监测表（附件4）")
@@ -71,11 +73,11 @@ class Period(models.Model):
         return f"{self.year}-Q{self.quarter}" if self.quarter else str(self.year)
 
     def is_open(self, on=None) -> bool:
-        today = on or timezone.localdate()
+        today = on or clock.today()
         return self.opens_on <= today and (self.closes_on is None or today <= self.closes_on)
 
     def is_overdue(self, on=None) -> bool:
-        return (on or timezone.localdate()) > self.due_on
+        return (on or clock.today()) > self.due_on
 
 
 class FilingStatus(models.TextChoices):
@@ -131,7 +133,7 @@ class Filing(models.Model):
     def is_late(self) -> bool:
         """Late = first submitted after the deadline (Asia/Shanghai calendar day), or not yet and past it."""
         if self.first_submitted_at:
-            return timezone.localdate(self.first_submitted_at) > self.period.due_on
+            return clock.local_date(self.first_submitted_at) > self.period.due_on
         return self.period.is_overdue()
 
 

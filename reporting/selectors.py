@@ -3,9 +3,8 @@ querysets scoped through institutions.access — a bounded number of queries wha
 
 from collections import Counter
 
-from django.utils import timezone
-
 from institutions.access import visible_institutions
+from portal import clock
 
 from .models import Filing, FilingStatus, Form, Period, Transition
 
@@ -13,7 +12,7 @@ NOT_FILED = "not_filed"
 
 
 def recent_periods(form: str = Form.MONITORING, limit: int = 12):
-    today = timezone.localdate()
+    today = clock.today()
     return list(Period.objects.filter(form=form, opens_on__lte=today).order_by("-year", "-month")[:limit])
 
 
@@ -45,7 +44,7 @@ def obligations_for_institution(institution, limit: int = 6):
     return of the latest campaign year (附件3, 附件2, 工作方案, 经验做法), and any older return still not
     submitted — each with its filing (or none) and the officer's return that still stands. Newest deadline
     first; three queries whatever the number of periods."""
-    today = timezone.localdate()
+    today = clock.today()
     opened = list(Period.objects.filter(opens_on__lte=today))
     filings = {
         f.period_id: f

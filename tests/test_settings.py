@@ -55,6 +55,7 @@ def refusal(result: subprocess.CompletedProcess) -> str:
             "SESSION_COOKIE_SECURE", {"SESSION_COOKIE_SECURE": "sometimes"}, id="SESSION_COOKIE_SECURE"
         ),
         pytest.param("TRUSTED_PROXIES", {"TRUSTED_PROXIES": "proxy.internal"}, id="TRUSTED_PROXIES"),
+        pytest.param("DEMO_TODAY", {"DEMO_TODAY": "10/01/2023"}, id="DEMO_TODAY"),
     ],
 )
 def test_bad_value_stops_start_up_naming_the_variable(variable, env):
@@ -66,6 +67,19 @@ def test_bad_value_stops_start_up_naming_the_variable(variable, env):
 def test_production_without_secret_key_stops_start_up():
     message = refusal(start({"DEBUG": "0", "DATABASE_URL": POSTGRES}))
     assert "SECRET_KEY" in message
+
+
+def test_production_refuses_a_demo_clock():
+    message = refusal(
+        start({"DEBUG": "0", "DATABASE_URL": POSTGRES, "SECRET_KEY": "x", "DEMO_TODAY": "2023-01-10"})
+    )
+    assert "DEMO_TODAY" in message
+
+
+def test_the_embedded_demo_takes_its_clock_from_demo_today():
+    result = start({"DEBUG": "1", "DEMO_TODAY": "2023-01-10"}, "print(settings.DEMO_TODAY.isoformat())")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2023-01-10"
 
 
 def test_debug_with_database_url_may_use_the_development_secret_key():
