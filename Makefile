@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
 
-# Embedded default: SQLite under var/, Celery tasks run in-process. No PostgreSQL or Redis needed.
+# Embedded default: SQLite under var/, runserver and one Celery worker (with its beat) over a file broker under
+# var/celery (portal/processes.py EMBEDDED): long jobs run in the background here too. No PostgreSQL or Redis.
 # The demo world is the 2022 campaign: its clock stands at DEMO_TODAY (portal/clock.py), the 2022年12月 sheet
 # under review; `make run DEMO_TODAY=` runs on the real date.
 DEMO_TODAY ?= 2023-01-10
@@ -31,7 +32,7 @@ run: setup
 	mkdir -p var
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} DEMO_TODAY=$(DEMO_TODAY) $(PY) manage.py migrate --noinput -v 0
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} DEMO_TODAY=$(DEMO_TODAY) $(PY) manage.py loaddemo
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} DEMO_TODAY=$(DEMO_TODAY) $(PY) manage.py runserver 127.0.0.1:8000
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} DEMO_TODAY=$(DEMO_TODAY) $(PY) -m portal.processes run-embedded
 
 # Production-like: gunicorn + Celery worker + beat against DATABASE_URL / REDIS_URL.
 # docker-compose.yml runs exactly these commands (see portal/processes.py and tests/test_compose.py).

@@ -33,6 +33,28 @@ PROCESSES: dict[str, list[str]] = {
     ],
 }
 
+# The embedded default (`make run`): Django's development server and one Celery worker with its beat inside,
+# over the file broker of portal/settings.py (EMBEDDED_WORKER=1, no Redis, SQLite under var/).
+EMBEDDED: dict[str, list[str]] = {
+    "web": ["python", "manage.py", "runserver", "127.0.0.1:8000"],
+    "worker": [
+        "celery",
+        "-A",
+        "portal",
+        "worker",
+        "--beat",
+        "--pool",
+        "solo",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--loglevel",
+        "WARNING",
+        "--schedule",
+        "var/celerybeat-schedule",
+    ],
+}
+
 # Variables every process needs; docker-compose.yml must pass each of them to each service.
 REQUIRED_ENV = ["DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"]
 
@@ -48,7 +70,17 @@ def run_all() -> int:
     if missing:
         print(f"make serve 需要环境变量：{', '.join(missing)}（见 .env.example）。", file=sys.stderr)
         return 2
-    children = [subprocess.Popen(_executable(argv)) for argv in PROCESSES.values()]
+    return _supervise(PROCESSES, os.environ)
+
+
+def run_embedded() -> int:
+    env = {**os.environ, "EMBEDDED_WORKER": "1"}
+    return _supervise(EMBEDDED, env)
+
+
+def _supervise(processes: dict[str, list[str]], env) -> int:
+    """Run every process until one ends (or a signal comes), then stop the others."""
+    children = [subprocess.Popen(_executable(argv), env=env) for argv in processes.values()]
 
     def stop(*_args):
         for child in children:
@@ -71,7 +103,8 @@ def run_all() -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["run-all"]:
-        print("用法：python -m portal.processes run-all", file=sys.stderr)
+    commands = {"run-all": run_all, "run-embedded": run_embedded}
+    if len(sys.argv) != 2 or sys.argv[1] not in commands:
+        print("用法：python -m portal.processes run-all | run-embedded", file=sys.stderr)
         sys.exit(2)
-    sys.exit(run_all())
+    sys.exit(commands[sys.argv[1]]())

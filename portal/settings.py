@@ -366,3 +366,30 @@ os.environ.setdefault("OPENPYXL_LXML", "False")
 
 # Where the portal is reached, for the links in e-mails sent without a request (reminders, 催报).
 PORTAL_URL = (_env("PORTAL_URL") or "http://127.0.0.1:8000").rstrip("/")
+
+
+# --- The embedded default's background worker ---------------------------------------------------------------
+# `make run` starts a Celery worker (with its beat) beside runserver, so that long jobs — a bulk import, the
+# report cards' ZIP, bulk approval — run in the background there too and the daily reminders fire. With no
+# Redis, the broker's messages are files under EMBEDDED_WORKER_DIR/celery and the cache, which both processes
+# must share (the dashboard's renewal, login throttling), is a directory beside them.
+EMBEDDED_WORKER = _env_bool("EMBEDDED_WORKER", False) and CELERY_BROKER_URL is None
+if EMBEDDED_WORKER:
+    _WORK_DIR = Path(_env("EMBEDDED_WORKER_DIR") or BASE_DIR / "var")
+    for _sub in ("celery/queue", "celery/processed", "cache"):
+        (_WORK_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_WORK_DIR / "celery/queue"),
+        "data_folder_out": str(_WORK_DIR / "celery/queue"),
+        "processed_folder": str(_WORK_DIR / "celery/processed"),
+        "store_processed": False,
+    }
+    CELERY_TASK_ALWAYS_EAGER = False
+    CELERY_RESULT_BACKEND = None
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(_WORK_DIR / "cache"),
+        }
+    }
