@@ -2,7 +2,8 @@
 
 A definition names each field (code, Chinese label, unit, kind, decimals, group), where it sits in the
 official workbook, and the thresholds its rules use. A later edition of a return is a new declaration
-added to `EDITIONS` — e.g. one that adds 各项贷款余额 for the 两增 test — never a change to code paths.
+added to `EDITIONS` — as 2023 adds 各项贷款余额 (两增) and 普惠小微不良贷款核销金额 (核销还原) — never a change
+to code paths.
 """
 
 from dataclasses import dataclass, field, replace
@@ -86,6 +87,8 @@ class Thresholds:
     )  # an FTP 优惠 of at most 3 (BP) with decimals is percent typed for BP
     unit_factor: Decimal = Decimal("10000")  # 万元 vs 亿元, 户 vs 万户
     unit_factor_slack: Decimal = Decimal("3")  # a ratio within factor ÷ 3 … factor × 3 reads as a unit slip
+    # 核销 (year to date) above this share of the 普惠小微 balance is implausible (W409): 不良率 in Hubei is a few %
+    write_off_share_max: Decimal = Decimal("0.10")
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,43 @@ MONITORING_2022 = FormDefinition(
     ),
 )
 
+# 2023 (seed 003 §(二) 两增; seed 004 §(三) 核销): 各项贷款余额 so that 普惠小微贷款增速 can be set against
+# 各项贷款增速, and the year's 普惠小微不良贷款核销 so that growth can be restored for write-offs. Both sit under
+# 增量, after its four 2022 columns; 扩面 and 降价 move two columns right.
+TOTAL_LOAN_BALANCE = "total_loan_balance"
+NPL_WRITE_OFFS = "npl_write_offs"
+_SHIFTED_2023 = {f.code: f for f in MONITORING_2022.fields}
+MONITORING_2023 = replace(
+    MONITORING_2022,
+    edition="2023",
+    template_id="xwqy-monitoring-2023",
+    fields=(
+        *(_SHIFTED_2023[c] for c in ("loan_balance", "credit_loan_balance", "new_loans", "new_credit_loans")),
+        FieldDef(TOTAL_LOAN_BALANCE, "X月末各项贷款余额", "亿元", Kind.STOCK, GROUP_INCREMENT, "F"),
+        FieldDef(NPL_WRITE_OFFS, "普惠小微不良贷款核销金额", "亿元", Kind.YTD, GROUP_INCREMENT, "G"),
+        *(
+            replace(_SHIFTED_2023[c], column=letter)
+            for c, letter in zip(
+                (
+                    "borrowers",
+                    "new_borrowers",
+                    "first_loan_borrowers",
+                    "first_loan_amount",
+                    "ftp_discount_bp",
+                    "fee_relief",
+                    "weighted_rate",
+                ),
+                "HIJKLMN",
+                strict=True,
+            )
+        ),
+    ),
+    notes=(
+        MONITORING_2022.notes[0] + "4.各项贷款余额为本机构境内本外币各项贷款余额。"
+        "5.普惠小微不良贷款核销金额为年初至本期末核销的普惠小微不良贷款金额。",
+    ),
+)
+
 # 附件3 rows: 全省 then the 17 regions, in the notice's order (GB/T 2260 codes, as fixtures/regions.csv).
 PLAN_ROWS = (
     RowDef("420000", "全省"),
@@ -354,6 +394,7 @@ EXPERIENCE_2022 = document_definition("experience", "{institution}专项行动�
 
 EDITIONS: dict[tuple[str, str], FormDefinition] = {
     ("monitoring", "2022"): MONITORING_2022,
+    ("monitoring", "2023"): MONITORING_2023,
     ("plan", "2022"): plan_definition(2022),
     ("contacts", "2022"): CONTACTS_2022,
     ("work_plan", "2022"): WORK_PLAN_2022,

@@ -31,7 +31,8 @@ Reader codes (the file-level ones, U1xx, are in `reporting.uploads`):
          or they disagree
     U206 an input cell is a formula without a calculated value
     U207 a forbidden formula anywhere (HYPERLINK, DDE, WEBSERVICE, CALL/REGISTER/EXEC, other workbooks)
-    U208 the template belongs to another edition (a 计划表: another year) of the form
+    U208 the template belongs to another edition (a 计划表: another year) of the form; a 监测表 whose headings
+         are exactly another edition's (2022's eleven on a 2023 period, or 2023's thirteen on a 2022 one)
     U210 not a bulk-import workbook: no sheet carries the 监测表's headings
     U211 bulk headings missing or duplicated, no 机构 column, or no month anywhere
     U212 too many bulk rows
@@ -57,7 +58,14 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
 from reporting import headings, names
-from reporting.definitions import CONTACTS_2022, ComputedDef, FieldDef, FormDefinition, plan_definition
+from reporting.definitions import (
+    CONTACTS_2022,
+    EDITIONS,
+    ComputedDef,
+    FieldDef,
+    FormDefinition,
+    plan_definition,
+)
 from reporting.rules import ERROR, SEVERITY_LABELS, WARNING
 from reporting.uploads import UploadRejected, inspect_workbook_contents
 
@@ -703,6 +711,51 @@ class SheetUpload:
         return self.info_formula_cells + self._row.formula_cells
 
 
+def other_editions(definition: FormDefinition) -> list[FormDefinition]:
+    """The form's other declared editions of the same layout, newest first."""
+    same = [
+        d
+        for (form, edition), d in EDITIONS.items()
+        if form == definition.form and edition != definition.edition and d.layout == definition.layout
+    ]
+    return sorted(same, key=lambda d: -int(d.edition))
+
+
+def edition_mismatch(found: FormDefinition, wanted: FormDefinition) -> UploadRejected:
+    """U208 naming both editions, what tells them apart and what to download instead."""
+    added = [f.label_for(None) for f in wanted.fields if f.code not in found.codes]
+    dropped = [f.label_for(None) for f in found.fields if f.code not in wanted.codes]
+    parts = []
+    if added:
+        parts.append(f"{wanted.edition}年版有而{found.edition}年版没有{_quoted(added)}")
+    if dropped:
+        parts.append(f"{found.edition}年版有而{wanted.edition}年版没有{_quoted(dropped)}")
+    differs = f"（{'；'.join(parts)}）" if parts else ""
+    return UploadRejected(
+        "U208",
+        f"这是{found.edition}年版监测表（附件4），本期适用{wanted.edition}年版{differs}："
+        f"请在门户本期页面下载{wanted.edition}年版模板（或按{wanted.edition}年版表头）填写后上传。",
+    )
+
+
+def _edition_by_template(definition: FormDefinition, template_id: str) -> FormDefinition | None:
+    return next((d for d in other_editions(definition) if d.template_id == template_id), None)
+
+
+def _edition_by_headings(
+    book: "_Book", info: "_WorkbookInfo", definition: FormDefinition, sheet: str | None = None
+) -> FormDefinition | None:
+    """Another edition whose headings are all on a sheet (`sheet`, else any candidate) with none repeated."""
+    names_ = [sheet] if sheet else _candidates(info, SHEET)
+    for other in other_editions(definition):
+        expected = _monitoring_expected(other)
+        for name in names_:
+            found = headings.find(name, book.rows(name, nrows=headings.SCAN_ROWS), expected)
+            if found is not None and not found.missing and not found.duplicates:
+                return other
+    return None
+
+
 def _monitoring_expected(definition: FormDefinition) -> headings.Expected:
     return headings.Expected(
         required={fd.code: (fd.label_for(None),) for fd in definition.fields},
@@ -747,6 +800,8 @@ def _sheet_period(
     family = definition.template_id.rsplit("-", 1)[0]
     if kw and family and kw.group(1).startswith(family):
         template_id = kw.group(1)
+        if template_id != definition.template_id and (other := _edition_by_template(definition, template_id)):
+            raise edition_mismatch(other, definition)
         if template_id != definition.template_id:
             raise UploadRejected(
                 "U208",
@@ -900,9 +955,19 @@ def read_monitoring_workbook(data: bytes, definition: FormDefinition) -> SheetUp
     inspect_workbook_contents(data)
     info, specials = _scan_workbook(data)
     book = _Book(data)
-    found, rows = _locate_form(
-        book, info, _monitoring_expected(definition), preferred=SHEET, what="监测表（附件4）", code="U202"
-    )
+    try:
+        found, rows = _locate_form(
+            book, info, _monitoring_expected(definition), preferred=SHEET, what="监测表（附件4）", code="U202"
+        )
+    except UploadRejected as exc:
+        # headings missing because the sheet is another edition's (2022's on a 2023 period): say so
+        other = _edition_by_headings(book, info, definition) if exc.code == "U204" else None
+        if other is not None:
+            raise edition_mismatch(other, definition) from exc
+        raise
+    if found.extras and (other := _edition_by_headings(book, info, definition, found.sheet)):
+        if len(other.fields) > len(definition.fields):  # a later edition's sheet on an earlier period
+            raise edition_mismatch(other, definition)
     sheet_specials = specials.get(found.sheet, {})
     title, title_ref = _title(rows, found.row, "监测表")
     year, month, template_id = _sheet_period(definition, found, title, title_ref, info.keywords)
@@ -1571,15 +1636,30 @@ def iter_bulk_rows(data: bytes, definition: FormDefinition) -> tuple[int, Iterat
     institution only by name has an empty `institution_code`: the import resolves the name."""
     inspect_workbook_contents(data)
     info, specials = _scan_workbook(data)
-    found, rows = _locate_form(
-        _Book(data),
-        info,
-        _bulk_expected(definition),
-        preferred=BULK_SHEET,
-        what="批量导入表",
-        code="U210",
-        missing_code="U211",
-    )
+    book = _Book(data)
+    # A bulk workbook may hold another edition's columns (2022 months in the 2022 layout): each row is
+    # validated against the edition of its own month, so read the first edition whose headings are all there.
+    first_refusal = None
+    for candidate in [definition, *other_editions(definition)]:
+        try:
+            found, rows = _locate_form(
+                book,
+                info,
+                _bulk_expected(candidate),
+                preferred=BULK_SHEET,
+                what="批量导入表",
+                code="U210",
+                missing_code="U211",
+            )
+        except UploadRejected as exc:
+            if exc.code != "U211":  # no such sheet, or a repeated heading: another edition won't help
+                raise (first_refusal or exc) from None
+            first_refusal = first_refusal or exc
+            continue
+        definition = candidate
+        break
+    else:
+        raise first_refusal
     if "institution_code" not in found.columns and "institution_name" not in found.columns:
         raise UploadRejected(
             "U211",

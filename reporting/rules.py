@@ -5,7 +5,8 @@ with a stable id, a severity, the fields it concerns, a Chinese message template
 Errors (E…) block submission; warnings (W…) need a written explanation keyed by `Finding.key`.
 
 Rules are written over field *kinds* and codes looked up in the definition, so a later edition of
-附件4 (e.g. one adding 各项贷款余额) gets the generic rules for its new fields without code changes.
+附件4 (2023: 各项贷款余额, 普惠小微不良贷款核销金额) gets the generic rules for its new fields without code
+changes; a rule naming a code an edition lacks (E205, W409) does not apply to that edition.
 Every threshold comes from `definition.thresholds` (`reporting.definitions.Thresholds`).
 
 Sources: 004 §(十九) (monthly monitoring sheet, 附件4) and the notes printed on it: 户数 are counts of
@@ -48,6 +49,8 @@ FIRST_LOAN_BORROWERS = "first_loan_borrowers"
 FIRST_LOAN_AMOUNT = "first_loan_amount"
 FTP_DISCOUNT = "ftp_discount_bp"
 WEIGHTED_RATE = "weighted_rate"
+TOTAL_LOAN_BALANCE = "total_loan_balance"  # 2023 edition on
+NPL_WRITE_OFFS = "npl_write_offs"  # 2023 edition on
 
 # Iglewicz & Hoaglin: 0.6745 makes the MAD-based score comparable to a standard normal z-score.
 MAD_SCALE = Decimal("0.6745")
@@ -463,6 +466,27 @@ def _group_outlier(ctx: Context) -> Iterator[Finding]:
             )
 
 
+def _write_off_share(ctx: Context) -> Iterator[Finding]:
+    """普惠小微不良贷款核销 (year to date) set against the 普惠小微 balance: a share above the configured one is
+    implausible for a year's write-offs (a figure typed in 万元, or the whole 不良 stock rather than 核销)."""
+    written_off, balance = ctx.value(NPL_WRITE_OFFS), ctx.value(LOAN_BALANCE)
+    limit = ctx.definition.thresholds.write_off_share_max
+    if written_off is None or not balance or balance <= 0 or written_off / balance <= limit:
+        return
+    yield _finding(
+        ctx,
+        "W409",
+        NPL_WRITE_OFFS,
+        (NPL_WRITE_OFFS, LOAN_BALANCE),
+        label=ctx.label(NPL_WRITE_OFFS),
+        value=ctx.amount(NPL_WRITE_OFFS, written_off),
+        balance_label=ctx.label(LOAN_BALANCE),
+        balance=ctx.amount(LOAN_BALANCE, balance),
+        share=format_percent(written_off / balance, signed=False),
+        limit=format_percent(limit, signed=False),
+    )
+
+
 # ---- E6xx / W6xx: figures in the wrong unit ----------------------------------------------------------------
 
 
@@ -800,6 +824,26 @@ _UNSORTED: tuple[Rule, ...] = (
         "首贷户是年内获得新发放贷款的小微企业的一部分，请核对两项户数。",
         "拓展首贷户数不大于新发放小微企业贷款户数。",
         _part_within_whole("E204", FIRST_LOAN_BORROWERS, NEW_BORROWERS),
+    ),
+    Rule(
+        "E205",
+        ERROR,
+        Scope.CROSS_FIELD,
+        (LOAN_BALANCE, TOTAL_LOAN_BALANCE),
+        "“{part_label}”（{part_value}）大于“{whole_label}”（{whole_value}）："
+        "普惠小微贷款是各项贷款的一部分，请核对两项数据（两项均以亿元填写）。",
+        "普惠小微贷款余额不大于各项贷款余额（2023年版起）。",
+        _part_within_whole("E205", LOAN_BALANCE, TOTAL_LOAN_BALANCE),
+    ),
+    Rule(
+        "W409",
+        WARNING,
+        Scope.CROSS_FIELD,
+        (NPL_WRITE_OFFS, LOAN_BALANCE),
+        "“{label}”（{value}）占“{balance_label}”（{balance}）的 {share}，超过 {limit} 的合理比例："
+        "本项为年初至本期末核销的普惠小微不良贷款，请核对单位（亿元）和口径；如数据属实，请说明原因。",
+        "年初至今普惠小微不良贷款核销金额不超过普惠小微贷款余额的配置比例（2023年版起）。",
+        _write_off_share,
     ),
     Rule(
         "E301",

@@ -22,6 +22,7 @@ from indicators import dashcache
 from institutions import access
 from institutions.models import Institution
 from outbox import services as outbox
+from portal import clock
 
 from . import names, parsing, rules, selectors
 from .definitions import FormDefinition, Layout, definition_for
@@ -330,6 +331,8 @@ def save_version(
     else:
         _require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以填报。")
     if not period.is_open() and source != VersionSource.BULK:
+        if period.closes_on is None or clock.today() < period.opens_on:  # set up ahead, not yet open
+            raise ServiceError(f"{period} 自 {period.opens_on:%Y-%m-%d} 起接受报送，届时再填报。")
         raise ServiceError(
             f"{period} 的报送窗口已关闭（{period.closes_on:%Y-%m-%d}），如需补报请联系人民银行经办。"
         )

@@ -612,3 +612,43 @@ def test_W605_ordinary_changes_and_small_groups_pass():
 
 def test_W605_january_year_to_date_is_not_compared_with_december():
     assert not found(make_ctx(month=1, new_loans="0.007", prev={"new_loans": "70"}), "W605")
+
+
+# ---- the 2023 edition: 各项贷款余额 and 普惠小微不良贷款核销金额 ------------------------------------------------
+
+VALID_2023 = {"total_loan_balance": "4500", "npl_write_offs": "1.2"}
+PREVIOUS_2023 = {**PREVIOUS, "total_loan_balance": "4450", "npl_write_offs": "1.0"}
+
+
+def ctx_2023(**changes) -> Context:
+    from reporting.definitions import MONITORING_2023
+
+    return make_ctx(definition=MONITORING_2023, previous=PREVIOUS_2023, **{**VALID_2023, **changes})
+
+
+def test_2023_valid_sheet_passes_every_rule_including_the_unit_sanity_family():
+    assert validate(ctx_2023()) == []
+
+
+def test_E205_puhui_balance_above_all_loans_is_an_error_and_within_passes():
+    [f] = found(ctx_2023(total_loan_balance="99.5"), "E205")
+    assert (f.field, f.fields, f.severity) == ("loan_balance", ("loan_balance", "total_loan_balance"), ERROR)
+    assert "“3月末普惠小微贷款余额”（100 亿元）大于“3月末各项贷款余额”（99.5 亿元）" in f.message
+    assert found(ctx_2023(total_loan_balance="100"), "E205") == []
+    assert found(make_ctx(total_loan_balance="1"), "E205") == []  # the 2022 edition has no 各项贷款余额
+
+
+def test_W409_write_offs_above_the_plausible_share_warn_and_within_pass():
+    [f] = found(ctx_2023(npl_write_offs="10.5"), "W409")  # 10.5% of 100 亿元
+    assert (f.field, f.fields, f.severity) == ("npl_write_offs", ("npl_write_offs", "loan_balance"), WARNING)
+    assert "占“3月末普惠小微贷款余额”（100 亿元）的 10.5%，超过 10.0% 的合理比例" in f.message
+    assert found(ctx_2023(npl_write_offs="10"), "W409") == []
+    assert found(ctx_2023(npl_write_offs="0"), "W409") == []  # a bank with no write-offs
+
+
+def test_2023_new_fields_get_the_generic_rules_by_kind():
+    assert [f.field for f in found(ctx_2023(npl_write_offs="0.9"), "E301")] == ["npl_write_offs"]  # YTD fell
+    assert [f.field for f in found(ctx_2023(total_loan_balance="6000"), "W403")] == ["total_loan_balance"]
+    assert [f.field for f in found(ctx_2023(total_loan_balance=None), "E101")] == ["total_loan_balance"]
+    [w605] = found(ctx_2023(total_loan_balance="44500000"), "W605")  # typed in 万元
+    assert w605.field == "total_loan_balance"
