@@ -28,8 +28,70 @@ def _q(value: float, places: int) -> Decimal:
     return Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-def series(institution: Institution, months: list[tuple[int, int]]) -> dict[tuple[int, int], dict]:
-    """Month-by-month values for one institution, seeded by its code."""
+def _row(balance, credit_share, borrowers, ytd, rate, ftp) -> dict:
+    new_borrowers = int(ytd["new_borrowers"])
+    return {
+        "loan_balance": _q(balance, 4),
+        "credit_loan_balance": _q(balance * credit_share, 4),
+        "new_loans": _q(ytd["new"], 4),
+        "new_credit_loans": _q(ytd["new_credit"], 4),
+        "borrowers": Decimal(int(borrowers)),
+        "new_borrowers": Decimal(new_borrowers),
+        "first_loan_borrowers": Decimal(min(int(ytd["first_b"]), new_borrowers)),
+        "first_loan_amount": _q(ytd["first_amt"], 4),
+        "ftp_discount_bp": _q(ftp, 2),
+        "fee_relief": _q(ytd["relief"], 4),
+        "weighted_rate": _q(rate, 2),
+    }
+
+
+def _new_year() -> dict:
+    return dict.fromkeys(("new", "new_credit", "new_borrowers", "first_b", "first_amt", "relief"), 0.0)
+
+
+def _add_month(ytd: dict, rng, *, balance, growth, credit_share, borrowers) -> None:
+    new_month = balance * (growth + rng.uniform(0.05, 0.09))
+    ytd["new"] += new_month
+    ytd["new_credit"] += new_month * min(0.6, credit_share + rng.uniform(0.08, 0.18))
+    new_b_month = borrowers * rng.uniform(0.03, 0.06)
+    ytd["new_borrowers"] += new_b_month
+    ytd["first_b"] += new_b_month * rng.uniform(0.12, 0.28)
+    ytd["first_amt"] += new_month * rng.uniform(0.08, 0.18)
+    ytd["relief"] += balance * rng.uniform(0.0002, 0.0006)
+
+
+def _year_before(institution, year, *, balance, credit_share, per_yi, rate, ftp) -> dict:
+    """The twelve months of `year` ending at the given December state, drawn backwards from it with a
+    random stream of their own — so adding the year changes none of the later months' values."""
+    rng = random.Random(f"{SEED}-before-{year}-{institution.code}")
+    annual_growth = rng.uniform(0.12, 0.3)
+    growth = {
+        m: annual_growth / 12 * rng.uniform(0.4, 1.6) + (0.01 if m in (3, 6, 9, 12) else 0)
+        for m in range(1, 13)
+    }
+    states = {12: (balance, credit_share, rate, ftp)}
+    for m in range(12, 1, -1):
+        b, c, r, f = states[m]
+        states[m - 1] = (
+            b / (1 + growth[m]),
+            max(0.04, c - rng.uniform(0.0, 0.004)),
+            r + rng.uniform(-0.02, 0.05),
+            min(150, max(10, f + rng.uniform(-5, 5))),
+        )
+    out, ytd = {}, _new_year()
+    for m in range(1, 13):
+        b, c, r, f = states[m]
+        borrowers = b * per_yi * rng.uniform(0.98, 1.02)
+        _add_month(ytd, rng, balance=b, growth=growth[m], credit_share=c, borrowers=borrowers)
+        out[(year, m)] = _row(b, c, borrowers, ytd, r, f)
+    return out
+
+
+def series(
+    institution: Institution, months: list[tuple[int, int]], *, start=(2021, 1)
+) -> dict[tuple[int, int], dict]:
+    """Month-by-month values for one institution, seeded by its code. The random walk starts at `start`
+    from the institution's 2020年末 state; months before it (2020) are drawn backwards from that state."""
     rng = random.Random(f"{SEED}-{institution.code}")
     low, high = BASE_BALANCE[institution.evaluation_group]
     balance = BIG.get(institution.code, rng.uniform(low, high))
@@ -39,38 +101,27 @@ def series(institution: Institution, months: list[tuple[int, int]]) -> dict[tupl
     rate = rng.uniform(4.9, 5.8)
     ftp = rng.uniform(25, 90)
     out = {}
+    for year in sorted({y for y, m in months if (y, m) < start}, reverse=True):
+        # only the year just before `start` is supported: its December is the state the walk starts from
+        assert (year + 1, 1) == start, "the demo draws one year before its start"
+        before = _year_before(
+            institution, year, balance=balance, credit_share=credit_share, per_yi=per_yi, rate=rate, ftp=ftp
+        )
+        out.update({key: row for key, row in before.items() if key in months})
     ytd = {}
     for year, month in months:
+        if (year, month) < start:
+            continue
         if month == 1 or not ytd:
-            ytd = dict.fromkeys(("new", "new_credit", "new_borrowers", "first_b", "first_amt", "relief"), 0.0)
+            ytd = _new_year()
         growth = annual_growth / 12 * rng.uniform(0.4, 1.6) + (0.01 if month in (3, 6, 9, 12) else 0)
         balance *= 1 + growth
         credit_share = min(0.45, credit_share + rng.uniform(0.0, 0.004))
         borrowers = balance * per_yi * rng.uniform(0.98, 1.02)
-        new_month = balance * (growth + rng.uniform(0.05, 0.09))
-        ytd["new"] += new_month
-        ytd["new_credit"] += new_month * min(0.6, credit_share + rng.uniform(0.08, 0.18))
-        new_b_month = borrowers * rng.uniform(0.03, 0.06)
-        ytd["new_borrowers"] += new_b_month
-        ytd["first_b"] += new_b_month * rng.uniform(0.12, 0.28)
-        ytd["first_amt"] += new_month * rng.uniform(0.08, 0.18)
-        ytd["relief"] += balance * rng.uniform(0.0002, 0.0006)
+        _add_month(ytd, rng, balance=balance, growth=growth, credit_share=credit_share, borrowers=borrowers)
         rate = max(3.9, rate - rng.uniform(-0.02, 0.05))
         ftp = min(150, max(10, ftp + rng.uniform(-5, 5)))
-        new_borrowers = int(ytd["new_borrowers"])
-        out[(year, month)] = {
-            "loan_balance": _q(balance, 4),
-            "credit_loan_balance": _q(balance * credit_share, 4),
-            "new_loans": _q(ytd["new"], 4),
-            "new_credit_loans": _q(ytd["new_credit"], 4),
-            "borrowers": Decimal(int(borrowers)),
-            "new_borrowers": Decimal(new_borrowers),
-            "first_loan_borrowers": Decimal(min(int(ytd["first_b"]), new_borrowers)),
-            "first_loan_amount": _q(ytd["first_amt"], 4),
-            "ftp_discount_bp": _q(ftp, 2),
-            "fee_relief": _q(ytd["relief"], 4),
-            "weighted_rate": _q(rate, 2),
-        }
+        out[(year, month)] = _row(balance, credit_share, borrowers, ytd, rate, ftp)
     return out
 
 
@@ -96,9 +147,10 @@ LAST_MONTH_EXPLANATION = (
 
 
 @transaction.atomic
-def load_monthly_data(*, first=(2021, 1), last=(2022, 12), officer=None, signers=None) -> int:
-    """Create the demo's monitoring filings, one approved version each (the last month in mixed states)."""
-    ensure_monthly_periods((first[0] - 1, 12), last)
+def load_monthly_data(*, first=(2020, 1), last=(2022, 12), officer=None, signers=None) -> int:
+    """Create the demo's monitoring filings, one approved version each (the last month in mixed states).
+    From 2020年1月, so that 2021 has its 年初 and 同比 and 2022's 增量同比 has last year's 比年初 to compare."""
+    ensure_monthly_periods(first, last)
     periods = {(p.year, p.month): p for p in Period.objects.filter(form=Form.MONITORING)}
     months = [key for key in sorted(periods) if first <= key <= last]
     signers = signers or {}
@@ -117,6 +169,8 @@ def load_monthly_data(*, first=(2021, 1), last=(2022, 12), officer=None, signers
             if status is None:
                 continue
             day = rng.choice([6, 8, 10, 11, 12, 13, 14, 14, 15, 15, 16])  # now and then a day late
+            if key == last:  # the month under review came in before the demo's day (portal/clock.py)
+                day = min(day, 7)
             submitted = datetime.combine(period.due_on.replace(day=day), time(16, 30), SHANGHAI)
             filing = Filing(institution=institution, period=period, status=status, lock_version=1)
             if status in {FilingStatus.SUBMITTED, FilingStatus.APPROVED, FilingStatus.RETURNED}:
@@ -194,10 +248,15 @@ def load_monthly_data(*, first=(2021, 1), last=(2022, 12), officer=None, signers
 # --- the year's other returns: 附件3 plan, 附件2 contacts, 工作方案, 经验做法 ------------------------------
 
 CAMPAIGN_DUE = (2022, 4, 29)  # 武银〔2022〕45号: work plan, contacts and plan by 2022-04-29
-PLAN_STATUS = {"ICBC": None, "HFB": None, "HBB": FilingStatus.DRAFT, "CMB": FilingStatus.SUBMITTED}
-WORK_PLAN_SUBMITTED = ("CMB", "CIB", "HKB")
-WORK_PLAN_APPROVED = ("CCB", "ABC", "BOC", "BOCOM", "PSBC", "WRCB", "HBRCU", "ZBB")
-EXPERIENCE_Q1_SUBMITTED = ("CCB", "PSBC", "WRCB")
+# The demo's clock stands in January 2023 (portal/clock.py): the year's plan, contacts and work plan were due
+# long ago and are in; one bank (HFB) is the laggard whose returns are overdue; HBB's plan was sent back for
+# quarters that do not add up (W407); the fourth quarter's 经验做法 (due 2023-01-31) is coming in.
+LAGGARD = "HFB"
+PLAN_STATUS = {LAGGARD: None, "HBB": FilingStatus.RETURNED}
+PLAN_RETURN_REASON = "四个季度预计新增额之和与全年预计新增额不一致，请核对后重新报送。"
+EXPERIENCE_Q4_SUBMITTED = ("CCB", "PSBC", "WRCB")
+# when each return came in: a few days before its deadline
+SUBMITTED_ON = {None: (2022, 4, 27), 1: (2022, 4, 27), 2: (2022, 7, 26), 3: (2022, 10, 26), 4: (2023, 1, 9)}
 
 
 def demo_pdf(title: str) -> bytes:
@@ -241,7 +300,9 @@ def plan_values(institution: Institution, balances: dict, year: int) -> dict[str
     weights = [rng.uniform(6, 10)] + [rng.uniform(0.3, 1.6) for _ in regions[1:]]  # 武汉 carries the most
     dec, jan, march = balances[(year - 1, 12)], balances[(year - 1, 1)], balances[(year, 3)]
     y1 = _split(dec, weights)
-    y2 = _split(_q(float(jan) * 0.98, 4), [w * rng.uniform(0.85, 1.15) for w in weights])
+    # 上上年末: the demo's sheets of that December when they exist (from 2020年12月 on), else near January's
+    before = balances.get((year - 2, 12)) or _q(float(jan) * 0.98, 4)
+    y2 = _split(before, [w * rng.uniform(0.85, 1.15) for w in weights])
     q1 = _split(march - dec, weights)
     values = {}
     for i, region in enumerate(regions):
@@ -262,14 +323,15 @@ def plan_values(institution: Institution, balances: dict, year: int) -> dict[str
     return values
 
 
-def _demo_filing(institution, period, status, values, *, officer, signer, submitted, upload=None):
+def _demo_filing(institution, period, status, values, *, officer, signer, submitted, upload=None, reason=""):
+    filed = status != FilingStatus.DRAFT
     filing = Filing.objects.create(
         institution=institution,
         period=period,
         status=status,
         lock_version=1,
-        first_submitted_at=submitted if status != FilingStatus.DRAFT else None,
-        submitted_at=submitted if status != FilingStatus.DRAFT else None,
+        first_submitted_at=submitted if filed else None,
+        submitted_at=submitted if filed else None,
         approved_at=submitted + timedelta(days=3) if status == FilingStatus.APPROVED else None,
     )
     _definition, stored, found = check(institution=institution, period=period, raw=values)
@@ -281,7 +343,7 @@ def _demo_filing(institution, period, status, values, *, officer, signer, submit
         findings=[f.as_dict() for f in found],
         source=VersionSource.DEMO,
         created_at=submitted - timedelta(hours=2),
-        submitted_by=signer if status != FilingStatus.DRAFT else None,
+        submitted_by=signer if filed else None,
         submitted_at=filing.submitted_at,
         attestation="演示数据" if filing.submitted_at else "",
     )
@@ -312,22 +374,23 @@ def _demo_filing(institution, period, status, values, *, officer, signer, submit
             actor=actor,
             at=submitted,
         )
-        if status == FilingStatus.APPROVED:
+        if status in (FilingStatus.APPROVED, FilingStatus.RETURNED):
             Transition.objects.create(
                 filing=filing,
                 version=version,
                 from_status=FilingStatus.SUBMITTED,
-                to_status=FilingStatus.APPROVED,
+                to_status=status,
                 actor=officer,
-                at=filing.approved_at,
+                at=submitted + timedelta(days=3),
+                reason=reason,
             )
     return filing
 
 
 @transaction.atomic
 def load_annual_data(*, year: int = 2022, officer, signers) -> int:
-    """附件3 plans (consistent with the monthly sheets), 附件2 contacts from master data, and some work plans
-    and first-quarter 经验做法, in mixed states."""
+    """附件3 plans (consistent with the monthly sheets), 附件2 contacts from master data, work plans and the
+    four quarters' 经验做法, as they stand on the demo's day in January 2023 (SUBMITTED_ON, LAGGARD)."""
     from datetime import date
 
     from institutions.models import Contact
@@ -345,52 +408,61 @@ def load_annual_data(*, year: int = 2022, officer, signers) -> int:
     for c in Contact.objects.all():
         for name in ("department", "name", "title", "office_phone", "mobile", "email"):
             contacts.setdefault(c.institution_id, {})[f"{c.role}.{name}"] = getattr(c, name)
+
+    def on(quarter):
+        return datetime.combine(date(*SUBMITTED_ON[quarter]), time(15, 0), SHANGHAI)
+
+    def file(institution, form, quarter, status, values, upload=None, reason=""):
+        _demo_filing(
+            institution,
+            periods[(form, quarter)],
+            status,
+            values,
+            officer=officer,
+            signer=signers.get(institution.code),
+            submitted=on(quarter),
+            upload=upload,
+            reason=reason,
+        )
+
     made = 0
-    submitted = datetime.combine(date(*CAMPAIGN_DUE), time(15, 0), SHANGHAI) - timedelta(days=2)
     for institution in Institution.objects.all():
-        signer = signers.get(institution.code)
-        status = PLAN_STATUS.get(institution.code, FilingStatus.APPROVED)
+        code = institution.code
+        status = PLAN_STATUS.get(code, FilingStatus.APPROVED)
         if status:
             values = plan_values(institution, balances[institution.pk], year)
-            if institution.code == "HBB":  # a draft whose quarters do not add up: W407 to fix
+            if code == "HBB":  # sent back: its quarters do not add up (W407), to fix and submit again
                 values["420100.q4_plan"] += Decimal("1.5")
-            _demo_filing(
+            file(
                 institution,
-                periods[(Form.PLAN, None)],
+                Form.PLAN,
+                None,
                 status,
                 values,
-                officer=officer,
-                signer=signer,
-                submitted=submitted,
+                reason=PLAN_RETURN_REASON if code == "HBB" else "",
             )
             made += 1
-        if institution.code != "ICBC":
-            _demo_filing(
-                institution,
-                periods[(Form.CONTACTS, None)],
-                FilingStatus.APPROVED,
-                contacts.get(institution.pk, {}),
-                officer=officer,
-                signer=signer,
-                submitted=submitted,
-            )
-            made += 1
-        for form, quarter, approved, waiting in (
-            (Form.WORK_PLAN, None, WORK_PLAN_APPROVED, WORK_PLAN_SUBMITTED),
-            (Form.EXPERIENCE, 1, (), EXPERIENCE_Q1_SUBMITTED),
+        file(institution, Form.CONTACTS, None, FilingStatus.APPROVED, contacts.get(institution.pk, {}))
+        made += 1
+        for form, quarter in (
+            (Form.WORK_PLAN, None),
+            (Form.EXPERIENCE, 1),
+            (Form.EXPERIENCE, 2),
+            (Form.EXPERIENCE, 3),
+            (Form.EXPERIENCE, 4),
         ):
-            if institution.code in approved or institution.code in waiting:
-                state = FilingStatus.APPROVED if institution.code in approved else FilingStatus.SUBMITTED
-                pdf = demo_pdf(f"{institution.code} {year} {form} (demo)")
-                _demo_filing(
-                    institution,
-                    periods[(form, quarter)],
-                    state,
-                    {},
-                    officer=officer,
-                    signer=signer,
-                    submitted=submitted,
-                    upload=pdf,
-                )
-                made += 1
+            if code == LAGGARD and quarter in (None, 3):
+                continue  # overdue: the one bank the demo's officers have to chase
+            if quarter == 4 and code not in EXPERIENCE_Q4_SUBMITTED:
+                continue  # not yet: due 2023-01-31
+            state = FilingStatus.SUBMITTED if quarter == 4 else FilingStatus.APPROVED
+            file(
+                institution,
+                form,
+                quarter,
+                state,
+                {},
+                upload=demo_pdf(f"{code} {year} {form} Q{quarter or ''} (demo)"),
+            )
+            made += 1
     return made

@@ -1,5 +1,7 @@
 """The demo data obeys DOMAIN.md's rules and loading it twice changes nothing."""
 
+from decimal import Decimal
+
 from django.core.management import call_command
 
 from institutions.models import Contact, Institution, PbocOffice, Region, User
@@ -19,8 +21,9 @@ def test_loaddemo_is_idempotent_and_loads_every_role(db):
     assert PbocOffice.objects.get(code="WH-YY").parent.code == "WH"
     roles = set(User.objects.values_list("role", flat=True))
     assert roles == {"bank_filer", "bank_signer", "pboc_officer", "pboc_admin", "sysadmin"}
-    # two years of months for every institution, the last month in mixed states
-    assert Filing.objects.filter(period__year=2021).count() == 24 * 12
+    # three years of months for every institution, the last month in mixed states
+    assert Filing.objects.filter(period__form="monitoring", period__year=2020).count() == 24 * 12
+    assert Filing.objects.filter(period__form="monitoring", period__year=2021).count() == 24 * 12
     last = set(Filing.objects.filter(period__year=2022, period__month=12).values_list("status", flat=True))
     assert last == {FilingStatus.APPROVED, FilingStatus.SUBMITTED, FilingStatus.DRAFT, FilingStatus.RETURNED}
 
@@ -55,7 +58,54 @@ def test_the_demo_month_under_review_carries_real_findings(db):
 def test_demo_plans_agree_with_the_demo_monthly_sheets(db):
     call_command("loaddemo", verbosity=0)
     plans = Filing.objects.filter(period__form="plan").select_related("current_version", "institution")
-    assert plans.count() == 22  # ICBC's and HFB's are left for the demo filers
+    assert plans.count() == 23  # HFB, the demo's laggard, has not filed its plan
     rules_found = {p.institution.code: {f["rule"] for f in p.current_version.findings} for p in plans}
-    assert rules_found.pop("HBB") == {"W407"}  # the demo draft to fix
+    assert rules_found.pop("HBB") == {"W407"}  # sent back to fix
+    assert plans.get(institution__code="HBB").status == FilingStatus.RETURNED
+    # the 2020年末 column is the demo's own 2020年12月 sheet
+    icbc = plans.get(institution__code="ICBC").current_version.values
+    december_2020 = Filing.objects.get(
+        institution__code="ICBC", period__form="monitoring", period__year=2020, period__month=12
+    )
+    total = sum(
+        Decimal(v) for k, v in icbc.items() if k.endswith(".balance_y2") and not k.startswith("420000.")
+    )
+    assert total == Decimal(december_2020.current_version.values["loan_balance"])
     assert all(found == set() for found in rules_found.values()), rules_found
+
+
+def test_the_demo_shows_every_indicator_of_2022(db):
+    """2020 is in the demo: 2022's 增量同比 and 2021's 比年初 trend have what they compare with."""
+    from indicators.models import IndicatorValue
+
+    call_command("loaddemo", verbosity=0)
+    values = IndicatorValue.objects.filter(scope_kind="institution")
+    for year, code in ((2022, "loan_increase_yoy"), (2021, "loan_increase_ytd"), (2021, "loan_growth_yoy")):
+        shown = values.filter(year=year, month=11, code=code)
+        assert shown.count() == 24 and not shown.filter(value__isnull=True).exists(), (year, code)
+
+
+def test_on_the_demo_clock_newcomers_see_no_overdue_returns(db, client, settings):
+    """At the demo's day (2023-01-10) the 2022年12月 sheet is due in five days and the year's returns are
+    in: only the laggard (HFB) is overdue, and the filers' home pages list nothing overdue."""
+    from datetime import date
+
+    from institutions.models import User
+    from reporting.selectors import obligations_for_institution
+
+    settings.DEMO_TODAY = date(2023, 1, 10)
+    call_command("loaddemo", verbosity=0)
+    late = {
+        (code, p.form, p.key)
+        for code in Institution.objects.values_list("code", flat=True)
+        for row in obligations_for_institution(Institution.objects.get(code=code), limit=12)
+        for p in [row["period"]]
+        if (row["filing"].is_late if row["filing"] else p.is_overdue())
+        and (row["filing"] is None or row["filing"].status in (FilingStatus.DRAFT, FilingStatus.RETURNED))
+    }
+    assert {code for code, _form, _key in late} == {"HFB"}, late
+    for name in ("filer_icbc", "filer_hbb"):
+        client.force_login(User.objects.get(username=name))
+        page = client.get("/").content.decode()
+        assert 'class="badge late"' not in page, name
+        assert "2022年12月" in page

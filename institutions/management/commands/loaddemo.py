@@ -1,4 +1,4 @@
-"""python manage.py loaddemo — master data, demo accounts and two years of synthetic monthly data.
+"""python manage.py loaddemo — master data, demo accounts and three years (2020–2022) of synthetic monthly data.
 
 Idempotent: master data is updated in place; accounts are created once; the monthly data is generated only
 when the database has none, so a second run takes a moment.
@@ -16,7 +16,7 @@ from reporting.models import Filing
 
 
 class Command(BaseCommand):
-    help = "加载主数据、演示账号和 2021–2022 年演示监测数据（可重复执行）。"
+    help = "加载主数据、演示账号和 2020–2022 年演示监测数据（可重复执行）。"
 
     def handle(self, *args, **options):
         counts = load_master_data()
@@ -30,6 +30,11 @@ class Command(BaseCommand):
         self.stdout.write(f"指标参考数据：新增一年期LPR {ref['lpr']} 个月、2022年目标 {ref['targets']} 项")
         if Filing.objects.exists():
             self.stdout.write("监测数据已存在，跳过生成。")
+            if not Filing.objects.filter(period__year=2020).exists():
+                self.stdout.write(
+                    "提示：这份演示数据库由旧版本生成（没有 2020 年数据，增量同比显示为“—”）；"
+                    "删除 var/portal.sqlite3 后重新运行 make run 即可得到新版演示数据。"
+                )
             self.stdout.write(load_demo_indicators())
             self.stdout.write(load_demo_evaluations())
             return
@@ -39,7 +44,7 @@ class Command(BaseCommand):
             for u in User.objects.filter(role=Role.BANK_SIGNER).select_related("institution")
         }
         made = load_monthly_data(officer=officer, signers=signers)
-        self.stdout.write(f"演示监测数据：{made} 张报表（2021年1月—2022年12月）")
+        self.stdout.write(f"演示监测数据：{made} 张报表（2020年1月—2022年12月）")
         made = load_annual_data(officer=officer, signers=signers)
         self.stdout.write(f"演示年度报送：{made} 份（附件3 计划、附件2 联系人、工作方案、经验做法）")
         self.stdout.write(load_demo_indicators())
