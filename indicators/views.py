@@ -13,8 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.services import record_download
@@ -68,6 +70,12 @@ def _filing_rates(user, year: int) -> dict:
     )
 
 
+def _marked_stale(body: str) -> str:
+    """The previous body, served while another request computes the new one right after a refresh."""
+    note = _("正在更新：以下为上一次计算的结果，稍后刷新页面即可看到最新数据。")
+    return f'<p class="stale" id="stale-body">{escape(note)}</p>' + body
+
+
 @login_required
 def dashboard(request):
     user = request.user
@@ -102,7 +110,9 @@ def dashboard(request):
         period = f"{head['year']}-{head['month']:02d}"
         day = timezone.localdate().isoformat()
         body = dashcache.remember(
-            ("body", jurisdiction, period, head["rank_code"], get_language(), day), render_body
+            ("body", jurisdiction, period, head["rank_code"], get_language(), day),
+            render_body,
+            stale=_marked_stale,
         )
     rates = _filing_rates(user, head["year"])
     context = head | rates | {"body": mark_safe(body)}
