@@ -17,6 +17,7 @@ from reporting.excel import safe_text
 
 from . import scoring
 from .grading import GRADE_LABELS
+from .models import ItemKind
 
 _FONT = "宋体"
 _THIN = Side(style="thin", color="000000")
@@ -77,16 +78,16 @@ def result_workbook(table) -> bytes:
             ws.cell(row=r, column=1, value=safe_text(row.name))
             ws.cell(row=r, column=2, value=safe_text(group_name))
             ws.cell(row=r, column=3, value=safe_text(row.grade_label + ("*" if row.overridden else "")))
-            ws.cell(row=r, column=4, value=scoring.half_up(row.total))
-            for i, s in enumerate(row.scores):
-                ws.cell(row=r, column=5 + i, value=scoring.half_up(s))
+            ws.cell(row=r, column=4, value=scoring.half_up(row.total)).number_format = SCORE_FORMAT
+            for i, (s, item) in enumerate(zip(row.scores, items, strict=True)):
+                qualitative = item.kind == ItemKind.QUALITATIVE
+                cell = ws.cell(row=r, column=5 + i, value=scoring.half_up(s))
+                cell.number_format = scoring.item_number_format(s, qualitative=qualitative)  # 18, not 18.00
             for c in range(1, last + 1):
                 cell = ws.cell(row=r, column=c)
                 cell.border = _BORDER
                 cell.font = Font(name=_FONT, size=11)
                 cell.alignment = _CENTER if c <= 3 else Alignment(horizontal="right", vertical="center")
-                if c >= 4:
-                    cell.number_format = SCORE_FORMAT
             r += 1
         if r - 1 > first:
             ws.merge_cells(start_row=first, start_column=2, end_row=r - 1, end_column=2)

@@ -70,6 +70,27 @@ def text(value, places: int = 2) -> str:
     return "—" if shown is None else f"{shown:.{places}f}"
 
 
+def item_text(value, *, qualitative: bool) -> str:
+    """A score as 附件1 prints it: a 定性 score as the officers gave it — "18", "17.5" — a 定量 score (and a
+    total) with two decimals, "15.61", "12.00"; "—" when undefined."""
+    if not qualitative:
+        return text(value)
+    shown = half_up(value)
+    if shown is None:
+        return "—"
+    return f"{shown:.0f}" if shown == shown.to_integral_value() else f"{shown.normalize():f}"
+
+
+def item_number_format(value, *, qualitative: bool) -> str:
+    """The Excel number format that shows a score as `item_text` does."""
+    shown = half_up(value)
+    if not qualitative or shown is None:
+        return "0.00"
+    if shown == shown.to_integral_value():
+        return "0"
+    return "0.0" if shown * 10 == (shown * 10).to_integral_value() else "0.00"
+
+
 class ScoringError(Exception):
     """The evaluation cannot be computed; `problems` says which institution/item/group and why (Chinese)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
@@ -976,6 +976,9 @@ def request_report_cards(*, actor, evaluation: Evaluation, ip: str | None = None
 # --- the 2021 reference -----------------------------------------------------------------------------------------------
 
 
+REFERENCE_PUBLISHED_ON = date(2022, 4, 24)  # 武银〔2022〕45号 印发, 附件1 with it (seed 004)
+
+
 @transaction.atomic
 def load_reference(*, path, actor=None, jurisdiction: PbocOffice | None = None) -> Evaluation:
     """附件1 (2021) as a published evaluation: groups and members from the table, the 2021 scheme, the
@@ -1045,6 +1048,9 @@ def load_reference(*, path, actor=None, jurisdiction: PbocOffice | None = None) 
         summary=f"由附件1 载入 {evaluation}（{len(table.rows)} 家机构）",
     )
     _publish(evaluation, actor)
+    # published with 武银〔2022〕45号 (附件1), not on the day the portal loaded it
+    evaluation.published_at = timezone.make_aware(datetime.combine(REFERENCE_PUBLISHED_ON, time(9, 0)))
+    evaluation.save(update_fields=["published_at"])
     stored = selectors.results(evaluation)
     for row in table.rows:
         line = stored.row_for(by_name[row.name].pk)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import template
 
 from evaluation import grading, scoring
+from evaluation.models import ItemKind
 
 register = template.Library()
 
@@ -13,6 +14,20 @@ register = template.Library()
 def score(value, places=2):
     """15.155 → "15.16"; None → "—"."""
     return scoring.text(value, int(places))
+
+
+@register.filter
+def item_scores(row, table) -> list[str]:
+    """A result row's item scores as 附件1 prints them: 定性 "18", 定量 "15.61" (scoring.item_text)."""
+    return [
+        scoring.item_text(s, qualitative=item.kind == ItemKind.QUALITATIVE)
+        for s, item in zip(row.scores, table.ordered_items, strict=True)
+    ]
+
+
+@register.filter
+def item_score(value, item) -> str:
+    return scoring.item_text(value, qualitative=item.kind == ItemKind.QUALITATIVE)
 
 
 @register.filter
