@@ -8,6 +8,7 @@ with a comment saying why. Every text cell goes through reporting.excel.safe_tex
 
 from io import BytesIO
 
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -91,11 +92,13 @@ def _title(ws, text: str, context: dict, span: int) -> None:
     if context.get("live"):
         line = "含已提交、尚未审核通过的监测表（实时试算，未经审核，仅供参考）"
     elif as_of.run:
+        # stored in UTC: the workbook reads in the portal's time zone (Asia/Shanghai), as the page does
+        finished = timezone.localtime(as_of.finished_at)
         line = (
-            f"数据截至 {as_of.finished_at:%Y-%m-%d %H:%M}"
-            f"（已纳入最近一次审核通过：{as_of.latest_approval_at:%Y-%m-%d %H:%M}）"
+            f"数据截至 {finished:%Y-%m-%d %H:%M}"
+            f"（已纳入最近一次审核通过：{timezone.localtime(as_of.latest_approval_at):%Y-%m-%d %H:%M}）"
             if as_of.latest_approval_at
-            else f"数据截至 {as_of.finished_at:%Y-%m-%d %H:%M}"
+            else f"数据截至 {finished:%Y-%m-%d %H:%M}"
         )
     else:
         line = "数据截至：尚未计算"
