@@ -104,9 +104,10 @@ def _read(job: ImportJob):
         _finish(job, ImportJob.Status.FAILED, error=exc.message)
         return None
     institutions = {i.code: i for i in access.visible_institutions(actor)}
+    notes = list(getattr(rows, "notes", ()))
     rows = _resolve_names(list(rows), institutions)
     periods = {(p.year, p.month): p for p in Period.objects.filter(form=Form.MONITORING)}
-    return total, rows, institutions, periods
+    return total, rows, institutions, periods, notes
 
 
 def preview(job: ImportJob) -> None:
@@ -116,7 +117,7 @@ def preview(job: ImportJob) -> None:
     read = _read(job)
     if read is None:
         return
-    total, rows, institutions, periods = read
+    total, rows, institutions, periods, notes = read
     state = _State.read(rows, institutions, periods)
     lines, snapshot = [], {}
     counts = dict.fromkeys(CATEGORY_LABELS, 0)
@@ -140,7 +141,7 @@ def preview(job: ImportJob) -> None:
         counts[line["category"]] += 1
         lines.append(line)
     job.total = job.processed = total
-    result = {"preview": lines, "counts": counts, "snapshot": snapshot}
+    result = {"preview": lines, "counts": counts, "snapshot": snapshot, "notes": notes}
     _finish(job, ImportJob.Status.READY, result=result)
 
 
@@ -149,7 +150,7 @@ def process(job: ImportJob) -> None:
     read = _read(job)
     if read is None:
         return
-    total, rows, institutions, periods = read
+    total, rows, institutions, periods, _notes = read
     actor = job.created_by
     choices = choices_of(job)
     result = dict(job.result or {})

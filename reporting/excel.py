@@ -1679,7 +1679,7 @@ def iter_bulk_rows(data: bytes, definition: FormDefinition) -> tuple[int, Iterat
         default = (year, month)
     name_col = found.columns.get("institution_name")
     others = tuple(found.columns[k] for k in ("institution_code", "month") if k in found.columns)
-    data_rows, _notes = _data_rows(
+    data_rows, notes = _data_rows(
         rows, found, definition, specials.get(found.sheet, {}), name_col, other_columns=others, strict=False
     )
     if len(data_rows) > BULK_MAX_ROWS:
@@ -1687,7 +1687,21 @@ def iter_bulk_rows(data: bytes, definition: FormDefinition) -> tuple[int, Iterat
             "U212",
             f"{safe_text(found.sheet)[:31]} 有 {len(data_rows)} 行数据，超过一次导入的上限 {BULK_MAX_ROWS} 行：请分批导入。",
         )
-    return len(data_rows), _bulk_rows(rows, data_rows, found, default)
+    notes = _extra_column_notes(found, "监测表") + notes
+    return len(data_rows), BulkRows(_bulk_rows(rows, data_rows, found, default), tuple(notes))
+
+
+class BulkRows:
+    """The rows of a bulk sheet, read lazily, with the reader's notes (columns and 合计 rows set aside)."""
+
+    def __init__(self, rows: Iterator[BulkRow], notes: tuple[str, ...]):
+        self._rows, self.notes = rows, notes
+
+    def __iter__(self) -> Iterator[BulkRow]:
+        return self._rows
+
+    def __next__(self) -> BulkRow:
+        return next(self._rows)
 
 
 def _bulk_rows(

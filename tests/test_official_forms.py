@@ -247,6 +247,7 @@ def test_an_officers_summary_in_the_notices_layout_imports_by_name_and_title_mon
     job = ImportJob.objects.get()
     assert response.status_code == 302, job.error
     assert job.status == "ready", job.error
+    assert job.result["notes"] == ["第 8 行“合计”是合计行，未读取（合计由门户计算）。"]
     with TestCase.captureOnCommitCallbacks(execute=True):
         client_for("officer_branch").post(reverse("reporting:job_confirm", args=[job.pk]), {"approve": "on"})
     job.refresh_from_db()
