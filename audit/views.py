@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 from institutions import access
 from reporting.excel import safe_text
 
-from . import selectors, services
+from . import labels, selectors, services
 
 EXPORT_LIMIT = 50_000
 
@@ -56,7 +56,7 @@ def audit_log(request):
         {
             "form": form,
             "page": page,
-            "actions": selectors.actions(),
+            "actions": sorted(((a, labels.action_label(a)) for a in selectors.actions()), key=lambda p: p[1]),
             "institutions": institutions,
             "querystring": params.urlencode(),
         },
