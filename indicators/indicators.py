@@ -26,15 +26,23 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from reporting.definitions import MONITORING_2022, definition_for
+from reporting.definitions import EDITIONS, NPL_WRITE_OFFS, TOTAL_LOAN_BALANCE, definition_for
 
-# --- the sheet's fields, and a field a later edition may add -----------------------------------------------
+# --- the sheet's fields: every field of every edition of 附件4 ----------------------------------------------
 
-FIELD_LABELS = {f.code: f.label.replace("X月末", "") for f in MONITORING_2022.fields}
-# 两增 (seed 003) compares 普惠型小微贷款增速 with 各项贷款增速; the 2022 edition of 附件4 has no 各项贷款 field.
-# A later edition that adds it under this code makes the first half of 两增 computable without code changes.
-TOTAL_LOANS = "total_loan_balance"
-FIELD_LABELS[TOTAL_LOANS] = "各项贷款余额"
+MONITORING_EDITIONS = {
+    edition: d
+    for (form, edition), d in sorted(EDITIONS.items(), key=lambda kv: kv[0][1])
+    if form == "monitoring"
+}
+FIELD_LABELS: dict[str, str] = {}
+for _edition in MONITORING_EDITIONS.values():
+    for _f in _edition.fields:
+        FIELD_LABELS.setdefault(_f.code, _f.label.replace("X月末", ""))
+# 两增 (seed 003) compares 普惠型小微贷款增速 with 各项贷款增速 (2023 edition on); 核销还原 (seed 004 §(三)) adds
+# the year's 普惠小微不良贷款核销 back to the increase. A sheet of the 2022 edition has neither: "—" with why.
+TOTAL_LOANS = TOTAL_LOAN_BALANCE
+WRITE_OFFS = NPL_WRITE_OFFS
 SHEET_FIELDS = tuple(FIELD_LABELS)
 
 STATUS_LABELS = {"draft": "草稿", "submitted": "已提交", "returned": "已退回", "approved": "已通过"}
@@ -179,6 +187,11 @@ def _rate(c, offset=""):
     suffix = f"@{offset}" if offset else ""
     return _ratio(c[f"rate_x_new{suffix}"], c[f"new_loans{suffix}"])
 
+
+RESTORED_NOTE = (
+    "核销还原（seed 001、004 §(三)）：把年初至今核销的普惠小微不良贷款加回比年初增加额；"
+    "2023年版监测表起有核销金额，2022年版的月份为“—”。"
+)
 
 RATE_NOTE = (
     "加权平均利率按新发放金额（年初至今）加权汇总：单个机构即其填报值；分组、全省为 Σ(利率×新发放金额)/Σ新发放金额"
@@ -469,7 +482,74 @@ INDICATORS: tuple[Indicator, ...] = (
         lambda c: c["fee_relief"],
         cumulative=True,
     ),
+    Indicator(
+        "loan_increase_restored_ytd",
+        "核销还原后普惠小微贷款比年初增加额",
+        "亿元",
+        GROUP_INCREMENT,
+        "余额(本月) − 余额(上年12月) + 普惠小微不良贷款核销金额(年初至今)",
+        ("loan_balance", "loan_balance@start", WRITE_OFFS),
+        lambda c: _increase(c) + c[WRITE_OFFS],
+        cumulative=True,
+        note=RESTORED_NOTE,
+    ),
+    Indicator(
+        "loan_growth_restored_ytd",
+        "核销还原后普惠小微贷款比年初增长率",
+        "%",
+        GROUP_INCREMENT,
+        "(比年初增加额 + 年初至今核销金额) ÷ 余额(上年12月)",
+        ("loan_balance", "loan_balance@start", WRITE_OFFS),
+        lambda c: _ratio(_increase(c) + c[WRITE_OFFS], c["loan_balance@start"]),
+        share=True,
+        cumulative=True,
+        note=RESTORED_NOTE,
+    ),
+    Indicator(
+        "npl_write_offs",
+        "普惠小微不良贷款核销金额（年初至今）",
+        "亿元",
+        GROUP_INCREMENT,
+        "普惠小微不良贷款核销金额，年初至本月末累计（2023年版监测表起）",
+        (WRITE_OFFS,),
+        lambda c: c[WRITE_OFFS],
+        better=None,
+        cumulative=True,
+    ),
     # 两增 (seed 003)
+    Indicator(
+        "total_loan_balance",
+        "各项贷款余额",
+        "亿元",
+        GROUP_TWO,
+        "月末各项贷款余额（2023年版监测表起）",
+        (TOTAL_LOANS,),
+        lambda c: c[TOTAL_LOANS],
+        better=None,
+    ),
+    Indicator(
+        "total_loan_growth_ytd",
+        "各项贷款比年初增长率",
+        "%",
+        GROUP_TWO,
+        "各项贷款余额(本月) ÷ 各项贷款余额(上年12月) − 1",
+        (TOTAL_LOANS, f"{TOTAL_LOANS}@start"),
+        lambda c: _ratio(c[TOTAL_LOANS], c[f"{TOTAL_LOANS}@start"]) - 1,
+        share=True,
+        better=None,
+        cumulative=True,
+    ),
+    Indicator(
+        "total_loan_growth_yoy",
+        "各项贷款同比增速",
+        "%",
+        GROUP_TWO,
+        "各项贷款余额(本月) ÷ 各项贷款余额(上年同月) − 1",
+        (TOTAL_LOANS, f"{TOTAL_LOANS}@ly"),
+        lambda c: _ratio(c[TOTAL_LOANS], c[f"{TOTAL_LOANS}@ly"]) - 1,
+        share=True,
+        better=None,
+    ),
     Indicator(
         "two_increases_growth",
         "两增①：普惠型小微贷款增速不低于各项贷款增速",
@@ -485,7 +565,8 @@ INDICATORS: tuple[Indicator, ...] = (
         ),
         test=True,
         better=None,
-        note="2022年版监测表没有各项贷款余额，这一半无法检验；表式增加该字段后自动计算。",
+        note="各项贷款余额自2023年版监测表起填报：年初（上年12月）的监测表也须为2023年版或更新，"
+        "此前为“—”并注明原因。",
     ),
     Indicator(
         "two_increases_borrowers",
@@ -851,7 +932,8 @@ class Panel:
                 before = t_at[~usable] < self.grid["joined"].to_numpy()[positions][~usable]
                 out[~usable] = _format_unique([t_at[~usable], status, before], self._sheet_reason(offset))
             if usable.any():
-                out[usable] = _format_unique([t_at[usable]], self._field_reason(code, offset))
+                editions = _text_or_empty(sub["edition"].to_numpy(dtype=object)[usable])
+                out[usable] = _format_unique([t_at[usable], editions], self._field_reason(code, offset))
             return out
 
         return Column(values, provisional, reasons)
@@ -870,11 +952,11 @@ class Panel:
 
     @staticmethod
     def _field_reason(code, offset):
-        def fmt(t):
-            year = period_of(t)[0]
-            edition = definition_for("monitoring", year)
-            if code not in edition.codes:
-                return f"{year}年适用的{edition.edition}年版监测表没有“{FIELD_LABELS[code]}”，无法计算"
+        def fmt(t, edition):
+            # the edition the sheet was filed on (a version keeps it), else the one in force for its year
+            definition = MONITORING_EDITIONS.get(edition) or definition_for("monitoring", period_of(t)[0])
+            if code not in definition.codes:
+                return f"{_when(t, offset)}：{definition.edition}年版监测表无此项（“{FIELD_LABELS[code]}”）"
             return f"{_when(t, offset)}监测表中“{FIELD_LABELS[code]}”为空"
 
         return fmt

@@ -408,6 +408,6 @@ def definition_for(form: str, year: int) -> FormDefinition:
     if form == "plan":
         return _plan_edition(year)
     candidates = [d for (f, e), d in EDITIONS.items() if f == form and int(e) <= year]
-    if not candidates:
-        candidates = [d for (f, _e), d in EDITIONS.items() if f == form]
+    if not candidates:  # a year before the first edition (the demo's 2020–2021) reads on the first one
+        return min((d for (f, _e), d in EDITIONS.items() if f == form), key=lambda d: int(d.edition))
     return max(candidates, key=lambda d: int(d.edition))

@@ -78,6 +78,7 @@ def notice_2023(values=VALUES_2023, **kw) -> bytes:
 
 
 def test_the_edition_in_force_follows_the_year():
+    assert definition_for("monitoring", 2021) is MONITORING_2022  # before the first edition: the first
     assert definition_for("monitoring", 2022) is MONITORING_2022
     assert definition_for("monitoring", 2023) is MONITORING_2023
     assert definition_for("monitoring", 2024) is MONITORING_2023  # the latest not newer than the year
@@ -298,3 +299,57 @@ def test_a_third_edition_declared_once_reaches_every_path(third, client_for, mas
     with pytest.raises(UploadRejected) as refused:
         excel.read_monitoring_workbook(notice_2023(), edition)
     assert "这是2023年版监测表（附件4），本期适用2031年版" in refused.value.message
+
+
+# --- the evaluation may score the write-off-restored growth -----------------------------------------------------
+
+
+def test_an_evaluation_item_can_score_the_restored_growth_instead_of_the_plain_one(users, master):
+    from evaluation import services as evaluation_services
+    from evaluation.models import ItemInput
+    from indicators import indicators as ind
+    from indicators.models import IndicatorValue
+
+    admin = users["pboc_admin"]
+    evaluation = evaluation_services.create_evaluation(actor=admin, year=2023, jurisdiction=master["branch"])
+    growth = evaluation.items.get(code="growth_ytd")
+    settings = {
+        i.pk: evaluation_services.ItemSettings(
+            weight=i.weight,
+            method=i.method,
+            floor_share=i.floor_share,
+            indicator_code="loan_growth_restored_ytd" if i.pk == growth.pk else i.indicator_code,
+            indicator_year=2023 if i.is_quantitative else None,
+            indicator_month=6 if i.is_quantitative else None,
+        )
+        for i in evaluation.items.all()
+    }
+    evaluation_services.update_scheme(
+        actor=admin,
+        evaluation=evaluation,
+        items=settings,
+        grading_method=evaluation.grading_method,
+        thresholds=evaluation.thresholds,
+    )
+    growth.refresh_from_db()
+    assert growth.indicator_code == "loan_growth_restored_ytd"
+    assert ind.get("loan_growth_restored_ytd").better == "high"  # offered on the scheme page
+    IndicatorValue.objects.bulk_create(
+        IndicatorValue(
+            scope_kind="institution",
+            scope_key=str(inst.pk),
+            year=2023,
+            month=6,
+            code=code,
+            value=value,
+            contributors=1,
+            members=1,
+        )
+        for inst in (master["A"], master["B"])
+        for code, value in (
+            ("loan_growth_restored_ytd", Decimal("0.12")),
+            ("loan_growth_ytd", Decimal("0.10")),
+        )
+    )
+    evaluation_services.fetch_inputs(actor=admin, evaluation=evaluation)
+    assert ItemInput.objects.get(item=growth, institution=master["A"]).value == Decimal("0.12")
