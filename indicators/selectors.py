@@ -17,8 +17,9 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, F, Max, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, FloatField, Max, Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, TruncDate
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
@@ -115,36 +116,34 @@ def load_inputs(
     filings = Filing.objects.filter(period__form=Form.MONITORING, period__year__in=list(span))
     if institution_ids is not None:
         filings = filings.filter(institution_id__in=list(institution_ids))
-    records = []
-    for inst_id, year, month, status, filing_id, period_id, number, edition, values in filings.values_list(
-        "institution_id",
-        "period__year",
-        "period__month",
-        "status",
-        "pk",
-        "period_id",
-        "current_version__number",
-        "current_version__edition",
-        "current_version__values",
-    ):
-        ok = status in usable and number is not None
-        values = values if ok and isinstance(values, dict) else {}
-        records.append(
-            (
-                inst_id,
-                year,
-                month,
-                status,
-                ok,
-                ok and status == FilingStatus.SUBMITTED,
-                edition or "",
-                filing_id,
-                period_id,
-                number,
-                *(_float(values.get(code)) for code in ind.SHEET_FIELDS),
-            )
+    # Each field's value is read as a number by the database (one column per field, JSON → float in SQL),
+    # not parsed cell by cell in Python: 162,000 sheets × 11 fields were ~9 s of Decimal(str(…)) calls.
+    numbers = {f"v_{code}": Cast(KT(f"sheet_values__{code}"), FloatField()) for code in ind.SHEET_FIELDS}
+    rows = (
+        filings.annotate(sheet_values=F("current_version__values"))
+        .annotate(**numbers)
+        .values_list(
+            "institution_id",
+            "period__year",
+            "period__month",
+            "status",
+            "pk",
+            "period_id",
+            "current_version__number",
+            "current_version__edition",
+            *numbers,
         )
-    sheets = pd.DataFrame.from_records(records, columns=list(ind.SHEET_COLUMNS))
+    )
+    head = ["institution_id", "year", "month", "status", "filing_id", "period_id", "version", "edition"]
+    frame = pd.DataFrame.from_records(list(rows), columns=[*head, *ind.SHEET_FIELDS])
+    usable_rows = frame["status"].isin(list(usable)) & frame["version"].notna()
+    fields = list(ind.SHEET_FIELDS)
+    frame[fields] = frame[fields].astype(float).where(usable_rows, np.nan)
+    frame["usable"] = usable_rows.astype(bool)
+    frame["provisional"] = (usable_rows & (frame["status"] == FilingStatus.SUBMITTED)).astype(bool)
+    frame["edition"] = frame["edition"].fillna("")
+    frame["version"] = frame["version"].astype(object).where(frame["version"].notna(), None)
+    sheets = frame.reindex(columns=list(ind.SHEET_COLUMNS))
     lpr = {(y, m): float(rate) for y, m, rate in LoanPrimeRate.objects.values_list("year", "month", "rate")}
     plans = []
     plan_filings = Filing.objects.filter(period__form=Form.PLAN, period__year__in=years)
