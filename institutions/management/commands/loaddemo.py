@@ -12,6 +12,7 @@ from institutions.demo import DEMO_PASSWORD, load_demo_contacts, load_demo_users
 from institutions.models import Role, User
 from institutions.services import load_master_data
 from reporting.demo import load_annual_data, load_monthly_data
+from reporting.demo_2023 import load_2023_data
 from reporting.models import Filing
 
 
@@ -47,5 +48,7 @@ class Command(BaseCommand):
         self.stdout.write(f"演示监测数据：{made} 张报表（2020年1月—2022年12月）")
         made = load_annual_data(officer=officer, signers=signers)
         self.stdout.write(f"演示年度报送：{made} 份（附件3 计划、附件2 联系人、工作方案、经验做法）")
+        made = load_2023_data(officer=officer, signers=signers)
+        self.stdout.write(f"演示 2023 年监测数据：{made} 张报表（2023年1—6月，2023年版监测表）")
         self.stdout.write(load_demo_indicators())
         self.stdout.write(load_demo_evaluations())
