@@ -22,6 +22,11 @@ PASSWORD = "Portal-test-2022"
 RUN_ID = os.environ.get("TEST_RUN_ID") or f"{os.getpid()}_{secrets.token_hex(3)}"
 
 
+# Servers and probes the suite starts as child processes (gunicorn, the hostile-upload probe, workers) serve
+# plain HTTP too: they inherit this.
+os.environ.setdefault("PLAIN_HTTP", "1")
+
+
 def pytest_configure(config):
     """The suite talks plain HTTP (the test client, the live server of the browser tests), as a site with
     PLAIN_HTTP=1 does; production's secure defaults are checked in fresh processes (tests/test_security.py)."""

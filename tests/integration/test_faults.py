@@ -51,6 +51,7 @@ from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from kombu import pools
 
 from audit.models import AuditEntry
 from evaluation import services as evaluation_services
@@ -350,10 +351,9 @@ def private_redis(settings):
     saved = (app.conf.broker_url, app.conf.result_backend)
 
     def use(url):
-        if app._pool is not None:
-            app._pool.force_close_all()
+        pools.reset()  # close and forget every pooled connection (kombu keeps them per URL, process-wide)
         app.conf.broker_url = app.conf.result_backend = url
-        app._after_fork()  # forget the pooled connections and producers to the run's Redis
+        app._after_fork()  # and the app's own references to those pools and producers
         app._backend_cache = None
         app._local.__dict__.pop("backend", None)
 
