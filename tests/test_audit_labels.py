@@ -2,11 +2,13 @@
 `['submitted', 'returned']`; the log itself keeps the codes (and the filter still selects by them)."""
 
 from django.urls import reverse
+from django.utils import translation
 
 from audit import services
 from audit.labels import action_label, changes_display
 
 
+@translation.override("zh-hans")
 def test_codes_read_as_names_and_changes_as_old_to_new(db):
     assert action_label("filing.return") == "退回报表"
     assert action_label("institution.update") == "修改金融机构"
@@ -39,3 +41,9 @@ def test_the_audit_page_shows_labels_not_codes(users, master, client_for):
     assert '<option value="filing.return">退回报表</option>' in page
     only = client_for("pboc_admin").get(reverse("audit:log"), {"action": "filing.return"}).content.decode()
     assert "口径不一致" in only
+
+
+def test_the_names_have_english(db):
+    with translation.override("en"):
+        assert action_label("filing.return") == "Return sent back"
+        assert changes_display({"status": ["submitted", "returned"]}) == [("Status", "Submitted → Returned")]
