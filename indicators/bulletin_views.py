@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from institutions import access
 from institutions.views import client_ip
@@ -46,6 +46,7 @@ def _filename(b: Bulletin, ext: str) -> str:
 
 
 @login_required
+@require_safe
 def bulletins(request):
     """The bulletins of the user's offices, newest month first, and the form that generates one."""
     _require_pboc(request)
@@ -94,6 +95,7 @@ def _with_current_actions(user, b: Bulletin, content: dict, visible: set[int]) -
 
 
 @login_required
+@require_safe
 def bulletin(request, pk):
     b = _bulletin(request, pk)
     content = b.content or {}
@@ -115,6 +117,7 @@ def bulletin(request, pk):
 
 
 @login_required
+@require_safe
 def bulletin_status(request, pk):
     b = _bulletin(request, pk)
     finished = "done" if b.is_ready else ("failed" if b.status == Bulletin.Status.FAILED else b.status)
@@ -166,6 +169,7 @@ def bulletin_publish(request, pk):
 
 
 @login_required
+@require_safe
 def bulletin_pdf(request, pk):
     from . import pdf
 
@@ -177,6 +181,7 @@ def bulletin_pdf(request, pk):
 
 
 @login_required
+@require_safe
 def bulletin_docx(request, pk):
     from . import docx
 

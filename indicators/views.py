@@ -17,7 +17,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from audit.services import record_download
 from institutions import access
@@ -77,6 +77,7 @@ def _marked_stale(body: str) -> str:
 
 
 @login_required
+@require_safe
 def dashboard(request):
     user = request.user
     if user.is_bank:
@@ -120,6 +121,7 @@ def dashboard(request):
 
 
 @login_required
+@require_safe
 def institution(request, institution_id):
     inst = access.get_institution(request.user, institution_id)
     year, month = _month(request)
@@ -133,6 +135,7 @@ def institution(request, institution_id):
 
 
 @login_required
+@require_safe
 def explain(request):
     """Any number taken apart: formula, components and the source sheets (version, field) behind it."""
     user = request.user
@@ -233,6 +236,7 @@ def follow_up(request, action_id):
 
 
 @login_required
+@require_safe
 def export_province(request):
     access.require(access.is_pboc(request.user), "只有人民银行用户可以导出汇总表。")
     year, month = _month(request)
@@ -245,6 +249,7 @@ def export_province(request):
 
 
 @login_required
+@require_safe
 def table(request):
     """Per-institution indicator table of a month (the screen twin of the institutions export)."""
     year, month = _month(request)
@@ -253,6 +258,7 @@ def table(request):
 
 
 @login_required
+@require_safe
 def export_institutions(request):
     year, month = _month(request)
     table_context = selectors.institution_table(request.user, year=year, month=month, live=_live(request))
