@@ -1,6 +1,9 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from reporting.serializers import ErrorSerializer
 
 from .access import visible_institutions
 from .models import Institution
@@ -42,6 +45,14 @@ class MeView(APIView):
         return Response(MeSerializer(request.user).data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={
+            200: InstitutionSerializer(many=True),
+            400: OpenApiResponse(ErrorSerializer, description="分页参数 limit / offset 有误。"),
+        }
+    )
+)
 class InstitutionList(generics.ListAPIView):
     """Institutions the caller may see (a bank: itself; an officer: the jurisdiction)."""
 

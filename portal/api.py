@@ -54,7 +54,34 @@ def exception_handler(exc, context):
 
 
 class Pagination(pagination.LimitOffsetPagination):
-    """limit/offset paging with a ceiling: an absurd ?limit= is clamped, never passed to the database."""
+    """limit/offset paging with a ceiling: an absurd ?limit= is clamped, never passed to the database.
+
+    A limit or offset that is given must be what the schema says — one whole number, limit ≥ 1, offset ≥ 0 —
+    or the request is refused with a 400 naming the parameter (DRF's own paginator would quietly read
+    `offset=null`, `limit=` or a repeated parameter as the first page)."""
 
     max_limit = 1000
     default_limit = 100
+    MINIMUM = {"limit": 1, "offset": 0}
+
+    def _given(self, request, name: str, minimum: int) -> int | None:
+        values = request.query_params.getlist(name)
+        if not values:
+            return None
+        if len(values) == 1 and values[0].isascii() and values[0].isdigit() and int(values[0]) >= minimum:
+            return int(values[0])
+        raise exceptions.ValidationError({name: [f"须为不小于 {minimum} 的整数，且只能给出一次。"]})
+
+    def get_limit(self, request):
+        limit = self._given(request, self.limit_query_param, self.MINIMUM["limit"])
+        return self.default_limit if limit is None else min(limit, self.max_limit)
+
+    def get_offset(self, request):
+        offset = self._given(request, self.offset_query_param, self.MINIMUM["offset"])
+        return offset or 0
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = self.MINIMUM[parameter["name"]]
+        return parameters
