@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from institutions import access
 from institutions.models import Institution
-from reporting.serializers import ErrorSerializer
+from reporting.serializers import ErrorSerializer, QueryFilterSerializer
 
 from . import indicators as ind
 from . import selectors
@@ -41,7 +41,7 @@ class IndicatorSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
-class ValueFilterSerializer(serializers.Serializer):
+class ValueFilterSerializer(QueryFilterSerializer):
     year = serializers.IntegerField(required=False, min_value=2000, max_value=2100, help_text="年度")
     month = serializers.IntegerField(required=False, min_value=1, max_value=12, help_text="月份")
     scope_kind = serializers.ChoiceField(

@@ -42,7 +42,9 @@ from .serializers import (
     FilingFilterSerializer,
     FilingSerializer,
     PeriodSerializer,
+    ReopenInDocSerializer,
     ReopenInSerializer,
+    ReturnInDocSerializer,
     ReturnInSerializer,
     ReviewInSerializer,
     SavedVersionSerializer,
@@ -141,6 +143,7 @@ def _xlsx(data: bytes, filename: str) -> HttpResponse:
         operation_id="periods_list",
         summary="报送期列表",
         description="各报表的报送期及开始、截止、关闭日期。",
+        responses={200: PeriodSerializer(many=True), **_errors(400)},
     )
 )
 class PeriodList(generics.ListAPIView):
@@ -337,7 +340,7 @@ class SaveValues(ReportingView):
         description='保存一个新版本：values 为 字段代码 → 数值，可为数字或文本（"3.85%"、"1,234"），由服务端解析；'
         "explanations 为预警说明。有错误也会保存（草稿可不完整），但不能提交。返回新版本及其校验结果。"
         "带上 lock_version 可防止覆盖他人的修改（不符返回 409）。",
-        request=ValuesInSerializer,
+        request={"application/json": ValuesInSerializer},
         responses={201: SavedVersionSerializer, **_errors(400, 403, 404, 409)},
     )
     def post(self, request, institution_id: int, period_id: int):
@@ -366,7 +369,7 @@ class CheckValues(ReportingView):
         operation_id="filing_values_check",
         summary="试校验（不保存）",
         description="用与保存相同的规则校验一组数值，只返回解析后的数值和校验结果，不保存任何内容。",
-        request=ValuesInSerializer,
+        request={"application/json": ValuesInSerializer},
         responses={200: CheckResultSerializer, **_errors(400, 404)},
     )
     def post(self, request, institution_id: int, period_id: int):
@@ -560,7 +563,7 @@ class Explanations(ReportingView):
         summary="填写预警说明",
         description="以当前版本的数值保存一个新版本，并附上预警说明。说明与当前版本的说明合并：未列出的沿用，"
         "传空字符串可删除。只保留与本版预警对应的说明，其余列在 ignored_explanations 中。",
-        request=ExplanationsInSerializer,
+        request={"application/json": ExplanationsInSerializer},
         responses={201: SavedVersionSerializer, **_errors(400, 403, 404, 409)},
     )
     def post(self, request, pk: int):
@@ -600,7 +603,7 @@ class Submit(ReportingView):
         summary="提交",
         description="分管领导（签批人）提交当前版本，须 confirm=true。有错误（has_errors）或预警未说明（unexplained）"
         "时返回 400，details 列出相关校验结果。成功返回回执编号。",
-        request=SubmitInSerializer,
+        request={"application/json": SubmitInSerializer},
         responses={200: SubmitOutSerializer, **_errors(400, 403, 404, 409)},
     )
     def post(self, request, pk: int):
@@ -632,7 +635,7 @@ class Approve(ReportingView):
         operation_id="filing_approve",
         summary="审核通过",
         description="人民银行经办审核通过已提交的报表，报表随即锁定。已被他人处理时返回 409。",
-        request=ReviewInSerializer,
+        request={"application/json": ReviewInSerializer},
         responses={200: FilingSerializer, **_errors(400, 403, 404, 409)},
     )
     def post(self, request, pk: int):
@@ -655,7 +658,7 @@ class Return(ReportingView):
         operation_id="filing_return",
         summary="退回",
         description="人民银行经办退回已提交的报表，必须填写退回原因，可附逐项意见（字段代码 → 意见）。",
-        request=ReturnInSerializer,
+        request={"application/json": ReturnInDocSerializer},
         responses={200: FilingSerializer, **_errors(400, 403, 404, 409)},
     )
     def post(self, request, pk: int):
@@ -680,7 +683,7 @@ class Reopen(ReportingView):
         operation_id="filing_reopen",
         summary="重新打开",
         description="人民银行经办重新打开已通过的报表（退回机构更正），必须填写原因。",
-        request=ReopenInSerializer,
+        request={"application/json": ReopenInDocSerializer},
         responses={200: FilingSerializer, **_errors(400, 403, 404, 409)},
     )
     def post(self, request, pk: int):
@@ -705,7 +708,7 @@ class BulkApprove(ReportingView):
         summary="批量审核通过",
         description="一次通过多张没有任何错误和预警的已提交报表；其余报表跳过，留待逐一审核。"
         "返回通过、跳过及不存在（或无权查看）的报表 id。",
-        request=BulkApproveInSerializer,
+        request={"application/json": BulkApproveInSerializer},
         responses={200: BulkApproveOutSerializer, **_errors(400, 403)},
     )
     def post(self, request):

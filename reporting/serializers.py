@@ -7,7 +7,7 @@ returns (工作方案, 经验做法) have no values, only a file.
 """
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from .definitions import FormDefinition, Layout
@@ -42,7 +42,13 @@ class ErrorSerializer(serializers.Serializer):
     }
 )
 class RawValueField(serializers.JSONField):
-    """A value as the bank typed it; the service parses it and reports what it cannot read (E102)."""
+    """A value as the bank typed it; the service parses it and reports what it cannot read (E102). Only a
+    number, a text or null, as documented: true, a list or an object is refused here with a 400."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, (bool, list, dict)):
+            raise serializers.ValidationError("须为数字、文本或 null。")
+        return super().to_internal_value(data)
 
 
 @extend_schema_field(
@@ -497,7 +503,20 @@ class FilingRefSerializer(serializers.Serializer):
     lock_version = serializers.IntegerField()
 
 
-class FilingFilterSerializer(serializers.Serializer):
+class QueryFilterSerializer(serializers.Serializer):
+    """Query filters: a parameter that is given must carry a value (`?status=` is refused, not read as "no
+    filter"), as the schema's types say."""
+
+    def to_internal_value(self, data):
+        blank = {
+            name: ["不能为空：不筛选时请省略该参数。"] for name in self.fields if data.get(name, None) == ""
+        }
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
+
+
+class FilingFilterSerializer(QueryFilterSerializer):
     period = serializers.IntegerField(required=False, help_text="报送期 id")
     status = StatusField(required=False, help_text="状态")
     institution = serializers.IntegerField(required=False, help_text="机构 id")
@@ -614,14 +633,24 @@ class SavedVersionSerializer(serializers.Serializer):
     )
 
 
-class WorkbookUploadSerializer(LockVersionMixin):
+class UploadLockVersionMixin(serializers.Serializer):
+    """A multipart form has no null: the revision is a number or left out."""
+
+    lock_version = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="可选：您读取时的修订号。已被他人修改时返回 409，避免覆盖他人的修改。",
+    )
+
+
+class WorkbookUploadSerializer(UploadLockVersionMixin):
     file = serializers.FileField(
         allow_empty_file=True,  # an empty file is refused by the service (U101), with its audit entry
         help_text="填写好的 .xlsx 模板（从 template/ 下载）。",
     )
 
 
-class DocumentUploadSerializer(LockVersionMixin):
+class DocumentUploadSerializer(UploadLockVersionMixin):
     file = serializers.FileField(
         allow_empty_file=True,  # an empty file is refused by the service (D101), with its audit entry
         help_text="工作方案或经验做法：PDF 或 Word（.docx）文件，按内容判定类型；不接受加密、含脚本或宏的文件。",
@@ -673,9 +702,38 @@ class ReopenInSerializer(LockVersionMixin):
     )
 
 
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 2000, "pattern": r"\S"})
+class ReasonField(serializers.CharField):
+    """As documented: a reason with at least one character that is not a space. The views read it leniently
+    (missing or blank is left to the service, which answers with its own code, reason_required)."""
+
+
+@extend_schema_serializer(component_name="ReturnIn")
+class ReturnInDocSerializer(LockVersionMixin):
+    """The request body of return/ as the schema documents it."""
+
+    reason = ReasonField(help_text="退回原因（必填）。")
+    field_comments = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=1000),
+        required=False,
+        help_text="可选：字段代码 → 逐项意见。",
+    )
+
+
+@extend_schema_serializer(component_name="ReopenIn")
+class ReopenInDocSerializer(LockVersionMixin):
+    """The request body of reopen/ as the schema documents it."""
+
+    reason = ReasonField(help_text="重新打开的原因（必填）。")
+
+
 class BulkApproveInSerializer(serializers.Serializer):
     filings = serializers.ListField(
-        child=serializers.IntegerField(), allow_empty=False, max_length=1000, help_text="报表 id 列表。"
+        child=serializers.IntegerField(),
+        allow_empty=False,
+        min_length=1,  # allow_empty alone does not reach the schema (minItems)
+        max_length=1000,
+        help_text="报表 id 列表。",
     )
 
 
