@@ -128,6 +128,10 @@ class Indicator:
     cumulative: bool = False  # grows from 年初: a target's 时序进度 (month / 12) applies
     zero_reason: str = "分母为零，比率无定义"
     note: str = ""  # assumptions and scope, shown beside the formula
+    # an aggregate is "—" when any member's sheet lacks one of the fields (an older edition, an empty cell):
+    # a verdict or growth rate over only the members that carry the field is not the scope's; a test's
+    # aggregate (两增) is "—" as well while any member's sheet is not yet approved
+    whole_scope: bool = False
 
     @property
     def unit_label(self) -> str:
@@ -537,6 +541,7 @@ INDICATORS: tuple[Indicator, ...] = (
         lambda c: _ratio(c[TOTAL_LOANS], c[f"{TOTAL_LOANS}@start"]) - 1,
         share=True,
         better=None,
+        whole_scope=True,
         cumulative=True,
     ),
     Indicator(
@@ -549,6 +554,7 @@ INDICATORS: tuple[Indicator, ...] = (
         lambda c: _ratio(c[TOTAL_LOANS], c[f"{TOTAL_LOANS}@ly"]) - 1,
         share=True,
         better=None,
+        whole_scope=True,
     ),
     Indicator(
         "two_increases_growth",
@@ -564,6 +570,7 @@ INDICATORS: tuple[Indicator, ...] = (
             & _ratio(c[TOTAL_LOANS], c[f"{TOTAL_LOANS}@start"]).notna(),
         ),
         test=True,
+        whole_scope=True,
         better=None,
         note="各项贷款余额自2023年版监测表起填报：年初（上年12月）的监测表也须为2023年版或更新，"
         "此前为“—”并注明原因。",
@@ -577,6 +584,7 @@ INDICATORS: tuple[Indicator, ...] = (
         ("borrowers", "borrowers@start"),
         lambda c: _test(c["borrowers"] >= c["borrowers@start"], c["borrowers"].notna()),
         test=True,
+        whole_scope=True,
         better=None,
     ),
     # 计划完成 (附件3)
@@ -733,6 +741,11 @@ class Column:
     provisional: np.ndarray
     reasons: Callable[[np.ndarray], np.ndarray]  # positions → reason texts
     applicable: np.ndarray | None = None  # rows the component applies to at all (None: every row)
+    # a sheet field's rows whose sheet is usable but lacks the field, and the edition each sheet was filed on;
+    # rows whose sheet is due but not approved yet (not filed, or filed and awaiting review)
+    absent: np.ndarray | None = None
+    editions: np.ndarray | None = None
+    unsettled: np.ndarray | None = None
     _explained: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def explain(self, positions: np.ndarray) -> np.ndarray:
@@ -936,7 +949,17 @@ class Panel:
                 out[usable] = _format_unique([t_at[usable], editions], self._field_reason(code, offset))
             return out
 
-        return Column(values, provisional, reasons)
+        usable = frame["usable"].eq(True).to_numpy(dtype=bool)
+        editions = _text_or_empty(frame["edition"].to_numpy(dtype=object))
+        due = frame["t_at"].to_numpy() >= self.grid["joined"].to_numpy()
+        return Column(
+            values,
+            provisional,
+            reasons,
+            absent=usable & np.isnan(values),
+            editions=editions,
+            unsettled=~usable & due,
+        )
 
     @staticmethod
     def _sheet_reason(offset):
@@ -1038,6 +1061,60 @@ class Panel:
         return Column(values, provisional, reasons)
 
 
+PENDING = "待审核"
+
+
+def _lacking(parts: list[tuple[str, Column]], defined: np.ndarray, pending: bool) -> tuple[np.ndarray, list]:
+    """Rows whose sheet is usable but lacks one of the fields (an older edition, an empty cell) — and with
+    `pending`, rows whose sheet is due but not approved yet: per row the index into the (component, edition)
+    pairs of its first such field (PENDING, "" for a sheet awaiting approval), −1 for the others."""
+    codes = np.full(len(defined), -1, dtype=np.int64)
+    keys = np.full(len(defined), "", dtype=object)
+    for name, col in parts:
+        if col.absent is None:
+            continue
+        hit = ~defined & col.absent & (codes < 0)
+        codes[hit] = 0
+        keys[hit] = f"{name}|" + col.editions[hit]  # elementwise on the object array
+    if pending:
+        for _name, col in parts:
+            if col.unsettled is None:
+                continue
+            hit = ~defined & col.unsettled & (codes < 0)
+            codes[hit] = 0
+            keys[hit] = f"{PENDING}|"
+    if not (codes >= 0).any():
+        return codes, []
+    factorized, uniques = pd.factorize(keys[codes >= 0])
+    codes[codes >= 0] = factorized
+    return codes, [tuple(u.split("|", 1)) for u in uniques]
+
+
+def _lacking_reason(counts: np.ndarray, pairs: list, t: int, contributors: int, test: bool) -> str:
+    """E.g. "3家机构的监测表为2022年版，无各项贷款余额；仅21家有数据，不作判断"."""
+    parts = []
+    for n, (name, edition) in zip(counts, pairs, strict=True):
+        if not n or name == PENDING:
+            continue
+        base, offset = split(name)
+        t_at = int(OFFSETS[offset].shift(np.array([t]))[0])
+        y, m = period_of(t_at)
+        when = f"{OFFSETS[offset].label}（{y}年{m}月）" if offset else ""
+        definition = MONITORING_EDITIONS.get(edition) or definition_for("monitoring", y)
+        label = FIELD_LABELS[base]
+        if base in definition.codes:
+            parts.append(f"{n}家机构{when}的监测表中“{label}”为空")
+        else:
+            parts.append(f"{n}家机构{when}的监测表为{definition.edition}年版，无{label}")
+    waiting = sum(n for n, (name, _e) in zip(counts, pairs, strict=True) if name == PENDING)
+    if waiting:
+        parts.append(f"{PENDING}：{waiting}家机构的监测表尚未审核通过或未报送")
+    text = "；".join(parts)
+    if contributors:
+        text += f"；仅{contributors}家有数据，{'不作判断' if test else '不计算合计'}"
+    return text
+
+
 def _key_codes(grid: pd.DataFrame, scope: str) -> tuple[np.ndarray, np.ndarray]:
     """(codes per row, keys) for a scope kind; the province is a single key."""
     if scope == "province":
@@ -1059,7 +1136,7 @@ def compute(
     frame = pd.DataFrame({name: col.values for name, col in columns.items()})
     values, provisional, reasons = {}, {}, {}
     positions_all = np.arange(n)
-    defined_masks, applicable_masks = {}, {}
+    defined_masks, applicable_masks, lacking = {}, {}, {}
     for ind in indicators:
         parts = [columns[name] for name in ind.needs]
         defined = np.ones(n, dtype=bool)
@@ -1070,6 +1147,11 @@ def compute(
                 applicable &= part.applicable
         defined_masks[ind.code] = defined
         applicable_masks[ind.code] = applicable
+        if ind.whole_scope:
+            # a verdict (两增) also waits for members whose sheets are not approved yet (待审核)
+            lacking[ind.code] = _lacking(
+                [(name, columns[name]) for name in ind.needs], defined | ~applicable, pending=ind.test
+            )
         with np.errstate(all="ignore"):
             # the formula reads its components by name from the whole frame (no per-indicator copy of them)
             v = ind.fn(frame).to_numpy(dtype=float) if n else np.array([], dtype=float)
@@ -1137,6 +1219,20 @@ def compute(
                     ),
                 )
             reason[~empty & np.isnan(v)] = f"合计口径{ind.zero_reason}"
+            if ind.code in lacking and lacking[ind.code][1]:
+                # a member whose sheet lacks a field (or, for a verdict, is not approved yet): no figure over
+                # the others — never a verdict on part of the scope
+                row_codes, pairs = lacking[ind.code]
+                has = row_codes >= 0
+                k = len(pairs)
+                counts = np.bincount(gid[has] * k + row_codes[has], minlength=size * k).reshape(size, k)
+                counts = counts[present]
+                short = np.flatnonzero(counts.sum(axis=1) > 0)
+                v[short] = np.nan
+                for i in short:
+                    reason[i] = _lacking_reason(
+                        counts[i], pairs, int(present[i] % n_t + t0), int(c[i]), ind.test
+                    )
             t = present % n_t + t0
             aggregates.append(
                 pd.DataFrame(

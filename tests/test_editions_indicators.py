@@ -59,10 +59,18 @@ def value(result, inst, year, month, code):
     return (None if np.isnan(row.value) else row.value), row.reason
 
 
-def aggregate(result, year, month, code, scope="group"):
+def aggregate_row(result, year, month, code, scope="group"):
     a = result.aggregates
-    row = a[(a.scope_kind == scope) & (a.year == year) & (a.month == month) & (a.code == code)].iloc[0]
+    return a[(a.scope_kind == scope) & (a.year == year) & (a.month == month) & (a.code == code)].iloc[0]
+
+
+def aggregate(result, year, month, code, scope="group"):
+    row = aggregate_row(result, year, month, code, scope)
     return (None if np.isnan(row.value) else row.value), int(row.contributors), int(row.members)
+
+
+def reason(result, year, month, code, scope="group"):
+    return aggregate_row(result, year, month, code, scope).reason
 
 
 @pytest.fixture
@@ -110,11 +118,25 @@ def test_write_off_restored_increase_and_growth(year_2024):
     assert restored is None and reason == "2024年3月：2022年版监测表无此项（“普惠小微不良贷款核销金额”）"
 
 
+def test_an_aggregate_with_a_member_on_the_older_edition_gives_no_two_increases_verdict(year_2024):
+    # banks 1 and 2 alone would read 普惠 161 / 150 = +7.33% ≥ 各项 1490 / 1400 = +6.43% → 达标 "2/3"; bank 3's
+    # sheet has no 各项贷款余额, so the group's 两增① and 各项贷款增速 are "—" and say why
+    for scope in ("group", "kind", "province"):
+        assert aggregate(year_2024, 2024, 3, "two_increases_growth", scope) == (None, 2, 3)
+        assert reason(year_2024, 2024, 3, "two_increases_growth", scope) == (
+            "1家机构的监测表为2022年版，无各项贷款余额；仅2家有数据，不作判断"
+        )
+        assert aggregate(year_2024, 2024, 3, "total_loan_growth_ytd", scope) == (None, 2, 3)
+        assert reason(year_2024, 2024, 3, "total_loan_growth_ytd", scope) == (
+            "1家机构的监测表为2022年版，无各项贷款余额；仅2家有数据，不计算合计"
+        )
+    # the balance itself is a sum over the members that carry it, with its basis: 1050 + 440
+    assert aggregate(year_2024, 2024, 3, "total_loan_balance") == (pytest.approx(1490.0), 2, 3)
+    # 两增② needs no 各项贷款: every member has 户数 1000 → 1000, so the verdict stands (3000 ≥ 3000)
+    assert aggregate(year_2024, 2024, 3, "two_increases_borrowers") == (1, 3, 3)
+
+
 def test_an_aggregate_with_a_member_on_the_older_edition_sums_the_members_that_have_the_data(year_2024):
-    # banks 1 and 2: 普惠 161 / 150 = +7.33% ≥ 各项 1490 / 1400 = +6.43% → met, 2 of 3 members
-    assert aggregate(year_2024, 2024, 3, "two_increases_growth") == (1, 2, 3)
-    growth, contributors, members = aggregate(year_2024, 2024, 3, "total_loan_growth_ytd")
-    assert (growth, contributors, members) == (pytest.approx(90 / 1400), 2, 3)
     # restored: (10 + 2) + (1 + 0) = 13 over 150
     assert aggregate(year_2024, 2024, 3, "loan_increase_restored_ytd", "province")[:2] == (
         pytest.approx(13.0),
@@ -138,3 +160,76 @@ def test_2023_against_2022_the_common_fields_compare_and_the_new_ones_are_undefi
     assert yoy is None and reason == "2022年3月（上年同期）：2022年版监测表无此项（“各项贷款余额”）"
     verdict, reason = value(result, 1, 2023, 3, "two_increases_growth")
     assert verdict is None and reason == "2022年12月（年初）：2022年版监测表无此项（“各项贷款余额”）"
+
+
+def test_an_aggregate_all_on_the_2023_edition_gives_its_verdict_from_the_sums():
+    """Bank 3's March on the 2023 edition too (各项 300 → 306): 普惠 (110 + 51 + 30.6) / 180 = +6.44% ≥
+    各项 (1050 + 440 + 306) / 1700 = +5.65% → 达标 over 3 of 3, though bank 2 alone misses it."""
+    rows = [
+        sheet(1, 2023, 12, "2023", loan_balance=100.0, total_loan_balance=1000.0, npl_write_offs=3.0),
+        sheet(1, 2024, 3, "2023", loan_balance=110.0, total_loan_balance=1050.0, npl_write_offs=2.0),
+        sheet(2, 2023, 12, "2023", loan_balance=50.0, total_loan_balance=400.0, npl_write_offs=0.0),
+        sheet(2, 2024, 3, "2023", loan_balance=51.0, total_loan_balance=440.0, npl_write_offs=0.0),
+        sheet(3, 2023, 12, "2023", loan_balance=30.0, total_loan_balance=300.0, npl_write_offs=0.5),
+        sheet(3, 2024, 3, "2023", loan_balance=30.6, total_loan_balance=306.0, npl_write_offs=0.0),
+    ]
+    result = compute(rows, [(2024, 3)])
+    assert aggregate(result, 2024, 3, "two_increases_growth", "province") == (1, 3, 3)
+    assert reason(result, 2024, 3, "two_increases_growth", "province") is None
+    assert aggregate(result, 2024, 3, "total_loan_growth_ytd", "province") == (pytest.approx(96 / 1700), 3, 3)
+    assert value(result, 2, 2024, 3, "two_increases_growth")[0] == 0
+
+
+def test_2023_months_read_their_year_start_on_the_2022_edition_so_no_aggregate_two_increases():
+    """The first 2023-edition 年初 is December 2023: every 2023 month's 两增① and 各项贷款增速 are "—"."""
+    rows = []
+    for i in (1, 2, 3):
+        rows += [
+            sheet(i, 2022, 3, "2022", loan_balance=80.0),
+            sheet(i, 2022, 12, "2022", loan_balance=100.0),
+            sheet(i, 2023, 3, "2023", loan_balance=104.0, total_loan_balance=1200.0, npl_write_offs=0.0),
+        ]
+    result = compute(rows, [(2023, 3)])
+    assert aggregate(result, 2023, 3, "two_increases_growth", "province") == (None, 0, 3)
+    assert reason(result, 2023, 3, "two_increases_growth", "province") == (
+        "3家机构年初（2022年12月）的监测表为2022年版，无各项贷款余额"
+    )
+    assert reason(result, 2023, 3, "total_loan_growth_yoy", "province") == (
+        "3家机构上年同期（2022年3月）的监测表为2022年版，无各项贷款余额"
+    )
+    assert aggregate(result, 2023, 3, "total_loan_balance", "province") == (pytest.approx(3600.0), 3, 3)
+
+
+def test_an_aggregate_two_increases_waits_for_a_sheet_not_yet_approved():
+    """Bank 3's March is submitted, not approved: no 两增 verdict for the province (待审核), while
+    各项贷款增速 stays the sum of the approved members with its basis 2/3, as every other ratio does."""
+    rows = [
+        sheet(1, 2023, 12, "2023", loan_balance=100.0, total_loan_balance=1000.0),
+        sheet(1, 2024, 3, "2023", loan_balance=110.0, total_loan_balance=1050.0),
+        sheet(2, 2023, 12, "2023", loan_balance=50.0, total_loan_balance=400.0),
+        sheet(2, 2024, 3, "2023", loan_balance=51.0, total_loan_balance=440.0),
+        sheet(3, 2023, 12, "2023", loan_balance=30.0, total_loan_balance=300.0),
+        {
+            **sheet(3, 2024, 3, "2023"),
+            **{c: np.nan for c in ind.SHEET_FIELDS},
+            "status": "submitted",
+            "usable": False,
+        },
+    ]
+    result = compute(rows, [(2024, 3)])
+    for code in ("two_increases_growth", "two_increases_borrowers"):
+        assert aggregate(result, 2024, 3, code, "province") == (None, 2, 3)
+        assert reason(result, 2024, 3, code, "province") == (
+            "待审核：1家机构的监测表尚未审核通过或未报送；仅2家有数据，不作判断"
+        )
+    assert aggregate(result, 2024, 3, "total_loan_growth_ytd", "province") == (
+        pytest.approx(90 / 1400),
+        2,
+        3,
+    )
+    # per institution nothing changes: bank 1 meets 两增① (10% ≥ 5%), bank 3's reason names its sheet
+    assert value(result, 1, 2024, 3, "two_increases_growth")[0] == 1
+    assert value(result, 3, 2024, 3, "two_increases_growth") == (
+        None,
+        "2024年3月监测表状态为“已提交”，尚未审核通过",
+    )
