@@ -142,7 +142,6 @@ def load_inputs(
     frame["usable"] = usable_rows.astype(bool)
     frame["provisional"] = (usable_rows & (frame["status"] == FilingStatus.SUBMITTED)).astype(bool)
     frame["edition"] = frame["edition"].fillna("")
-    frame["version"] = frame["version"].astype(object).where(frame["version"].notna(), None)
     sheets = frame.reindex(columns=list(ind.SHEET_COLUMNS))
     lpr = {(y, m): float(rate) for y, m, rate in LoanPrimeRate.objects.values_list("year", "month", "rate")}
     plans = []
