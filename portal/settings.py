@@ -376,13 +376,14 @@ PORTAL_URL = (_env("PORTAL_URL") or "http://127.0.0.1:8000").rstrip("/")
 EMBEDDED_WORKER = _env_bool("EMBEDDED_WORKER", False) and CELERY_BROKER_URL is None
 if EMBEDDED_WORKER:
     _WORK_DIR = Path(_env("EMBEDDED_WORKER_DIR") or BASE_DIR / "var")
-    for _sub in ("celery/queue", "celery/processed", "cache"):
+    for _sub in ("celery/queue", "celery/processed", "celery/control", "cache"):
         (_WORK_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_WORK_DIR / "celery/queue"),
         "data_folder_out": str(_WORK_DIR / "celery/queue"),
         "processed_folder": str(_WORK_DIR / "celery/processed"),
+        "control_folder": str(_WORK_DIR / "celery/control"),  # exchange files, not in the current directory
         "store_processed": False,
     }
     CELERY_TASK_ALWAYS_EAGER = False
