@@ -27,13 +27,14 @@ def sheet_url(institution, period) -> str:
     return reverse("reporting:sheet", args=[institution.pk, period.pk])
 
 
-def save(users, master, period, who="filer_a", **values):
+def save(users, master, period, who="filer_a", explanations=None, **values):
     return services.save_version(
         institution=master["A"],
         period=period,
         actor=users[who],
         raw=sheet_values(**values),
         source=VersionSource.WEB,
+        explanations=explanations,
     )
 
 
@@ -116,13 +117,12 @@ def test_an_explanation_is_carried_across_a_reupload_when_the_warning_recurs(
     client = client_for("filer_a")
     upload(client, master["A"], march, workbook(client, master["A"], march, weighted_rate="15"))
     first = FilingVersion.objects.get()
-    services.save_version(
-        institution=master["A"],
-        period=march,
-        actor=users["filer_a"],
-        raw=sheet_values(weighted_rate="15"),
-        source=VersionSource.WEB,
+    save(
+        users,
+        master,
+        march,
         explanations={"W401:weighted_rate": "本月发放创业担保贷款，利率按政策执行。"},
+        weighted_rate="15",
     )
     # corrected offline to 14 %: the same warning comes back, and so does its explanation
     page = upload(
@@ -136,31 +136,10 @@ def test_an_explanation_is_carried_across_a_reupload_when_the_warning_recurs(
 
 def test_an_explanation_is_dropped_when_its_warning_is_gone_and_a_blank_removes_it(users, master, march):
     save(users, master, march, weighted_rate="15")
-    services.save_version(
-        institution=master["A"],
-        period=march,
-        actor=users["filer_a"],
-        raw=sheet_values(weighted_rate="15"),
-        source=VersionSource.WEB,
-        explanations={"W401:weighted_rate": "政策性利率"},
-    )
+    save(users, master, march, explanations={"W401:weighted_rate": "政策性利率"}, weighted_rate="15")
     assert save(users, master, march, weighted_rate="4.85").explanations == {}  # no W401 any more
-    services.save_version(
-        institution=master["A"],
-        period=march,
-        actor=users["filer_a"],
-        raw=sheet_values(weighted_rate="15"),
-        source=VersionSource.WEB,
-        explanations={"W401:weighted_rate": "政策性利率"},
-    )
-    blanked = services.save_version(
-        institution=master["A"],
-        period=march,
-        actor=users["filer_a"],
-        raw=sheet_values(weighted_rate="15"),
-        source=VersionSource.WEB,
-        explanations={"W401:weighted_rate": "  "},
-    )
+    save(users, master, march, explanations={"W401:weighted_rate": "政策性利率"}, weighted_rate="15")
+    blanked = save(users, master, march, explanations={"W401:weighted_rate": "  "}, weighted_rate="15")
     assert blanked.explanations == {}
 
 
