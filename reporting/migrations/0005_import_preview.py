@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reporting', '0004_job_heartbeat'),
+        ("reporting", "0004_job_heartbeat"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='importjob',
-            name='status',
-            field=models.CharField(choices=[('queued', '排队中'), ('running', '处理中'), ('ready', '待确认'), ('done', '已完成'), ('failed', '失败')], default='queued', max_length=10, verbose_name='状态'),
+            model_name="importjob",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "排队中"),
+                    ("running", "处理中"),
+                    ("ready", "待确认"),
+                    ("done", "已完成"),
+                    ("failed", "失败"),
+                ],
+                default="queued",
+                max_length=10,
+                verbose_name="状态",
+            ),
         ),
     ]

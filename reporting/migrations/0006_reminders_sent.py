@@ -7,31 +7,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('institutions', '0004_user_totp_last_step'),
-        ('reporting', '0005_import_preview'),
+        ("institutions", "0004_user_totp_last_step"),
+        ("reporting", "0005_import_preview"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Reminder',
+            name="Reminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reminder', '截止前提醒'), ('overdue', '逾期通知'), ('urge', '催报')], max_length=10, verbose_name='类型')),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='发送时间')),
-                ('recipients', models.JSONField(default=list, verbose_name='收件人')),
-                ('subject', models.CharField(max_length=200, verbose_name='主题')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='institutions.institution', verbose_name='金融机构')),
-                ('period', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='reporting.period', verbose_name='报送期')),
-                ('sent_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='发送人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("reminder", "截止前提醒"), ("overdue", "逾期通知"), ("urge", "催报")],
+                        max_length=10,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("sent_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="发送时间")),
+                ("recipients", models.JSONField(default=list, verbose_name="收件人")),
+                ("subject", models.CharField(max_length=200, verbose_name="主题")),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="institutions.institution",
+                        verbose_name="金融机构",
+                    ),
+                ),
+                (
+                    "period",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="reporting.period",
+                        verbose_name="报送期",
+                    ),
+                ),
+                (
+                    "sent_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="发送人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '催报与提醒',
-                'verbose_name_plural': '催报与提醒',
-                'ordering': ['-sent_at', '-id'],
-                'indexes': [models.Index(fields=['period', 'institution'], name='reporting_r_period__5ac1ce_idx')],
+                "verbose_name": "催报与提醒",
+                "verbose_name_plural": "催报与提醒",
+                "ordering": ["-sent_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["period", "institution"], name="reporting_r_period__5ac1ce_idx")
+                ],
             },
         ),
     ]
