@@ -95,15 +95,17 @@ class IndicatorList(APIView):
 
 
 def _visible_values(user):
-    """The rows the user may read: a bank its own institution's; PBoC its jurisdiction's and every aggregate."""
+    """The rows the user may read: a bank its own institution's; PBoC its jurisdiction's and every aggregate
+    but a kind that would show one or two institutions outside the jurisdiction (selectors.revealing_kinds)."""
     qs = IndicatorValue.objects.all()
     if access.is_pboc(user):
         if user.role == "sysadmin" or user.is_superuser:
             return qs
         keys = [str(pk) for pk in access.visible_institutions(user).values_list("pk", flat=True)]
-        return qs.exclude(scope_kind=ScopeKind.INSTITUTION) | qs.filter(
-            scope_kind=ScopeKind.INSTITUTION, scope_key__in=keys
+        aggregates = qs.exclude(scope_kind=ScopeKind.INSTITUTION).exclude(
+            scope_kind=ScopeKind.KIND, scope_key__in=selectors.revealing_kinds(user)
         )
+        return aggregates | qs.filter(scope_kind=ScopeKind.INSTITUTION, scope_key__in=keys)
     keys = [str(pk) for pk in access.visible_institutions(user).values_list("pk", flat=True)]
     return qs.filter(scope_kind=ScopeKind.INSTITUTION, scope_key__in=keys)
 

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, FloatField, Max, Q
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
@@ -531,6 +532,20 @@ SCOPE_COLUMNS = [(ScopeKind.PROVINCE, PROVINCE_KEY, "全省")] + [
     (ScopeKind.GROUP, value, str(label)) for value, label in EvaluationGroup.choices
 ]
 KIND_COLUMNS = [(ScopeKind.KIND, value, str(label)) for value, label in InstitutionKind.choices]
+# An aggregate is shown beyond the jurisdiction only when it hides its outside members in a crowd: a kind with
+# one or two institutions outside the viewer's jurisdiction would be those institutions' own figures.
+MIN_OUTSIDE_MEMBERS = 3
+
+
+def revealing_kinds(user) -> set[str]:
+    """Institution kinds whose aggregate would show the figures of one or two institutions outside the
+    user's jurisdiction (a single-member kind such as 农村信用社: that bank's own sheet). Two queries."""
+    visible = set(access.visible_institutions(user).values_list("pk", flat=True))
+    outside: dict[str, int] = defaultdict(int)
+    for pk, kind in Institution.objects.values_list("pk", "kind"):
+        if pk not in visible:
+            outside[kind] += 1
+    return {kind for kind, n in outside.items() if 0 < n < MIN_OUTSIDE_MEMBERS}
 
 
 def month_choices() -> list[dict]:
@@ -757,7 +772,12 @@ def dashboard_body(user, head: dict) -> dict:
                 cells[0].check = province_checks[i.code].check
             rows.append((i, cells))
         summary.append((group, rows))
-    kinds_present = [c for c in KIND_COLUMNS if any(inst["kind"] == c[1] for inst in all_institutions)]
+    hidden_kinds = revealing_kinds(user)
+    kinds_present = [
+        c
+        for c in KIND_COLUMNS
+        if c[1] not in hidden_kinds and any(inst["kind"] == c[1] for inst in all_institutions)
+    ]
     kind_summary = [
         (i, [shown(table, kind, key, year, month, i.code) for kind, key, _l in kinds_present])
         for i in ind.INDICATORS
@@ -985,6 +1005,8 @@ def explain(user, *, scope_kind: str, scope_key: str, year: int, month: int, cod
     """One number taken apart: formula, stored and recomputed value, components, and for every member
     institution the source sheet (link), version and field of each input."""
     indicator = ind.get(code)
+    if scope_kind == ScopeKind.KIND and scope_key in revealing_kinds(user):
+        raise PermissionDenied("该类机构在您辖区外只有一两家，其汇总即为这些机构的数据，不对您显示。")
     members = scope_members(scope_kind, scope_key)
     visible = set(access.visible_institutions(user).values_list("pk", flat=True))
     names = dict(Institution.objects.filter(pk__in=members).values_list("pk", "short_name"))
