@@ -7,6 +7,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from institutions.models import Institution
+from portal import clock
 
 from . import notifications
 from .models import Filing, FilingStatus, ImportJob, Period
@@ -32,7 +33,7 @@ def after_transition(filing_id: int, status: str) -> int:
 def send_reminders(today_iso: str | None = None) -> dict:
     """Beat, daily: remind institutions that have not submitted a return REMIND_DAYS_BEFORE days before its
     deadline (附件4: the 15th), and send an overdue notice the day after."""
-    today = timezone.localdate() if today_iso is None else timezone.datetime.fromisoformat(today_iso).date()
+    today = clock.today() if today_iso is None else timezone.datetime.fromisoformat(today_iso).date()
     sent = {"reminders": 0, "overdue": 0}
     for period in Period.objects.filter(opens_on__lte=today):
         if period.due_on - timedelta(days=REMIND_DAYS_BEFORE) == today:
@@ -114,6 +115,6 @@ def open_periods(today_iso: str | None = None) -> int:
     month's sheet, due on the 15th). Idempotent."""
     from .services import ensure_monthly_periods
 
-    today = timezone.localdate() if today_iso is None else timezone.datetime.fromisoformat(today_iso).date()
+    today = clock.today() if today_iso is None else timezone.datetime.fromisoformat(today_iso).date()
     last = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
     return len(ensure_monthly_periods((last[0], 1), last))
