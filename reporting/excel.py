@@ -94,7 +94,6 @@ _INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _UNLOCKED = Protection(locked=False)
 
-_PERIOD_IN_TITLE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
 _KEYWORDS = re.compile(r"^\s*([^;\s]+)\s*;\s*(\d{4})-(\d{1,2})\s*$")
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -92,15 +92,6 @@ def sheet_link(institution, period) -> str:
     return settings.PORTAL_URL + reverse("reporting:sheet", args=[institution.pk, period.pk])
 
 
-def reminder_messages(period, institutions, *, overdue: bool) -> list[tuple[str, str, list[str]]]:
-    return [
-        message
-        for _institution, message in reminders(
-            period, institutions, kind="overdue" if overdue else "reminder"
-        )
-    ]
-
-
 def reminders(
     period, institutions, *, kind: str, sender=None
 ) -> list[tuple[object, tuple[str, str, list[str]]]]:
