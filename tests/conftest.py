@@ -15,6 +15,7 @@ import pytest
 
 from institutions.models import Institution, PbocOffice, Role, User
 from institutions.services import load_master_data
+from tests.worlds import CSV, build_world, campaign_periods
 
 PASSWORD = "Portal-test-2022"
 # The database pytest-django creates is this run's own: two runs on one machine (two `make test`, or a run
@@ -131,3 +132,23 @@ def client_for(client, users):
         return client
 
     return login
+
+
+@pytest.fixture
+def world(master, users):
+    """Two banks' monitoring sheets 2021–2022, their plans, the LPR and 2022 targets, refreshed (tests/worlds.py)."""
+    return build_world(master, users)
+
+
+@pytest.fixture
+def campaign(users, master):
+    """The 2022 campaign's yearly periods by form (tests/worlds.py)."""
+    return campaign_periods()
+
+
+@pytest.fixture
+def published(master, users):
+    """附件1 (2021) loaded as a published evaluation of the 24 institutions."""
+    from evaluation import services as evaluation_services
+
+    return evaluation_services.load_reference(path=CSV)

@@ -51,7 +51,7 @@ from reporting.models import Filing, Form, ImportJob, Period, VersionSource
 
 from .conftest import make_user
 from .factories import sheet_values
-from .test_evaluation_pages import CSV
+from .worlds import CSV
 
 ROLES = ("anonymous", "filer_a", "signer_a", "filer_b", "officer_in", "officer_out", "pboc_admin")
 CLASSES = {"ok", "refused", "login", "deny", "hide", "bad", "nometh"}

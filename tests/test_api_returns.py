@@ -6,7 +6,6 @@ Authenticates with DRF tokens as a bank's system would; runs without REDIS_URL s
 
 import hashlib
 import zipfile
-from datetime import date
 from io import BytesIO
 
 import pytest
@@ -16,13 +15,11 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from reporting import excel, services
-from reporting.definitions import plan_definition
 from reporting.models import Filing, FilingVersion, Form, Period
+from tests.worlds import PLAN, plan_values
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-PLAN = plan_definition(2022)
-REGIONS = [r.code for r in PLAN.rows if r.code != PLAN.total_row]
 
 PDF = (
     b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
@@ -48,23 +45,6 @@ def docx_bytes() -> bytes:
     return out.getvalue()
 
 
-def plan_values() -> dict[str, str]:
-    values = {}
-    for region in REGIONS:
-        values.update(
-            {
-                f"{region}.balance_y2": "10",
-                f"{region}.balance_y1": "12",
-                f"{region}.planned_increase": "3",
-                f"{region}.q1_actual": "0.6",
-                f"{region}.q2_plan": "0.8",
-                f"{region}.q3_plan": "0.8",
-                f"{region}.q4_plan": "0.8",
-            }
-        )
-    return values
-
-
 def contact_values() -> dict[str, str]:
     values = {}
     for i, role in enumerate(("leader", "head", "liaison")):
@@ -87,9 +67,8 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture
-def campaign(users, master):
-    services.ensure_campaign_periods(2022, due_on=date(2022, 4, 29))
-    periods = {p.form: p for p in Period.objects.filter(year=2022, quarter__isnull=True)}
+def campaign(campaign):
+    periods = dict(campaign)
     periods["q1"] = Period.objects.get(form=Form.EXPERIENCE, year=2022, quarter=1)
     return periods
 

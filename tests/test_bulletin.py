@@ -21,14 +21,8 @@ from indicators import bulletin as composer
 from indicators import selectors, services
 from indicators.models import Bulletin, BulletinNotice, SupervisionAction
 from institutions.models import Contact, ContactRole
-from tests.test_indicators import build_world
 
 MARCH = "?period=2022-03"
-
-
-@pytest.fixture
-def world(master, users):
-    return build_world(master, users)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from django.urls import reverse
 
 from reporting import services
 from reporting.models import Form
-from tests.test_returns import campaign  # noqa: F401 — the 2022 periods, a fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +50,7 @@ def test_json_and_downloads_get_no_page_policy(client_for):
     assert "Content-Security-Policy" not in response
 
 
-def test_a_documents_preview_may_be_framed_by_its_own_origin_only(campaign, users, master, client_for):  # noqa: F811
+def test_a_documents_preview_may_be_framed_by_its_own_origin_only(campaign, users, master, client_for):
     from reporting.demo import demo_pdf
 
     services.save_document(

@@ -1,17 +1,11 @@
 """Every download of confidential data leaves an audit entry — who, what, when, from where — and the audit
 browser filters by downloads and by sign-in events (audit.services.record_download, audit.selectors)."""
 
-from pathlib import Path
-
-import pytest
 from django.urls import reverse
 
 from audit import services as audit
 from audit.models import AuditEntry
-from evaluation import services as evaluation_services
 from tests.factories import periods
-
-CSV = Path(__file__).resolve().parents[1] / "fixtures" / "2021-hubei-four-lists-evaluation.csv"
 
 
 def downloads(user) -> list[str]:
@@ -40,11 +34,6 @@ def test_a_findings_report_is_audited_on_the_page_and_through_the_api(client_for
     assert client.get(reverse("reporting:findings", args=[master["A"].pk, march.pk])).status_code == 200
     [entry] = AuditEntry.objects.filter(action="download.findings")
     assert entry.institution == master["A"] and entry.actor == users["filer_a"]
-
-
-@pytest.fixture
-def published(master, users):
-    return evaluation_services.load_reference(path=CSV)
 
 
 def test_evaluation_results_and_report_cards_are_audited(published, client_for, users, master):

@@ -1,7 +1,6 @@
 """/api/v1/evaluations/: the same services and the same access as the pages, documented in the OpenAPI schema."""
 
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -9,8 +8,7 @@ from rest_framework.test import APIClient
 
 from evaluation import services
 from evaluation.models import QualitativeScore
-
-CSV = Path(__file__).resolve().parents[1] / "fixtures" / "2021-hubei-four-lists-evaluation.csv"
+from tests.worlds import CSV
 
 
 @pytest.fixture

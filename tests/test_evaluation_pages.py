@@ -1,7 +1,6 @@
 """The evaluation's pages: what each role sees, forms that go through the services, bounded queries."""
 
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,9 +10,7 @@ from audit.models import AuditEntry
 from evaluation import services
 from evaluation.models import Evidence, QualitativeScore
 from reporting.demo import demo_pdf
-from tests.test_evaluation_services import put_indicators, score_all
-
-CSV = Path(__file__).resolve().parents[1] / "fixtures" / "2021-hubei-four-lists-evaluation.csv"
+from tests.worlds import CSV, put_indicators, score_all
 
 
 @pytest.fixture

@@ -9,13 +9,8 @@ import openpyxl
 import pytest
 from django.utils import timezone
 
-from evaluation import excel, pdf, scoring, selectors, services
-from tests.test_evaluation_reports import CSV, pdftotext
-
-
-@pytest.fixture
-def published(master, users):
-    return services.load_reference(path=CSV)
+from evaluation import excel, pdf, scoring, selectors
+from tests.worlds import pdftotext
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ import pytest
 
 from evaluation import grading, reference, selectors, services
 from evaluation.models import Evaluation, InputSource, ItemInput, Result, Status
+from tests.worlds import CSV
 
 ROOT = Path(__file__).resolve().parents[1]
-CSV = ROOT / "fixtures" / "2021-hubei-four-lists-evaluation.csv"
 
 
 def run_command(path) -> subprocess.CompletedProcess:

@@ -6,7 +6,6 @@ import re
 import subprocess
 import zipfile
 from decimal import Decimal as D
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -17,23 +16,7 @@ from django.utils import timezone
 from evaluation import excel, pdf, selectors, services
 from evaluation.models import ReportJob
 from institutions.models import Institution
-from tests.test_evaluation_services import put_indicators, score_all
-
-ROOT = Path(__file__).resolve().parents[1]
-CSV = ROOT / "fixtures" / "2021-hubei-four-lists-evaluation.csv"
-
-
-@pytest.fixture
-def published(master, users):
-    return services.load_reference(path=CSV)
-
-
-def pdftotext(data: bytes, tmp_path) -> str:
-    path = tmp_path / "out.pdf"
-    path.write_bytes(data)
-    return subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
+from tests.worlds import CSV, pdftotext, put_indicators, score_all
 
 
 def pdffonts(data: bytes, tmp_path) -> list[list[str]]:

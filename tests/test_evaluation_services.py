@@ -22,9 +22,9 @@ from evaluation.models import (
     Result,
     Status,
 )
-from indicators.models import IndicatorValue
 from institutions.models import Institution
 from reporting.demo import demo_pdf
+from tests.worlds import put_indicators, score_all
 
 
 @pytest.fixture
@@ -34,55 +34,6 @@ def evaluation(users, master):
 
 def items(evaluation):
     return {i.code: i for i in evaluation.items.all()}
-
-
-def put_indicators(evaluation, *, month=12, skip=(), codes=("loan_growth_ytd", "loan_growth_yoy")):
-    """Stored indicator values (the indicators app's table) for every member: deterministic by order."""
-    rows = []
-    for member in Member.objects.filter(evaluation=evaluation).select_related("institution"):
-        inst = member.institution
-        for n, code in enumerate(codes):
-            if inst.code in skip:
-                rows.append(
-                    IndicatorValue(
-                        scope_kind="institution",
-                        scope_key=str(inst.pk),
-                        year=evaluation.year,
-                        month=month,
-                        code=code,
-                        value=None,
-                        reason="2022年12月监测表未报送",
-                    )
-                )
-            else:
-                rows.append(
-                    IndicatorValue(
-                        scope_kind="institution",
-                        scope_key=str(inst.pk),
-                        year=evaluation.year,
-                        month=month,
-                        code=code,
-                        value=D("0.10") + D(inst.order) / 100 + D(n) / 1000,
-                        contributors=1,
-                        members=1,
-                    )
-                )
-    IndicatorValue.objects.bulk_create(rows)
-
-
-def score_all(evaluation, actor, *, skip=()):
-    for member in Member.objects.filter(evaluation=evaluation).select_related("institution"):
-        if member.institution.code in skip:
-            continue
-        for item in evaluation.items.filter(kind=ItemKind.QUALITATIVE):
-            services.score(
-                actor=actor,
-                evaluation=evaluation,
-                institution=member.institution,
-                item=item,
-                value=item.weight - D(member.institution.order % 5),
-                comment="清单公示完整",
-            )
 
 
 @pytest.fixture

@@ -35,8 +35,7 @@ from institutions.models import Institution, User
 from reporting import services as reporting_services
 from reporting.demo import demo_pdf
 from reporting.models import Form, Period, VersionSource
-from tests.test_evaluation_services import put_indicators
-from tests.test_indicators import A_2022_03, build_world, plan_period
+from tests.worlds import A_2022_03, build_world, plan_period, put_indicators
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -19,7 +19,7 @@ from indicators.models import IndicatorValue
 from institutions.models import Institution
 from reporting.models import FilingStatus
 from tests.factories import periods
-from tests.test_indicators import file_sheet
+from tests.worlds import file_sheet
 
 
 def _check(actual, basis, code="first_loan_borrowers", reference="150000"):

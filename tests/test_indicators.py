@@ -6,12 +6,11 @@ The fixture (values in 亿元 / 户 / BP / %):
     ICBC (A, 第1组, national)  2021-03: 余额 80   2021-12: 余额 100  2022-01: 余额 104  2022-03: 余额 110
     HBB  (B, 第3组, local)     2021-12: 余额 50   2022-01: submitted only   2022-02: not filed   2022-03: 余额 60
 
-Every helper here is shared with tests/test_indicators_pages.py and tests/browser/test_dashboard.py.
+The fixture is tests/worlds.py's `build_world`, the `world` fixture of tests/conftest.py.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -21,166 +20,8 @@ from indicators import indicators as ind
 from indicators import selectors, services
 from indicators.models import IndicatorValue, LoanPrimeRate, RefreshRun, ScopeKind, Target
 from institutions.models import Institution
-from reporting.models import Filing, FilingStatus, FilingVersion, Form, Period, VersionSource
-from tests.factories import periods
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-A_2021_03 = dict(
-    loan_balance="80",
-    credit_loan_balance="12",
-    new_loans="20",
-    new_credit_loans="5",
-    borrowers="9000",
-    new_borrowers="1000",
-    first_loan_borrowers="200",
-    first_loan_amount="2",
-    ftp_discount_bp="40",
-    fee_relief="0.1",
-    weighted_rate="5.00",
-)
-A_2021_12 = dict(
-    loan_balance="100",
-    credit_loan_balance="20",
-    new_loans="90",
-    new_credit_loans="27",
-    borrowers="10000",
-    new_borrowers="4000",
-    first_loan_borrowers="900",
-    first_loan_amount="9",
-    ftp_discount_bp="45",
-    fee_relief="0.5",
-    weighted_rate="4.80",
-)
-A_2022_01 = dict(
-    loan_balance="104",
-    credit_loan_balance="22",
-    new_loans="10",
-    new_credit_loans="4",
-    borrowers="10100",
-    new_borrowers="300",
-    first_loan_borrowers="60",
-    first_loan_amount="1",
-    ftp_discount_bp="50",
-    fee_relief="0.05",
-    weighted_rate="4.70",
-)
-A_2022_03 = dict(
-    loan_balance="110",
-    credit_loan_balance="24",
-    new_loans="30",
-    new_credit_loans="9",
-    borrowers="10500",
-    new_borrowers="1200",
-    first_loan_borrowers="240",
-    first_loan_amount="3",
-    ftp_discount_bp="50",
-    fee_relief="0.2",
-    weighted_rate="4.60",
-)
-B_2021_12 = dict(
-    loan_balance="50",
-    credit_loan_balance="5",
-    new_loans="40",
-    new_credit_loans="8",
-    borrowers="4000",
-    new_borrowers="2000",
-    first_loan_borrowers="300",
-    first_loan_amount="4",
-    ftp_discount_bp="0",
-    fee_relief="0.2",
-    weighted_rate="5.50",
-)
-B_2022_03 = dict(
-    loan_balance="60",
-    credit_loan_balance="9",
-    new_loans="15",
-    new_credit_loans="6",
-    borrowers="4400",
-    new_borrowers="800",
-    first_loan_borrowers="100",
-    first_loan_amount="1.5",
-    ftp_discount_bp="10",
-    fee_relief="0.1",
-    weighted_rate="5.20",
-)
-
-
-def file_sheet(institution, period, values, *, status=FilingStatus.APPROVED, number=1, submitted_on=None):
-    """A filing with one current version in `status`, straight through the ORM (the workflow has its own tests)."""
-    submitted = (
-        datetime.combine(submitted_on, datetime.min.time(), SHANGHAI).replace(hour=16)
-        if submitted_on
-        else datetime.combine(period.due_on - timedelta(days=3), datetime.min.time(), SHANGHAI)
-    )
-    filing = Filing.objects.create(
-        institution=institution,
-        period=period,
-        status=status,
-        first_submitted_at=submitted if status != FilingStatus.DRAFT else None,
-        submitted_at=submitted if status != FilingStatus.DRAFT else None,
-        approved_at=submitted + timedelta(days=1) if status == FilingStatus.APPROVED else None,
-    )
-    version = None
-    for n in range(1, number + 1):
-        version = FilingVersion.objects.create(
-            filing=filing, number=n, edition="2022", values=dict(values), source=VersionSource.DEMO
-        )
-    filing.current_version = version
-    filing.save(update_fields=["current_version"])
-    return filing
-
-
-def plan_period(year: int) -> Period:
-    period, _ = Period.objects.get_or_create(
-        form=Form.PLAN,
-        year=year,
-        month=None,
-        quarter=None,
-        defaults={"ends_on": date(year, 4, 29), "opens_on": date(year, 4, 1), "due_on": date(year, 4, 29)},
-    )
-    return period
-
-
-def regional_plan(total_regions: dict[str, str], column: str, default: str = "1") -> dict[str, str]:
-    """附件3 values with every region row (the 全省 row is derived, as the plan return stores it)."""
-    from reporting.definitions import plan_definition
-
-    rows = [r.code for r in plan_definition(2022).rows if r.code != "420000"]
-    return {f"{code}.{column}": total_regions.get(code, default) for code in rows}
-
-
-@pytest.fixture
-def world(master, users):
-    return build_world(master, users)
-
-
-def build_world(master, users) -> dict:
-    """The fixture above, plus the LPR and 2022 targets, refreshed into stored values."""
-    services.load_reference_data()
-    p = periods(first=(2021, 1), last=(2022, 12))
-    A, B = master["A"], master["B"]
-    file_sheet(A, p[(2021, 3)], A_2021_03)
-    file_sheet(A, p[(2021, 12)], A_2021_12)
-    file_sheet(A, p[(2022, 1)], A_2022_01)
-    file_sheet(A, p[(2022, 3)], A_2022_03, number=2)
-    file_sheet(B, p[(2021, 12)], B_2021_12)
-    file_sheet(B, p[(2022, 1)], B_2021_12, status=FilingStatus.SUBMITTED)
-    file_sheet(B, p[(2022, 3)], B_2022_03)
-    plan = plan_period(2022)
-    file_sheet(
-        A,
-        plan,
-        {
-            **regional_plan({"420100": "24"}, "planned_increase"),
-            **regional_plan({"420100": "10"}, "q1_actual", default="0"),
-            **regional_plan({}, "q2_plan", default="0.5"),
-        },
-    )
-    file_sheet(B, plan, regional_plan({}, "planned_increase"), status=FilingStatus.SUBMITTED)
-    run = services.refresh_now()
-    assert run.status == RefreshRun.Status.DONE
-    return {"A": A, "B": B, "periods": p, "run": run, **users}
+from reporting.models import Filing, FilingStatus
+from tests.worlds import A_2021_12, A_2022_03, SHANGHAI, file_sheet, regional_plan
 
 
 def stored(scope_kind, key, year, month, code) -> IndicatorValue:

@@ -10,14 +10,14 @@ from rest_framework.authtoken.models import Token
 from indicators import indicators as ind
 from indicators import selectors, services
 from institutions.models import Institution
-from tests.test_indicators import A_2021_12, A_2022_03, build_world, file_sheet
+from tests.worlds import A_2021_12, A_2022_03, file_sheet
 
 VALUES = "/api/v1/indicators/values/"
 
 
 @pytest.fixture
-def world(master, users):
-    w = build_world(master, users)
+def world(world):
+    w = world
     # two more banks of 第1组 (5 large state banks) for a median of three
     p = w["periods"]
     for code, balance in (("CCB", "130"), ("BOC", "90")):

@@ -17,14 +17,9 @@ from indicators import indicators as ind
 from indicators import selectors, services
 from indicators.models import IndicatorValue, LoanPrimeRate, RefreshRun, SupervisionAction, Target
 from institutions.models import Institution
-from tests.test_indicators import A_2021_12, A_2022_03, build_world, file_sheet
+from tests.worlds import A_2021_12, A_2022_03, file_sheet
 
 MARCH = "?period=2022-03"
-
-
-@pytest.fixture
-def world(master, users):
-    return build_world(master, users)
 
 
 def html(response) -> str:

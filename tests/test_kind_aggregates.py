@@ -8,12 +8,12 @@ from rest_framework.authtoken.models import Token
 
 from indicators import selectors, services
 from institutions.models import Institution
-from tests.test_indicators import A_2021_12, A_2022_03, build_world, file_sheet
+from tests.worlds import A_2021_12, A_2022_03, file_sheet
 
 
 @pytest.fixture
-def world(master, users):
-    w = build_world(master, users)
+def world(world):
+    w = world
     hbrcu = Institution.objects.get(code="HBRCU")  # the only 农村信用社, followed by 武汉分行
     file_sheet(hbrcu, w["periods"][(2021, 12)], A_2021_12)
     file_sheet(hbrcu, w["periods"][(2022, 3)], A_2022_03)

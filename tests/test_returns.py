@@ -8,32 +8,11 @@ import pytest
 from audit.models import AuditEntry
 from institutions.models import Contact
 from reporting import rules, services
-from reporting.definitions import CONTACTS_2022, plan_definition
+from reporting.definitions import CONTACTS_2022
 from reporting.models import Filing, FilingStatus, Form, Period, VersionSource
 
 from .factories import periods, sheet_values
-
-PLAN = plan_definition(2022)
-REGIONS = [r.code for r in PLAN.rows if r.code != PLAN.total_row]
-
-
-def plan_values(**overrides) -> dict[str, str]:
-    """A consistent plan: every region 10 → 12 亿元, plans 3 亿元 of which Q1 0.6 actual and 0.8 per quarter."""
-    values = {}
-    for region in REGIONS:
-        values.update(
-            {
-                f"{region}.balance_y2": "10",
-                f"{region}.balance_y1": "12",
-                f"{region}.planned_increase": "3",
-                f"{region}.q1_actual": "0.6",
-                f"{region}.q2_plan": "0.8",
-                f"{region}.q3_plan": "0.8",
-                f"{region}.q4_plan": "0.8",
-            }
-        )
-    values.update({k: str(v) for k, v in overrides.items()})
-    return values
+from .worlds import PLAN, plan_values
 
 
 def contact_values(**overrides) -> dict[str, str]:
@@ -185,12 +164,6 @@ def test_campaign_periods_with_quarterly_deadlines_a_month_after_each_quarter(db
         Period.objects.filter(form=Form.EXPERIENCE).order_by("quarter").values_list("due_on", flat=True)
     )
     assert dues == [date(2022, 4, 30), date(2022, 7, 31), date(2022, 10, 31), date(2023, 1, 31)]
-
-
-@pytest.fixture
-def campaign(users, master):
-    services.ensure_campaign_periods(2022, due_on=date(2022, 4, 29))
-    return {p.form: p for p in Period.objects.filter(year=2022, quarter__isnull=True)}
 
 
 def test_plan_is_filed_submitted_and_approved_with_its_own_receipt(campaign, users, master):

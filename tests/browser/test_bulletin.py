@@ -7,9 +7,8 @@ from playwright.sync_api import expect
 
 from audit.models import AuditEntry
 from indicators.models import Bulletin, SupervisionAction
-from tests.browser.test_csp import watch
-from tests.browser.test_dashboard import sign_in
-from tests.test_indicators import build_world
+from tests.browser.harness import sign_in, watch
+from tests.worlds import build_world
 
 pytestmark = pytest.mark.browser
 

@@ -4,25 +4,14 @@ vendored ECharts, a "—" that says why, and a number drilled down to the sheet 
 import re
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
-from tests.test_indicators import build_world
+from tests.browser.harness import sign_in
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(page, live_server, user) -> None:
-    """A session made by Django itself, so this test does not depend on the login form's steps."""
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-
-
-def test_officer_drills_from_a_province_number_to_its_source_sheet(page, live_server, master, users):
-    world = build_world(master, users)
+def test_officer_drills_from_a_province_number_to_its_source_sheet(page, live_server, world, users):
     icbc, march = world["A"], world["periods"][(2022, 3)]
 
     sign_in(page, live_server, users["officer_branch"])

@@ -3,7 +3,6 @@ and downloads the PDF; a bank sees only its own report card."""
 
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -11,10 +10,9 @@ from playwright.sync_api import expect
 from evaluation import services
 from evaluation.models import Evaluation, QualitativeScore, Status
 from institutions.models import Institution
+from tests.worlds import CSV
 
 pytestmark = pytest.mark.browser
-
-CSV = Path(__file__).resolve().parents[2] / "fixtures" / "2021-hubei-four-lists-evaluation.csv"
 
 
 def pdf_text(path) -> str:

@@ -1,23 +1,16 @@
 """附件3 in the grid and a work plan under review, in Chromium."""
 
 import re
-from datetime import date
 
 import pytest
 from playwright.sync_api import expect
 
 from reporting import services
 from reporting.demo import demo_pdf
-from reporting.models import Filing, FilingStatus, Form, Period
-from tests.test_returns import REGIONS, plan_values
+from reporting.models import Filing, FilingStatus, Form
+from tests.worlds import REGIONS, plan_values
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def campaign(users, master):
-    services.ensure_campaign_periods(2022, due_on=date(2022, 4, 29))
-    return {p.form: p for p in Period.objects.filter(year=2022, quarter__isnull=True)}
 
 
 def test_filer_pastes_a_plan_fixes_the_quarters_warning_in_the_grid_and_the_signer_submits(
