@@ -13,11 +13,11 @@ import secrets
 
 import pytest
 
-from institutions.models import Institution, PbocOffice, Role, User
+from institutions.models import Institution, PbocOffice
 from institutions.services import load_master_data
+from tests.factories import AdminFactory, FilerFactory, OfficerFactory, SignerFactory
 from tests.worlds import CSV, build_world, campaign_periods
 
-PASSWORD = "Portal-test-2022"
 # The database pytest-django creates is this run's own: two runs on one machine (two `make test`, or a run
 # beside someone's shell) never drop each other's test database. TEST_RUN_ID names it when a caller wants to.
 RUN_ID = os.environ.get("TEST_RUN_ID") or f"{os.getpid()}_{secrets.token_hex(3)}"
@@ -90,13 +90,6 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def make_user(username: str, role: str, *, institution=None, office=None) -> User:
-    user = User(username=username, role=role, institution=institution, office=office, display_name=username)
-    user.set_password(PASSWORD)
-    user.save()
-    return user
-
-
 @pytest.fixture
 def master(db):
     load_master_data()
@@ -112,14 +105,14 @@ def master(db):
 @pytest.fixture
 def users(master):
     return {
-        "filer_a": make_user("filer_a", Role.BANK_FILER, institution=master["A"]),
-        "signer_a": make_user("signer_a", Role.BANK_SIGNER, institution=master["A"]),
-        "filer_b": make_user("filer_b", Role.BANK_FILER, institution=master["B"]),
-        "signer_b": make_user("signer_b", Role.BANK_SIGNER, institution=master["B"]),
-        "officer_in": make_user("officer_in", Role.PBOC_OFFICER, office=master["office_in"]),
-        "officer_out": make_user("officer_out", Role.PBOC_OFFICER, office=master["office_out"]),
-        "officer_branch": make_user("officer_branch", Role.PBOC_OFFICER, office=master["branch"]),
-        "pboc_admin": make_user("pboc_admin", Role.PBOC_ADMIN, office=master["branch"]),
+        "filer_a": FilerFactory(username="filer_a", institution=master["A"]),
+        "signer_a": SignerFactory(username="signer_a", institution=master["A"]),
+        "filer_b": FilerFactory(username="filer_b", institution=master["B"]),
+        "signer_b": SignerFactory(username="signer_b", institution=master["B"]),
+        "officer_in": OfficerFactory(username="officer_in", office=master["office_in"]),
+        "officer_out": OfficerFactory(username="officer_out", office=master["office_out"]),
+        "officer_branch": OfficerFactory(username="officer_branch", office=master["branch"]),
+        "pboc_admin": AdminFactory(username="pboc_admin", office=master["branch"]),
     }
 
 

@@ -49,8 +49,7 @@ from reporting import services
 from reporting.demo import demo_pdf
 from reporting.models import Filing, Form, ImportJob, Period, VersionSource
 
-from .conftest import make_user
-from .factories import sheet_values
+from .factories import make_user, sheet_values
 from .worlds import CSV
 
 ROLES = ("anonymous", "filer_a", "signer_a", "filer_b", "officer_in", "officer_out", "pboc_admin")

@@ -15,7 +15,7 @@ from institutions import services
 from institutions.models import ApiToken, Role
 from reporting import services as reporting_services
 from reporting.models import Form, Period
-from tests.conftest import make_user
+from tests.factories import make_user
 
 URL = "/accounts/tokens/"
 

@@ -16,8 +16,7 @@ from reporting import excel, services
 from reporting.definitions import MONITORING_2022
 from reporting.models import Filing, FilingStatus, FilingVersion, ImportJob, VersionSource
 
-from .conftest import make_user
-from .factories import periods, sheet_values
+from .factories import make_user, periods, sheet_values
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from institutions.views import client_ip
 
-from .conftest import PASSWORD
+from .factories import PASSWORD
 
 ATTACKER = "203.0.113.9"
 PROXY = "10.0.0.5"

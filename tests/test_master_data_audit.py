@@ -7,7 +7,7 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from institutions.models import Contact, ContactRole, Region, Role
 
-from .conftest import make_user
+from .factories import make_user
 
 
 @pytest.fixture

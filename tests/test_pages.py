@@ -6,8 +6,7 @@ from django.urls import reverse
 from reporting import services
 from reporting.models import FilingVersion, VersionSource
 
-from .conftest import PASSWORD
-from .factories import periods, sheet_values
+from .factories import PASSWORD, periods, sheet_values
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from audit.models import AuditEntry
 from institutions.demo import DEMO_PASSWORD, DEMO_USERS
 from institutions.models import User
 
-from .conftest import PASSWORD
+from .factories import PASSWORD
 
 NEW = "Hubei-PSBC-2023-report"
 
@@ -94,7 +94,7 @@ def test_only_admins_reset_and_only_users_they_manage(client_for, users, master)
         == 403
     )
     # 宜昌's admin manages none of the provincial institutions' users
-    from .conftest import make_user
+    from .factories import make_user
 
     make_user("admin_yc", "pboc_admin", office=master["office_out"])
     assert (

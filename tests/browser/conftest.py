@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls in it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
