@@ -2,31 +2,62 @@
 
 from typing import Any
 
+from portal import bulkdb
+
 from .models import AuditEntry
 
 
-def record(
+def row(
     *,
     actor,
     action: str,
     summary: str,
     obj: Any = None,
+    object_type: str = "",
+    object_id: object = "",
     institution=None,
+    institution_id: int | None = None,
     changes: dict | None = None,
     ip: str | None = None,
-) -> AuditEntry:
+    at=None,
+) -> dict:
+    """One audit entry as {attname: value}: who (the actor and, kept as it was then, their label), what,
+    on which object and institution, the changes, from where; `at` defaults to now."""
     actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    entry = {
+        "actor_id": actor_obj.pk if actor_obj else None,
+        "actor_label": (f"{actor_obj.username}（{actor_obj}）" if actor_obj else "系统"),
+        "action": action,
+        "object_type": obj._meta.label if obj is not None else object_type,
+        "object_id": str(obj.pk) if obj is not None else str(object_id),
+        "institution_id": institution.pk if institution is not None else institution_id,
+        "summary": summary[:300],
+        "changes": changes or {},
+        "ip": ip,
+    }
+    if at is not None:
+        entry["at"] = at
+    return entry
+
+
+def record(*, actor, action: str, summary: str, obj: Any = None, institution=None, changes=None, ip=None):
+    """Append one entry (inside the caller's transaction)."""
     return AuditEntry.objects.create(
-        actor=actor_obj,
-        actor_label=(f"{actor_obj.username}（{actor_obj}）" if actor_obj else "系统"),
-        action=action,
-        object_type=obj._meta.label if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        institution=institution,
-        summary=summary[:300],
-        changes=changes or {},
-        ip=ip,
+        **row(
+            actor=actor,
+            action=action,
+            summary=summary,
+            obj=obj,
+            institution=institution,
+            changes=changes,
+            ip=ip,
+        )
     )
+
+
+def record_many(entries: list[dict]) -> None:
+    """Append many entries built by `row` with one write (COPY on PostgreSQL), in the caller's transaction."""
+    bulkdb.insert(AuditEntry, entries)
 
 
 def diff(old: dict, new: dict) -> dict:

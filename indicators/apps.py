@@ -9,6 +9,7 @@ class IndicatorsConfig(AppConfig):
 
     def ready(self) -> None:
         from institutions.models import Institution, PbocOffice
+        from reporting import events
         from reporting.models import Filing, Period
 
         from . import dashcache
@@ -20,7 +21,11 @@ class IndicatorsConfig(AppConfig):
                 signal.connect(
                     dashcache.renew_on_commit, sender=model, dispatch_uid=f"dashcache.{model.__name__}.{name}"
                 )
-        # what the filing rates and the freshness check count; bulk writers renew it themselves
+        # what the filing rates and the freshness check count: saved rows, and what reporting's set-based
+        # writers announce (they send no post_save)
+        events.filings_changed.connect(
+            dashcache.renew_filings_on_commit, dispatch_uid="dashcache.filings_changed"
+        )
         for model in (Filing, Period):
             for name, signal in (("save", post_save), ("delete", post_delete)):
                 signal.connect(

@@ -9,13 +9,11 @@ from zoneinfo import ZoneInfo
 
 from django.db import models, transaction
 
-from indicators import dashcache
 from institutions.models import EvaluationGroup, Institution
 
-from . import parsing
+from . import parsing, services
 from .definitions import definition_for
-from .models import Filing, FilingStatus, FilingVersion, Form, Period, Transition, VersionSource
-from .services import check, ensure_monthly_periods
+from .models import FilingStatus, FilingVersion, Form, Period, VersionSource
 
 SEED = 20220415
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -141,24 +139,99 @@ LAST_MONTH_STATUS = {
 
 # A submitted sheet with an explained warning, so the demo shows one the officer has to read.
 LAST_MONTH_OVERRIDES = {"CIB": {"weighted_rate": Decimal("12.35")}}
+RETURN_REASON = "普惠小微信用贷款余额较上月变动较大，请核实统计口径后重新报送。"
 LAST_MONTH_EXPLANATION = (
     "本月集中投放一批个体工商户应急周转贷款，期限短、风险权重高，利率按风险定价，次月将回落。"
 )
 
 
+def history(
+    institution,
+    period,
+    status: str,
+    values: dict,
+    *,
+    officer,
+    signer,
+    submitted: datetime,
+    findings=(),
+    explanations=None,
+    edition: str,
+    saved_before: timedelta = timedelta(hours=3),
+    reviewed_after: timedelta = timedelta(days=2),
+    reason: str = "",
+    upload: bytes | None = None,
+) -> services.NewVersion:
+    """One demo return as it would have come in, for `services.write_versions`: saved by the bank a few hours
+    before its signer submitted it on `submitted`, then approved or returned by the officer; a draft is only
+    saved. Its version, transitions and audit entries are those of a real filing."""
+    steps = []
+    if status != FilingStatus.DRAFT:
+        steps.append(
+            services.Step(
+                to=FilingStatus.SUBMITTED,
+                actor=signer or officer,
+                at=submitted,
+                action="filing.submit",
+                summary="{filing} 提交第 {number} 版，回执 {receipt}",
+            )
+        )
+    reviewed = submitted + reviewed_after
+    if status == FilingStatus.APPROVED:
+        steps.append(
+            services.Step(
+                to=status,
+                actor=officer,
+                at=reviewed,
+                action="filing.approve",
+                summary="{filing} 审核通过（第 {number} 版）",
+            )
+        )
+    elif status == FilingStatus.RETURNED:
+        escaped = reason.replace("{", "{{").replace("}", "}}")
+        steps.append(
+            services.Step(
+                to=status,
+                actor=officer,
+                at=reviewed,
+                reason=reason,
+                action="filing.return",
+                summary="{filing} 退回：" + escaped,
+            )
+        )
+    name = f"{institution.short_name}{period.get_form_display()}.pdf"
+    return services.NewVersion(
+        institution=institution,
+        period=period,
+        edition=edition,
+        source=VersionSource.DEMO,
+        values=parsing.values_to_json(values) if values else {},
+        findings=[f.as_dict() for f in findings],
+        explanations=explanations or {},
+        upload=services.Upload(upload, name) if upload else None,
+        extension=".pdf",
+        steps=tuple(steps),
+        created_at=submitted - saved_before,
+    )
+
+
 @transaction.atomic
-def load_monthly_data(*, first=(2020, 1), last=(2022, 12), officer=None, signers=None) -> int:
-    """Create the demo's monitoring filings, one approved version each (the last month in mixed states).
-    From 2020年1月, so that 2021 has its 年初 and 同比 and 2022's 增量同比 has last year's 比年初 to compare."""
-    ensure_monthly_periods(first, last)
+def load_monthly_data(*, first=(2020, 1), last=(2022, 12), officer, signers=None) -> int:
+    """Create the demo's monitoring filings, one version each, approved (the last month in mixed states), with
+    their versions, transitions and audit entries written as every filing's are (`services.write_versions`).
+    From 2020年1月, so that 2021 has its 年初 and 同比 and 2022's 增量同比 has last year's 比年初 to compare.
+    The last month, the one officers review in the demo, is saved bank by bank in the order the banks sent it,
+    each sheet checked by the rules against the group as it then stood — the findings a real month would have."""
+    services.ensure_monthly_periods(first, last)
     periods = {(p.year, p.month): p for p in Period.objects.filter(form=Form.MONITORING)}
     months = [key for key in sorted(periods) if first <= key <= last]
     signers = signers or {}
     definition = definition_for(Form.MONITORING, last[0])
-    filings, versions, steps = [], [], []
+    made, under_review = 0, []
     for institution in Institution.objects.all():
         rng = random.Random(f"{SEED}-late-{institution.code}")
         data = series(institution, months)
+        items = []
         for key in months:
             period = periods[key]
             status = (
@@ -172,77 +245,45 @@ def load_monthly_data(*, first=(2020, 1), last=(2022, 12), officer=None, signers
             if key == last:  # the month under review came in before the demo's day (portal/clock.py)
                 day = min(day, 7)
             submitted = datetime.combine(period.due_on.replace(day=day), time(16, 30), SHANGHAI)
-            filing = Filing(institution=institution, period=period, status=status, lock_version=1)
-            if status in {FilingStatus.SUBMITTED, FilingStatus.APPROVED, FilingStatus.RETURNED}:
-                filing.first_submitted_at = filing.submitted_at = submitted
-            if status == FilingStatus.APPROVED:
-                filing.approved_at = submitted + timedelta(days=2)
-            signer = signers.get(institution.code)
-            version = FilingVersion(
-                filing=filing,
-                number=1,
-                edition=definition.edition,
-                values=parsing.values_to_json(
-                    {**data[key], **(LAST_MONTH_OVERRIDES.get(institution.code, {}) if key == last else {})}
-                ),
-                findings=[],
-                source=VersionSource.DEMO,
-                created_at=submitted - timedelta(hours=3),
-                submitted_by=signer if filing.submitted_at else None,
-                submitted_at=filing.submitted_at,
-                attestation="演示数据" if filing.submitted_at else "",
-                receipt_no=f"XW{key[0]}{key[1]:02d}-{institution.code}-01" if filing.submitted_at else "",
-            )
-            filings.append(filing)
-            versions.append(version)
-    Filing.objects.bulk_create(filings)
-    for filing, version in zip(filings, versions, strict=True):
-        version.filing = filing
-    FilingVersion.objects.bulk_create(versions)
-    for filing, version in zip(filings, versions, strict=True):
-        filing.current_version = version
-        if officer is not None and filing.submitted_at:
-            actor = version.submitted_by or officer
-            steps.append(
-                Transition(
-                    filing=filing,
-                    version=version,
-                    from_status=FilingStatus.DRAFT,
-                    to_status=FilingStatus.SUBMITTED,
-                    actor=actor,
-                    at=filing.submitted_at,
+            values = {**data[key], **(LAST_MONTH_OVERRIDES.get(institution.code, {}) if key == last else {})}
+            if key == last:
+                under_review.append((submitted, institution, period, status, values))
+                continue
+            items.append(
+                history(
+                    institution,
+                    period,
+                    status,
+                    values,
+                    officer=officer,
+                    signer=signers.get(institution.code),
+                    submitted=submitted,
+                    edition=definition.edition,
                 )
             )
-            if filing.status in {FilingStatus.APPROVED, FilingStatus.RETURNED}:
-                steps.append(
-                    Transition(
-                        filing=filing,
-                        version=version,
-                        from_status=FilingStatus.SUBMITTED,
-                        to_status=filing.status,
-                        actor=officer,
-                        at=filing.submitted_at + timedelta(days=2),
-                        reason=""
-                        if filing.status == FilingStatus.APPROVED
-                        else "普惠小微信用贷款余额较上月变动较大，请核实统计口径后重新报送。",
-                    )
-                )
-    Filing.objects.bulk_update(filings, ["current_version"])
-    Transition.objects.bulk_create(steps)
-    # The last month is what officers review in the demo: give its versions their real findings, so the
-    # matrix's "clean submissions" list and each sheet's warnings are what the rules say.
-    latest = [v for f, v in zip(filings, versions, strict=True) if f.period.key == periods[last].key]
-    for version in latest:
-        filing = version.filing
-        _definition, _values, found = check(
-            institution=filing.institution, period=filing.period, raw=version.values
+        made += len(services.write_versions(items, actor=signers.get(institution.code) or officer))
+    for submitted, institution, period, status, values in sorted(
+        under_review, key=lambda r: (r[0], r[1].code)
+    ):
+        _definition, stored, found = services.check(institution=institution, period=period, raw=values)
+        explained = institution.code in LAST_MONTH_OVERRIDES
+        item = history(
+            institution,
+            period,
+            status,
+            stored,
+            officer=officer,
+            signer=signers.get(institution.code),
+            submitted=submitted,
+            edition=definition.edition,
+            findings=found,
+            explanations={f.key: LAST_MONTH_EXPLANATION for f in found if f.severity == "warning"}
+            if explained
+            else {},
+            reason=RETURN_REASON if status == FilingStatus.RETURNED else "",
         )
-        version.findings = [f.as_dict() for f in found]
-        if filing.institution.code in LAST_MONTH_OVERRIDES:
-            version.explanations = {f.key: LAST_MONTH_EXPLANATION for f in found if f.severity == "warning"}
-    FilingVersion.objects.bulk_update(latest, ["findings", "explanations"])
-    dashcache.renew_filings_on_commit()  # bulk writes send no signals
-    return len(filings)
+        made += len(services.write_versions([item], actor=signers.get(institution.code) or officer))
+    return made
 
 
 # --- the year's other returns: 附件3 plan, 附件2 contacts, 工作方案, 经验做法 ------------------------------
@@ -323,70 +364,6 @@ def plan_values(institution: Institution, balances: dict, year: int) -> dict[str
     return values
 
 
-def _demo_filing(institution, period, status, values, *, officer, signer, submitted, upload=None, reason=""):
-    filed = status != FilingStatus.DRAFT
-    filing = Filing.objects.create(
-        institution=institution,
-        period=period,
-        status=status,
-        lock_version=1,
-        first_submitted_at=submitted if filed else None,
-        submitted_at=submitted if filed else None,
-        approved_at=submitted + timedelta(days=3) if status == FilingStatus.APPROVED else None,
-    )
-    _definition, stored, found = check(institution=institution, period=period, raw=values)
-    version = FilingVersion(
-        filing=filing,
-        number=1,
-        edition=_definition.edition,
-        values=parsing.values_to_json(stored) if values else {},
-        findings=[f.as_dict() for f in found],
-        source=VersionSource.DEMO,
-        created_at=submitted - timedelta(hours=2),
-        submitted_by=signer if filed else None,
-        submitted_at=filing.submitted_at,
-        attestation="演示数据" if filing.submitted_at else "",
-    )
-    if filing.submitted_at:
-        from .services import receipt_number
-
-        version.receipt_no = receipt_number(filing, version)
-    if upload:
-        from django.core.files.base import ContentFile
-
-        from .services import Upload
-
-        content = Upload(upload, f"{institution.short_name}{period.get_form_display()}.pdf")
-        version.upload_name, version.upload_sha256 = content.name, content.sha256
-        version.upload.save(
-            f"demo-{institution.code}-{period.form}-{period.key}.pdf", ContentFile(upload), save=False
-        )
-    version.save()
-    filing.current_version = version
-    filing.save(update_fields=["current_version"])
-    if filing.submitted_at:
-        actor = signer or officer
-        Transition.objects.create(
-            filing=filing,
-            version=version,
-            from_status=FilingStatus.DRAFT,
-            to_status=FilingStatus.SUBMITTED,
-            actor=actor,
-            at=submitted,
-        )
-        if status in (FilingStatus.APPROVED, FilingStatus.RETURNED):
-            Transition.objects.create(
-                filing=filing,
-                version=version,
-                from_status=FilingStatus.SUBMITTED,
-                to_status=status,
-                actor=officer,
-                at=submitted + timedelta(days=3),
-                reason=reason,
-            )
-    return filing
-
-
 @transaction.atomic
 def load_annual_data(*, year: int = 2022, officer, signers) -> int:
     """附件3 plans (consistent with the monthly sheets), 附件2 contacts from master data, work plans and the
@@ -395,9 +372,7 @@ def load_annual_data(*, year: int = 2022, officer, signers) -> int:
 
     from institutions.models import Contact
 
-    from .services import ensure_campaign_periods
-
-    ensure_campaign_periods(year, due_on=date(*CAMPAIGN_DUE))
+    services.ensure_campaign_periods(year, due_on=date(*CAMPAIGN_DUE))
     periods = {(p.form, p.quarter): p for p in Period.objects.filter(year=year).exclude(form=Form.MONITORING)}
     balances: dict[int, dict] = {}
     for institution_id, y, m, values in FilingVersion.objects.filter(
@@ -413,17 +388,24 @@ def load_annual_data(*, year: int = 2022, officer, signers) -> int:
         return datetime.combine(date(*SUBMITTED_ON[quarter]), time(15, 0), SHANGHAI)
 
     def file(institution, form, quarter, status, values, upload=None, reason=""):
-        _demo_filing(
+        period = periods[(form, quarter)]
+        definition, stored, found = services.check(institution=institution, period=period, raw=values)
+        item = history(
             institution,
-            periods[(form, quarter)],
+            period,
             status,
-            values,
+            stored if values else {},
             officer=officer,
             signer=signers.get(institution.code),
             submitted=on(quarter),
-            upload=upload,
+            findings=found,
+            edition=definition.edition,
+            saved_before=timedelta(hours=2),
+            reviewed_after=timedelta(days=3),
             reason=reason,
+            upload=upload,
         )
+        services.write_versions([item], actor=signers.get(institution.code) or officer)
 
     made = 0
     for institution in Institution.objects.all():

@@ -9,7 +9,7 @@ nothing off. Generated only when the database has no 2023 sheet, so a second run
 """
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,11 +17,11 @@ from django.db import transaction
 
 from institutions.models import Institution
 
-from . import parsing, rules
+from . import rules
 from .definitions import MONITORING_2023, NPL_WRITE_OFFS, TOTAL_LOAN_BALANCE
-from .demo import SEED, series
-from .models import Filing, FilingStatus, FilingVersion, Form, Period, Transition, VersionSource
-from .services import ensure_monthly_periods
+from .demo import SEED, history, series
+from .models import Filing, FilingStatus, Form, Period
+from .services import ensure_monthly_periods, write_versions
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIRST, LAST = (2023, 1), (2023, 6)
@@ -60,8 +60,9 @@ def _clean(institution, period, values, previous) -> bool:
 
 
 @transaction.atomic
-def load_2023_data(*, officer=None, signers=None) -> int:
-    """Approved 2023年1–6月 sheets for every institution (none when any 2023 sheet exists)."""
+def load_2023_data(*, officer, signers=None) -> int:
+    """Approved 2023年1–6月 sheets for every institution (none when any 2023 sheet exists), written as every
+    filing is (`services.write_versions`, through `demo.history`)."""
     if Filing.objects.filter(period__form=Form.MONITORING, period__year=2023).exists():
         return 0
     ensure_monthly_periods(FIRST, LAST)
@@ -72,45 +73,22 @@ def load_2023_data(*, officer=None, signers=None) -> int:
     made = 0
     for institution in Institution.objects.all():
         data = values_2023(institution)
-        previous = None
+        previous, items = None, []
         for key in sorted(data):
             period, values = periods[key], data[key]
             assert _clean(institution, period, values, previous), (institution.code, key)
             previous = values
-            submitted = datetime.combine(period.due_on.replace(day=10), time(16, 30), SHANGHAI)
-            filing = Filing.objects.create(
-                institution=institution,
-                period=period,
-                status=FilingStatus.APPROVED,
-                lock_version=1,
-                first_submitted_at=submitted,
-                submitted_at=submitted,
-                approved_at=submitted + timedelta(days=2),
-            )
-            signer = signers.get(institution.code)
-            version = FilingVersion.objects.create(
-                filing=filing,
-                number=1,
-                edition=MONITORING_2023.edition,
-                values=parsing.values_to_json(values),
-                findings=[],
-                source=VersionSource.DEMO,
-                created_at=submitted - timedelta(hours=3),
-                submitted_by=signer,
-                submitted_at=submitted,
-                attestation="演示数据",
-                receipt_no=f"XW{key[0]}{key[1]:02d}-{institution.code}-01",
-            )
-            filing.current_version = version
-            filing.save(update_fields=["current_version"])
-            if officer is not None:
-                Transition.objects.create(
-                    filing=filing,
-                    version=version,
-                    from_status=FilingStatus.SUBMITTED,
-                    to_status=FilingStatus.APPROVED,
-                    actor=officer,
-                    at=filing.approved_at,
+            items.append(
+                history(
+                    institution,
+                    period,
+                    FilingStatus.APPROVED,
+                    values,
+                    officer=officer,
+                    signer=signers.get(institution.code),
+                    submitted=datetime.combine(period.due_on.replace(day=10), time(16, 30), SHANGHAI),
+                    edition=MONITORING_2023.edition,
                 )
-            made += 1
+            )
+        made += len(write_versions(items, actor=signers.get(institution.code) or officer))
     return made

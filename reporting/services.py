@@ -2,14 +2,16 @@
 
 Each service is keyword-only, runs in one transaction with the filing row locked (`select_for_update`),
 writes a Transition and an audit entry in that transaction, and queues follow-up work on commit.
-The web form, the Excel upload, the API and the bulk import all go through `save_version`, so one
-validator (reporting.parsing + reporting.rules) checks every way in.
+Every version is stored by `write_versions`, set-based (one write per table, COPY on PostgreSQL): the web
+form, the API and the Excel upload through `save_version` (one item), documents through `save_document`, an
+officer's bulk import and the demo loader with thousands of items — one validator (reporting.parsing +
+reporting.rules) checks every way in, and each way writes the same version, transition and audit rows.
 """
 
 import calendar
 import hashlib
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
@@ -18,13 +20,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit import services as audit
-from indicators import dashcache
 from institutions import access
 from institutions.models import Institution
 from outbox import services as outbox
-from portal import clock
+from portal import bulkdb, clock
 
-from . import names, parsing, rules, selectors
+from . import events, names, parsing, rules, selectors
 from .definitions import FormDefinition, Layout, definition_for
 from .models import Filing, FilingStatus, FilingVersion, Form, Period, Transition, VersionSource
 
@@ -84,7 +85,7 @@ def ensure_monthly_periods(first: tuple[int, int], last: tuple[int, int]) -> lis
             )
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     Period.objects.bulk_create(created)
-    dashcache.renew_filings_on_commit()  # bulk_create sends no signal; new months change the filing rates
+    events.announce(events.filings_changed, sender=Period, filings=[])  # bulk_create sends no post_save
     return created
 
 
@@ -115,7 +116,7 @@ def ensure_campaign_periods(year: int, *, due_on: date) -> list[Period]:
     existing = set(Period.objects.filter(year=year).values_list("form", "quarter"))
     created = [p for p in wanted if (p.form, p.quarter) not in existing]
     Period.objects.bulk_create(created)
-    dashcache.renew_filings_on_commit()  # bulk_create sends no signal; new months change the filing rates
+    events.announce(events.filings_changed, sender=Period, filings=[])  # bulk_create sends no post_save
     return created
 
 
@@ -264,15 +265,6 @@ class Upload:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def _locked_filing(*, institution: Institution, period: Period) -> Filing:
-    Filing.objects.get_or_create(institution=institution, period=period)
-    return (
-        Filing.objects.select_for_update(of=("self",))
-        .select_related("period", "institution")
-        .get(institution=institution, period=period)
-    )
-
-
 def _lock(filing: Filing) -> Filing:
     return (
         Filing.objects.select_for_update(of=("self",))
@@ -338,34 +330,24 @@ def save_version(
         )
     definition, values, findings = check(institution=institution, period=period, raw=raw, locate=locate)
     keep = {f.key for f in findings if f.severity == "warning"}
-    version = FilingVersion(
+    item = NewVersion(
+        institution=institution,
+        period=period,
         edition=definition.edition,
+        source=source,
         values=parsing.values_to_json(values),
         findings=[f.as_dict() for f in findings],
         explanations=_carried_explanations(institution, period, explanations, keep),
-        source=source,
-        created_by=actor,
         reading_notes=list(reading_notes or []),
-    )
-
-    def describe(filing, version, old_values):
-        summary = (
-            f"{filing} 保存第 {version.number} 版（{version.get_source_display()}，"
-            f"错误 {version.error_count}，预警 {version.warning_count}）"
-        )
-        return summary, audit.diff(old_values, version.values)
-
-    return _append_version(
-        institution=institution,
-        period=period,
-        actor=actor,
-        version=version,
         upload=upload,
-        extension=".xlsx",
         expected_lock_version=expected_lock_version,
-        action="filing.save",
-        describe=describe,
-        ip=ip,
+    )
+    return _stored_version(write_versions([item], actor=actor, ip=ip)[0])
+
+
+def _stored_version(written: "Written") -> FilingVersion:
+    return FilingVersion.objects.select_related("filing__institution", "filing__period").get(
+        pk=written.version_id
     )
 
 
@@ -387,47 +369,306 @@ def _carried_explanations(institution, period, posted: dict | None, keep: set[st
     return {k: v for k, v in merged.items() if k in keep}
 
 
-def _append_version(
-    *, institution, period, actor, version, upload, extension, expected_lock_version, action, describe, ip
-) -> FilingVersion:
-    """Lock the filing, refuse while it is under review or approved, number and save `version` with its file,
-    make it current (a returned filing goes back to draft) and audit — one transaction."""
+# --- the one write path: versions, their workflow steps, filing updates and audit entries, set-based ---------
+
+
+@dataclass(frozen=True)
+class Step:
+    """A workflow step written with a new version (the bulk import's approval, the demo's history):
+    to which status, by whom, when (None: now), why, and its audit entry's action and summary — the summary
+    a template over {filing}, {number} and {receipt}."""
+
+    to: str
+    actor: object
+    action: str
+    summary: str
+    reason: str = ""
+    at: datetime | None = None
+
+
+@dataclass
+class NewVersion:
+    """One version to store: for which filing, its stored values, findings, explanations and origin; the
+    uploaded file it came from; the revision its author saw; the steps that follow it; `replaces` the bank's
+    own draft or returned sheet's status when an officer's import replaces it (with `reason`)."""
+
+    institution: Institution
+    period: Period
+    edition: str
+    source: str
+    values: dict = field(default_factory=dict)
+    findings: list = field(default_factory=list)  # Finding.as_dict() each
+    explanations: dict = field(default_factory=dict)
+    reading_notes: list = field(default_factory=list)
+    upload: "Upload | None" = None
+    extension: str = ".xlsx"
+    expected_lock_version: int | None = None
+    steps: tuple[Step, ...] = ()
+    replaces: str = ""
+    reason: str = ""
+    action: str = "filing.save"
+    summary: str = (
+        ""  # the save's audit summary, a template like SAVE_SUMMARY (braces in a file name doubled)
+    )
+    changes: dict | None = (
+        None  # the save's audit changes; default the values' diff against the current version
+    )
+    created_at: datetime | None = None
+
+
+@dataclass
+class Written:
+    """What became of a NewVersion: stored (its version's id and number, the filing's new status) or refused
+    (`refused`: why — the filing is submitted or approved)."""
+
+    item: NewVersion
+    filing_id: int | None = None
+    version_id: int | None = None
+    number: int = 0
+    status: str = ""
+    refused: str = ""
+
+
+def locked_message(filing_name: str, status: str) -> str:
+    """Why a submitted or approved return takes no new version, and whom to ask."""
+    if status == FilingStatus.APPROVED:
+        return f"{filing_name} 已通过审核并锁定。如需更正，请联系人民银行经办退回后再报送。"
+    return f"{filing_name} 已提交，正在审核，不能修改。如需更正，请联系人民银行经办退回。"
+
+
+SAVE_SUMMARY = "{filing} 保存第 {number} 版（{source}，错误 {errors}，预警 {warnings}）"
+_FILING_FIELDS = [
+    "current_version",
+    "status",
+    "lock_version",
+    "approved_at",
+    "submitted_at",
+    "first_submitted_at",
+    "updated_at",
+]
+
+
+def write_versions(
+    items: list[NewVersion], *, actor, ip: str | None = None, strict: bool = True
+) -> list[Written]:
+    """Store new versions with one write per table, in the caller's transaction (or one of its own): the
+    filings created when missing and locked (select_for_update), each version numbered after its filing's
+    last, its file saved, the filing pointed at it (a 已退回 filing back to 草稿, "退回后重新报送"), then each
+    item's steps; transitions, the filings' new state and every audit entry (filing.save, filing.import_replace,
+    each step's) written together — COPY and one UPDATE on PostgreSQL. A filing submitted or approved refuses
+    its version: with `strict` (one filer's save) that raises ServiceError (code "locked"), and a revision
+    other than the one its author saw raises Conflict; otherwise (an import) the item comes back refused.
+
+    Every way a version is stored goes through here — the web form, the API, a workbook upload, a document,
+    an officer's bulk import and the demo loader — so each writes the same rows."""
+    if not items:
+        return []
     with transaction.atomic():
-        filing = _locked_filing(institution=institution, period=period)
-        _check_expected(filing, expected_lock_version)
-        if filing.status == FilingStatus.APPROVED:
-            raise ServiceError(
-                f"{filing} 已通过审核并锁定。如需更正，请联系人民银行经办退回后再报送。", code="locked"
-            )
-        if filing.status == FilingStatus.SUBMITTED:
-            raise ServiceError(
-                f"{filing} 已提交，正在审核，不能修改。如需更正，请联系人民银行经办退回。", code="locked"
-            )
-        version.filing = filing
-        version.number = (filing.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-        if upload is not None:
-            version.upload_name = upload.name[:255]
-            version.upload_sha256 = upload.sha256
-            name = f"{institution.code}-{period.form}-{period.key}-{upload.sha256[:12]}{extension}"
-            version.upload.save(name, ContentFile(upload.data), save=False)
-        version.save()
-        old_values = filing.current_version.values if filing.current_version_id else {}
-        filing.current_version = version
-        filing.lock_version += 1
-        if filing.status == FilingStatus.RETURNED:
-            _transition(filing, to=FilingStatus.DRAFT, actor=actor, reason="退回后重新报送")
-        filing.save(update_fields=["current_version", "lock_version", "status", "updated_at"])
-        summary, changes = describe(filing, version, old_values)
-        audit.record(
-            actor=actor,
-            action=action,
-            obj=version,
-            institution=institution,
-            summary=summary,
-            changes=changes,
-            ip=ip,
+        filings = _lock_filings({(i.institution.pk, i.period.pk) for i in items})
+        numbers = dict(
+            FilingVersion.objects.filter(filing_id__in=[f.pk for f in filings.values()])
+            .values("filing")
+            .annotate(n=Max("number"))
+            .values_list("filing", "n")
         )
-    return version
+        ids = iter(bulkdb.next_ids(FilingVersion, len(items)))
+        now = timezone.now()
+        versions, transitions, updates, entries, written = [], [], {}, [], []
+        for item in items:
+            filing = filings[(item.institution.pk, item.period.pk)]
+            name = f"{item.institution} {item.period}"
+            if (
+                strict
+                and item.expected_lock_version is not None
+                and item.expected_lock_version != filing.lock_version
+            ):
+                raise Conflict(
+                    f"{name} 已被他人修改（您打开的是第 {item.expected_lock_version} 次修订，当前为第 "
+                    f"{filing.lock_version} 次）。为避免覆盖他人的修改，请刷新页面，核对后再保存。"
+                )
+            if filing.status in (FilingStatus.APPROVED, FilingStatus.SUBMITTED):
+                message = locked_message(name, filing.status)
+                if strict:
+                    raise ServiceError(message, code="locked")
+                written.append(Written(item, filing_id=filing.pk, status=filing.status, refused=message))
+                continue
+            number = numbers[filing.pk] = numbers.get(filing.pk, 0) + 1
+            version_id = next(ids)
+            created = item.created_at or now
+            version = {
+                "id": version_id,
+                "filing_id": filing.pk,
+                "number": number,
+                "edition": item.edition,
+                "values": item.values,
+                "findings": item.findings,
+                "explanations": item.explanations,
+                "reading_notes": list(item.reading_notes),
+                "source": item.source,
+                "created_by_id": getattr(actor, "pk", None),
+                "created_at": created,
+            }
+            if item.upload is not None:
+                version.update(_store_upload(item, number))
+            old_values = filing.values
+            steps = []
+            if filing.status == FilingStatus.RETURNED:
+                steps.append((FilingStatus.RETURNED, FilingStatus.DRAFT, actor, "退回后重新报送", created))
+            filing.status = FilingStatus.DRAFT
+            filing.lock_version += 1
+            filing.values = item.values
+            source = VersionSource(item.source).label
+            errors = sum(1 for f in item.findings if f.get("severity") == rules.ERROR)
+            warnings = sum(1 for f in item.findings if f.get("severity") == rules.WARNING)
+            common = {"institution_id": item.institution.pk, "ip": ip}
+            entries.append(
+                audit.row(
+                    actor=actor,
+                    action=item.action,
+                    object_type=FilingVersion._meta.label,
+                    object_id=version_id,
+                    summary=(item.summary or SAVE_SUMMARY).format(
+                        filing=name, number=number, source=source, errors=errors, warnings=warnings
+                    ),
+                    changes=item.changes if item.changes is not None else audit.diff(old_values, item.values),
+                    at=item.created_at,
+                    **common,
+                )
+            )
+            if item.replaces:
+                entries.append(
+                    audit.row(
+                        actor=actor,
+                        action="filing.import_replace",
+                        object_type=Filing._meta.label,
+                        object_id=filing.pk,
+                        summary=f"{name} 机构的{FilingStatus(item.replaces).label}被批量导入替换（第 {number} 版）",
+                        changes={"replaced": item.replaces, "reason": item.reason},
+                        **common,
+                    )
+                )
+            receipt = ""
+            for step in item.steps:
+                at = step.at or now
+                steps.append((filing.status, step.to, step.actor, step.reason, at))
+                if step.to == FilingStatus.SUBMITTED:
+                    receipt = _receipt(item.period, item.institution, number)
+                    version.update(
+                        submitted_by_id=step.actor.pk,
+                        submitted_at=at,
+                        attestation=attestation_text(step.actor)
+                        if item.source != VersionSource.DEMO
+                        else "演示数据",
+                        receipt_no=receipt,
+                    )
+                    filing.submitted_at = at
+                    filing.first_submitted_at = filing.first_submitted_at or at
+                if step.to == FilingStatus.APPROVED:
+                    filing.approved_at = at
+                    filing.submitted_at = filing.submitted_at or at
+                    filing.first_submitted_at = filing.first_submitted_at or at
+                entries.append(
+                    audit.row(
+                        actor=step.actor,
+                        action=step.action,
+                        object_type=Filing._meta.label,
+                        object_id=filing.pk,
+                        summary=step.summary.format(filing=name, number=number, receipt=receipt),
+                        changes={"status": [filing.status, step.to]},
+                        at=step.at,
+                        **common,
+                    )
+                )
+                filing.status = step.to
+                filing.lock_version += 1
+            for from_status, to_status, by, reason, at in steps:
+                transitions.append(
+                    {
+                        "filing_id": filing.pk,
+                        "version_id": version_id,
+                        "from_status": from_status,
+                        "to_status": to_status,
+                        "actor_id": by.pk,
+                        "reason": reason,
+                        "field_comments": {},
+                        "at": at,
+                    }
+                )
+            versions.append(version)
+            updates[filing.pk] = (
+                filing.pk,
+                version_id,
+                filing.status,
+                filing.lock_version,
+                filing.approved_at,
+                filing.submitted_at,
+                filing.first_submitted_at,
+                now,
+            )
+            written.append(Written(item, filing.pk, version_id, number, filing.status))
+        bulkdb.insert(FilingVersion, versions)
+        bulkdb.insert(Transition, transitions)
+        bulkdb.update(Filing, _FILING_FIELDS, list(updates.values()))
+        audit.record_many(entries)
+        events.announce(
+            events.filings_changed, sender=Filing, filings=[w.filing_id for w in written if w.version_id]
+        )
+    return written
+
+
+@dataclass
+class _Locked:
+    """A filing as `write_versions` holds it locked: plain values, updated as its items are written."""
+
+    pk: int
+    status: str
+    lock_version: int
+    approved_at: datetime | None
+    submitted_at: datetime | None
+    first_submitted_at: datetime | None
+    values: dict  # its current version's values, {} without one
+
+
+def _lock_filings(keys: set[tuple[int, int]]) -> dict[tuple[int, int], _Locked]:
+    """The filings of (institution id, period id) `keys`, created when missing, locked in id order."""
+    bulkdb.insert(
+        Filing, [{"institution_id": i, "period_id": p} for i, p in sorted(keys)], ignore_conflicts=True
+    )
+    rows = (
+        Filing.objects.select_for_update(of=("self",))
+        .filter(institution_id__in={i for i, _p in keys}, period_id__in={p for _i, p in keys})
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "institution_id",
+            "period_id",
+            "status",
+            "lock_version",
+            "approved_at",
+            "submitted_at",
+            "first_submitted_at",
+            "current_version__values",
+        )
+    )
+    return {
+        (inst, period): _Locked(pk, status, lock_version, approved, submitted, first, values or {})
+        for pk, inst, period, status, lock_version, approved, submitted, first, values in rows
+        if (inst, period) in keys
+    }
+
+
+def _store_upload(item: NewVersion, number: int) -> dict:
+    """Save the item's file under uploads/ (named by institution, return, period and content) and say where."""
+    upload, institution, period = item.upload, item.institution, item.period
+    field_ = FilingVersion._meta.get_field("upload")
+    name = field_.generate_filename(
+        None, f"{institution.code}-{period.form}-{period.key}-{upload.sha256[:12]}{item.extension}"
+    )
+    return {
+        "upload": field_.storage.save(name, ContentFile(upload.data)),
+        "upload_name": upload.name[:255],
+        "upload_sha256": upload.sha256,
+    }
 
 
 RECEIPT_PREFIX = {
@@ -439,11 +680,14 @@ RECEIPT_PREFIX = {
 }
 
 
+def _receipt(period: Period, institution: Institution, number: int) -> str:
+    when = f"{period.year}{period.month:02d}" if period.month else period.key.replace("-", "")
+    return f"{RECEIPT_PREFIX[period.form]}{when}-{institution.code}-{number:02d}"
+
+
 def receipt_number(filing: Filing, version: FilingVersion) -> str:
     """XW202203-ICBC-02 (附件4, 2022年3月, version 2); XWJH2022-…, XWJY2022Q1-… for the other returns."""
-    period = filing.period
-    when = f"{period.year}{period.month:02d}" if period.month else period.key.replace("-", "")
-    return f"{RECEIPT_PREFIX[period.form]}{when}-{filing.institution.code}-{version.number:02d}"
+    return _receipt(filing.period, filing.institution, version.number)
 
 
 def attestation_text(actor) -> str:
@@ -659,27 +903,6 @@ def record_rejected_upload(*, actor, institution, period, filename: str, sha256:
         changes={"filename": filename[:255], "sha256": sha256, "message": message},
         ip=ip,
     )
-
-
-def approve_imported(*, filing: Filing, actor, ip=None) -> Filing:
-    """A clean row of a PBoC bulk import is approved as it is stored (草稿 → 已通过, reason recorded)."""
-    filing = _lock(filing)
-    _require(access.can_review(actor, filing.institution), "您无权为该机构导入数据。")
-    _transition(filing, to=FilingStatus.APPROVED, actor=actor, reason="人民银行批量导入")
-    now = timezone.now()
-    filing.approved_at = now
-    filing.submitted_at = filing.submitted_at or now
-    filing.first_submitted_at = filing.first_submitted_at or now
-    _record_step(
-        filing,
-        actor=actor,
-        action="filing.import_approve",
-        summary=f"{filing} 批量导入并通过（第 {filing.current_version.number} 版）",
-        changes={"status": [FilingStatus.DRAFT, FilingStatus.APPROVED]},
-        fields=["approved_at", "submitted_at", "first_submitted_at"],
-        ip=ip,
-    )
-    return filing
 
 
 def start_import(
@@ -1042,25 +1265,16 @@ def save_document(
         raise ServiceError(exc.message, code=exc.code) from None
     if not period.is_open():
         raise ServiceError(f"{period} 的报送窗口已关闭，如需补报请联系人民银行经办。")
-    version = FilingVersion(
-        edition=definition.edition, values={}, findings=[], source=source, created_by=actor
-    )
-
-    def describe(filing, version, _old_values):
-        return f"{filing} 上传第 {version.number} 版文件 {filename[:60]}", {
-            "sha256": upload.sha256,
-            "type": kind,
-        }
-
-    return _append_version(
+    item = NewVersion(
         institution=institution,
         period=period,
-        actor=actor,
-        version=version,
+        edition=definition.edition,
+        source=source,
         upload=upload,
         extension=DOCUMENT_TYPES[kind][1],
         expected_lock_version=expected_lock_version,
         action="filing.document",
-        describe=describe,
-        ip=ip,
+        summary="{filing} 上传第 {number} 版文件 " + filename[:60].replace("{", "{{").replace("}", "}}"),
+        changes={"sha256": upload.sha256, "type": kind},
     )
+    return _stored_version(write_versions([item], actor=actor, ip=ip)[0])

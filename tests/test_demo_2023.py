@@ -6,7 +6,6 @@ from decimal import Decimal
 from indicators import indicators as ind
 from indicators import selectors
 from institutions.models import Institution
-from institutions.services import load_master_data
 from reporting import rules
 from reporting.definitions import MONITORING_2023
 from reporting.demo import load_monthly_data
@@ -14,10 +13,10 @@ from reporting.demo_2023 import NO_WRITE_OFFS, load_2023_data
 from reporting.models import Filing, FilingVersion
 
 
-def test_the_2023_half_year_obeys_the_rules_and_loads_once(db):
-    load_master_data()
-    assert load_2023_data() == 24 * 6
-    assert load_2023_data() == 0
+def test_the_2023_half_year_obeys_the_rules_and_loads_once(master, users):
+    officer = users["officer_branch"]
+    assert load_2023_data(officer=officer) == 24 * 6
+    assert load_2023_data(officer=officer) == 0
     for version in FilingVersion.objects.filter(filing__period__year=2023).select_related("filing__period"):
         values = {k: Decimal(v) for k, v in version.values.items()}
         assert version.edition == "2023"
@@ -36,10 +35,9 @@ def test_the_2023_half_year_obeys_the_rules_and_loads_once(db):
     assert "HKB" in NO_WRITE_OFFS
 
 
-def test_the_demo_shows_write_off_restored_growth_for_2023(db):
-    load_master_data()
-    load_monthly_data(first=(2022, 11), last=(2022, 12))
-    load_2023_data()
+def test_the_demo_shows_write_off_restored_growth_for_2023(master, users):
+    load_monthly_data(first=(2022, 11), last=(2022, 12), officer=users["officer_branch"])
+    load_2023_data(officer=users["officer_branch"])
     result = ind.compute(selectors.load_inputs(years=[2023], months=[(2023, 6)]))
     rows = result.institution_rows()
     restored = rows[(rows.code == "loan_increase_restored_ytd") & rows.value.notna()]
