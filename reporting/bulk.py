@@ -13,53 +13,36 @@ The work is set-based, so an import of thousands of rows costs a few statements 
   institution's "previous month" for a later row (so E301 still catches a 年初至今 figure that falls between
   two months of one workbook), while the group's changes (W406) are those of the group as it stood when the
   import began, so a row's findings never depend on where it sits in the file;
-- each chunk of rows is stored in one transaction — versions, transitions and audit entries with one bulk
-  write each (COPY on PostgreSQL), the filings locked (`select_for_update`) and updated with one statement —
-  and that transaction also advances `job.processed` and the job's result: a worker killed half-way resumes
-  after the last committed chunk and never stores a row twice.
+- each chunk of rows is stored in one transaction through the one write path every version takes,
+  `services.write_versions` — versions, transitions, the filings' new state and audit entries with one bulk
+  write each (COPY on PostgreSQL), the filings locked (`select_for_update`) — and that transaction also
+  advances `job.processed` and the job's result: a worker killed half-way resumes after the last committed
+  chunk and never stores a row twice.
 
-The stored rows are what `services.save_version` + `services.approve_imported` write for each row: a version
-numbered after the filing's last, a 已退回 filing back to 草稿 ("退回后重新报送"), 草稿 → 已通过 with the reason
-"人民银行批量导入", and the audit entries filing.save and filing.import_approve.
+A stored row is what a bank's own save is (the same version, 草稿 transition after 已退回, filing.save audit
+entry), followed, when the officer approves on import, by 草稿 → 已通过 with the reason "人民银行批量导入" and
+the audit entry filing.import_approve.
 """
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db import connection, transaction
-from django.db.models import (
-    AutoField,
-    BigAutoField,
-    BooleanField,
-    DateField,
-    DateTimeField,
-    IntegerField,
-    JSONField,
-    Max,
-)
+from django.db import transaction
 from django.utils import timezone
 
-from audit import services as audit
-from audit.models import AuditEntry
-from indicators import dashcache
 from institutions import access
-from institutions.models import Role
 from outbox import services as outbox
 
-from . import excel, headings, names, parsing, rules
+from . import excel, headings, names, parsing, rules, services
 from .definitions import definition_for
-from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, Transition, VersionSource
+from .models import Filing, FilingStatus, Form, ImportJob, Period, VersionSource
 from .uploads import UploadRejected
 
 CHUNK = 500  # rows stored (and progress committed) per transaction
 IMPORT_REASON = "人民银行批量导入"
-REVIEWERS = {Role.PBOC_OFFICER, Role.PBOC_ADMIN, Role.SYSADMIN}
 PEER_STATUSES = {FilingStatus.SUBMITTED, FilingStatus.APPROVED}
 
 
@@ -121,8 +104,9 @@ def preview(job: ImportJob) -> None:
     state = _State.read(rows, institutions, periods)
     lines, snapshot = [], {}
     counts = dict.fromkeys(CATEGORY_LABELS, 0)
-    for row in rows:
-        outcome = _validate(row, institutions, periods, state, job.created_by, choices=None)
+    for row, outcome in zip(
+        rows, _validate(rows, institutions, periods, state, job.created_by, choices=None), strict=True
+    ):
         line = {
             "row": row.row,
             "institution": outcome.institution.short_name if outcome.institution else row.institution_code,
@@ -162,11 +146,9 @@ def process(job: ImportJob) -> None:
     state = _State.read(rows[done:], institutions, periods)
     for start in range(done, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        outcomes = [_validate(row, institutions, periods, state, actor, choices=choices) for row in chunk]
+        outcomes = _validate(chunk, institutions, periods, state, actor, choices=choices)
         with transaction.atomic():
             _store(outcomes, actor, result, choices=choices, started=state.started)
-            # the filings went in with COPY and UPDATE … FROM, past the signals the dashboard's cache follows
-            dashcache.renew_filings_on_commit()
             job.processed = start + len(chunk)
             job.result = result
             job.save(update_fields=["processed", "total", "result"])
@@ -340,13 +322,6 @@ class _Outcome:
     edition: str = ""
 
 
-def _locked_message(institution, period, status: str) -> str:
-    filing = f"{institution} {period}"
-    if status == FilingStatus.APPROVED:
-        return f"{filing} 已通过审核并锁定。如需更正，请联系人民银行经办退回后再报送。"
-    return f"{filing} 已提交，正在审核，不能修改。如需更正，请联系人民银行经办退回。"
-
-
 @lru_cache(maxsize=32)
 def _definition(form: str, year: int):
     """The edition in force and its 时点 (stock) fields, whose month-on-month changes W406 compares."""
@@ -354,15 +329,18 @@ def _definition(form: str, year: int):
     return definition, [f.code for f in definition.fields if f.kind == "stock"]
 
 
-def _validate(row, institutions, periods, state: _State, actor, *, choices: dict | None) -> _Outcome:
-    """A row's outcome. With `choices` (storing a confirmed import) a bank's own draft or returned sheet is
-    replaced only when the officer chose so; without (the preview) every row says what it would do."""
+def _screen(row, institutions, periods, state: _State, actor, *, choices: dict | None) -> _Outcome | None:
+    """A row refused or skipped before its values are read, or None when its values are to be checked.
+    With `choices` (storing a confirmed import) a bank's own draft or returned sheet is replaced only when the
+    officer chose so; without (the preview) every row says what it would do."""
     problem = row.error or _problem(row, institutions, periods)
     if problem:
         return _Outcome(row, message=problem)
     institution = institutions[row.institution_code]
     period = periods[(row.year, row.month)]
-    if actor.role not in REVIEWERS:  # what save_version's access check refuses
+    if not access.is_pboc(
+        actor
+    ):  # the rows' institutions are the officer's jurisdiction (visible_institutions)
         return _Outcome(row, institution, period, message="您无权为该机构导入数据。")
     current = state.sheets.get((institution.pk, row.year, row.month))
     if current is not None and current.status in (FilingStatus.APPROVED, FilingStatus.SUBMITTED):
@@ -370,7 +348,7 @@ def _validate(row, institutions, periods, state: _State, actor, *, choices: dict
             row,
             institution,
             period,
-            message=_locked_message(institution, period, current.status),
+            message=services.locked_message(f"{institution} {period}", current.status),
             skipped=True,
         )
     start = state.started(institution.pk, period)
@@ -384,78 +362,109 @@ def _validate(row, institutions, periods, state: _State, actor, *, choices: dict
                 message=f"{institution} {period} 保留机构自己的{kept}：确认导入时未选择替换。",
                 skipped=True,
             )
-    cells = row.cells
+    return None
 
+
+def _locator(cells: dict):
     def locate(code):
         return cells.get(code, code)
 
-    definition, stock_codes = _definition(period.form, period.year)
-    values, findings = parsing.parse_values(definition, row.raw, locate=locate, month=period.month)
-    context = rules.Context(
-        definition=definition,
-        year=period.year,
-        month=period.month,
-        values=values,
-        previous=state.values(institution.pk, *_previous(period.year, period.month)),
-        last_year=state.values(institution.pk, period.year - 1, period.month),
-        group_changes=state.group_changes(
-            institution.evaluation_group, period.year, period.month, stock_codes
-        ),
-        group_levels=state.group_levels(
-            institution.evaluation_group, period.year, period.month, definition.codes
-        ),
-        locate=locate,
-    )
-    # a value that could not be read is reported once, not again as missing (as services.check)
-    unparsable = {f.field for f in findings}
-    findings = rules.sort_findings(
-        findings + [f for f in rules.validate(context) if f.field not in unparsable]
-    )
-    errors = [f for f in findings if f.severity == rules.ERROR]
-    if errors:
-        message = "；".join(f"{f.location}：{f.message}" for f in errors[:5])
-        return _Outcome(row, institution, period, message=message)
-    stored = parsing.values_to_json({**values, **definition.derive(values)})
-    # accepted: later rows see this sheet as approved, and as their previous month
-    state.sheets[(institution.pk, row.year, row.month)] = _Sheet(FilingStatus.APPROVED, stored=stored)
-    return _Outcome(row, institution, period, values=stored, findings=findings, edition=definition.edition)
+    return locate
+
+
+def _validate(rows, institutions, periods, state: _State, actor, *, choices: dict | None) -> list[_Outcome]:
+    """Every row's outcome, in file order. The rows' values are parsed and checked a frame at a time
+    (`parsing.parse_many`, `rules.validate_many`: the same code as one bank's sheet), in waves: wave k holds
+    each institution's k-th row of the file, so a row is checked after — and against — the rows of its own
+    institution above it (an accepted row is the next month's "previous month"; a second row for an accepted
+    month is skipped), exactly as one row after another would be, while a one-month import is one wave."""
+    outcomes: list[_Outcome | None] = [None] * len(rows)
+    waves: dict[int, list[int]] = {}
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        k = seen.get(row.institution_code, 0)
+        seen[row.institution_code] = k + 1
+        waves.setdefault(k, []).append(i)
+    for k in sorted(waves):
+        batches: dict[tuple, list[int]] = {}
+        for i in waves[k]:
+            outcomes[i] = _screen(rows[i], institutions, periods, state, actor, choices=choices)
+            if outcomes[i] is None:
+                period = periods[(rows[i].year, rows[i].month)]
+                batches.setdefault((period.form, period.year, period.month), []).append(i)
+        for (form, year, month), batch in batches.items():
+            for i, outcome in zip(
+                batch, _check(rows, batch, form, year, month, institutions, periods, state), strict=True
+            ):
+                outcomes[i] = outcome
+    return outcomes
+
+
+def _check(rows, batch: list[int], form: str, year: int, month: int, institutions, periods, state: _State):
+    """The outcomes of the rows `batch` of one month: parsed and validated together, each against its
+    institution's neighbours and its group as the import found them; an accepted row joins the state."""
+    definition, stock_codes = _definition(form, year)
+    locates = [_locator(rows[i].cells) for i in batch]
+    parsed = parsing.parse_many(definition, [rows[i].raw for i in batch], locates=locates, month=month)
+    contexts = []
+    for i, locate, (values, _found) in zip(batch, locates, parsed, strict=True):
+        institution = institutions[rows[i].institution_code]
+        group = institution.evaluation_group
+        contexts.append(
+            rules.Context(
+                definition=definition,
+                year=year,
+                month=month,
+                values=values,
+                previous=state.values(institution.pk, *_previous(year, month)),
+                last_year=state.values(institution.pk, year - 1, month),
+                group_changes=state.group_changes(group, year, month, stock_codes),
+                group_levels=state.group_levels(group, year, month, definition.codes),
+                locate=locate,
+            )
+        )
+    out = []
+    for i, (values, found), checked in zip(batch, parsed, rules.validate_many(contexts), strict=True):
+        row, institution, period = rows[i], institutions[rows[i].institution_code], periods[(year, month)]
+        # a value that could not be read is reported once, not again as missing (as services.check)
+        unparsable = {f.field for f in found}
+        findings = rules.sort_findings(found + [f for f in checked if f.field not in unparsable])
+        errors = [f for f in findings if f.severity == rules.ERROR]
+        if errors:
+            message = "；".join(f"{f.location}：{f.message}" for f in errors[:5])
+            out.append(_Outcome(row, institution, period, message=message))
+            continue
+        stored = parsing.values_to_json({**values, **definition.derive(values)})
+        # accepted: later rows see this sheet as approved, and as their previous month
+        state.sheets[(institution.pk, year, month)] = _Sheet(FilingStatus.APPROVED, stored=stored)
+        out.append(
+            _Outcome(row, institution, period, values=stored, findings=findings, edition=definition.edition)
+        )
+    return out
 
 
 # --- storing a chunk ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Locked:
-    """A filing as locked for a chunk: plain values (a chunk holds hundreds; no model instances needed)."""
-
-    pk: int
-    status: str
-    lock_version: int
-    submitted_at: datetime | None
-    first_submitted_at: datetime | None
-    old_values: dict  # its current version's values, {} without one
-
-
 def _store(outcomes: list[_Outcome], actor, result: dict, *, choices: dict, started) -> None:
-    """Store the chunk's accepted rows as save_version (+ approve_imported when the officer chose to approve)
-    would, in bulk, in the caller's transaction; record the others in `result`, and the banks' own sheets
-    that were replaced, with the officer's reason."""
-    approve = choices["approve"]
+    """Store the chunk's accepted rows through the one write path (`services.write_versions`, in the caller's
+    transaction) — approved on import when the officer chose so, a bank's own draft or returned sheet
+    replaced with the officer's reason — and record the others in `result`."""
     result.setdefault("replaced", [])
-    accepted = [o for o in outcomes if o.values is not None]
-    filings = _lock_filings(accepted)
-    numbers = dict(
-        FilingVersion.objects.filter(filing_id__in=[f.pk for f in filings.values()])
-        .values("filing")
-        .annotate(n=Max("number"))
-        .values_list("filing", "n")
+    approve = (
+        (
+            services.Step(
+                to=FilingStatus.APPROVED,
+                actor=actor,
+                action="filing.import_approve",
+                summary="{filing} 批量导入并通过（第 {number} 版）",
+                reason=IMPORT_REASON,
+            ),
+        )
+        if choices["approve"]
+        else ()
     )
-    version_ids = iter(_next_ids(FilingVersion, len(accepted)))
-    now = timezone.now()
-    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
-    label = f"{actor_obj.username}（{actor_obj}）" if actor_obj else "系统"
-    source = str(VersionSource.BULK.label)  # version.get_source_display(), translated once
-    versions, transitions, updates, entries = [], [], [], []
+    items, rows = [], []
     for outcome in outcomes:
         if outcome.values is None:
             target = "skipped" if outcome.skipped else "rejected"
@@ -467,290 +476,32 @@ def _store(outcomes: list[_Outcome], actor, result: dict, *, choices: dict, star
                 }
             )
             continue
-        institution, period = outcome.institution, outcome.period
-        filing = filings[(institution.pk, period.pk)]
-        if filing.status in (FilingStatus.APPROVED, FilingStatus.SUBMITTED):  # changed since the import began
-            message = _locked_message(institution, period, filing.status)
+        start = started(outcome.institution.pk, outcome.period)
+        replaces = start.status if start is not None and start.status in BANKS_OWN_WORK else ""
+        items.append(
+            services.NewVersion(
+                institution=outcome.institution,
+                period=outcome.period,
+                edition=outcome.edition,
+                source=VersionSource.BULK,
+                values=outcome.values,
+                findings=[f.as_dict() for f in outcome.findings],
+                steps=approve,
+                replaces=replaces,
+                reason=choices["reason"] if replaces else "",
+            )
+        )
+        rows.append(outcome.row.row)
+    for row, written in zip(rows, services.write_versions(items, actor=actor, strict=False), strict=True):
+        institution = written.item.institution
+        if written.refused:  # submitted or approved since the import began
             result["skipped"].append(
-                {"row": outcome.row.row, "institution": institution.code, "message": message}
+                {"row": row, "institution": institution.code, "message": written.refused}
             )
             continue
-        number = numbers[filing.pk] = numbers.get(filing.pk, 0) + 1
-        version_id = next(version_ids)
-        values = outcome.values
-        findings = [f.as_dict() for f in outcome.findings]
-        versions.append(
-            {
-                "id": version_id,
-                "filing_id": filing.pk,
-                "number": number,
-                "edition": outcome.edition,
-                "values": values,
-                "findings": findings,
-                "explanations": {},
-                "source": VersionSource.BULK,
-                "created_by_id": actor.pk,
-                "created_at": now,
-            }
-        )
-        steps = (
-            [(FilingStatus.RETURNED, FilingStatus.DRAFT, "退回后重新报送")]
-            if filing.status == FilingStatus.RETURNED
-            else []
-        )
-        if approve:
-            steps.append((FilingStatus.DRAFT, FilingStatus.APPROVED, IMPORT_REASON))
-        for from_status, to_status, reason in steps:
-            transitions.append(
-                {
-                    "filing_id": filing.pk,
-                    "version_id": version_id,
-                    "from_status": from_status,
-                    "to_status": to_status,
-                    "actor_id": actor.pk,
-                    "reason": reason,
-                    "field_comments": {},
-                    "at": now,
-                }
-            )
-        # one revision for the saved version, one for the approval
-        updates.append(
-            (
-                filing.pk,
-                version_id,
-                FilingStatus.APPROVED,
-                filing.lock_version + 2,
-                now,
-                filing.submitted_at or now,
-                filing.first_submitted_at or now,
-                now,
-            )
-            if approve
-            else (
-                filing.pk,
-                version_id,
-                FilingStatus.DRAFT,
-                filing.lock_version + 1,
-                None,
-                filing.submitted_at,
-                filing.first_submitted_at,
-                now,
-            )
-        )
-        name = f"{institution} {period}"
-        errors = sum(1 for f in findings if f["severity"] == rules.ERROR)
-        warnings = sum(1 for f in findings if f["severity"] == rules.WARNING)
-        common = {
-            "actor_id": actor_obj.pk if actor_obj else None,
-            "actor_label": label,
-            "institution_id": institution.pk,
-        }
-        entries.append(
-            {
-                **common,
-                "action": "filing.save",
-                "object_type": FilingVersion._meta.label,
-                "object_id": str(version_id),
-                "summary": f"{name} 保存第 {number} 版（{source}，错误 {errors}，预警 {warnings}）"[:300],
-                "changes": audit.diff(filing.old_values, values),
-            }
-        )
-        start = started(institution.pk, period)
-        if start is not None and start.status in BANKS_OWN_WORK:
-            entries.append(
-                {
-                    **common,
-                    "action": "filing.import_replace",
-                    "object_type": Filing._meta.label,
-                    "object_id": str(filing.pk),
-                    "summary": f"{name} 机构的{FilingStatus(start.status).label}被批量导入替换（第 {number} 版）"[
-                        :300
-                    ],
-                    "changes": {"replaced": start.status, "reason": choices["reason"]},
-                }
-            )
-            result["replaced"].append({"filing": filing.pk, "row": outcome.row.row, "was": start.status})
-        if approve:
-            entries.append(
-                {
-                    **common,
-                    "action": "filing.import_approve",
-                    "object_type": Filing._meta.label,
-                    "object_id": str(filing.pk),
-                    "summary": f"{name} 批量导入并通过（第 {number} 版）"[:300],
-                    "changes": {"status": [FilingStatus.DRAFT, FilingStatus.APPROVED]},
-                }
-            )
+        if written.item.replaces:
+            result["replaced"].append({"filing": written.filing_id, "row": row, "was": written.item.replaces})
         result["stored"] += 1
-    _insert(FilingVersion, versions)
-    _insert(Transition, transitions)
-    _update_filings(updates)
-    _insert(AuditEntry, entries)  # the rows audit.record writes, one per call; here a chunk's at once
-
-
-def _lock_filings(accepted: list[_Outcome]) -> dict[tuple[int, int], _Locked]:
-    """The filings of the accepted rows, created when missing, locked (select_for_update), with their current
-    version's values."""
-    keys = {(o.institution.pk, o.period.pk) for o in accepted}
-    if not keys:
-        return {}
-    _insert(Filing, [{"institution_id": i, "period_id": p} for i, p in sorted(keys)], ignore_conflicts=True)
-    rows = (
-        Filing.objects.select_for_update(of=("self",))
-        .filter(institution_id__in={i for i, _p in keys}, period_id__in={p for _i, p in keys})
-        .order_by("pk")
-        .values_list(
-            "pk",
-            "institution_id",
-            "period_id",
-            "status",
-            "lock_version",
-            "submitted_at",
-            "first_submitted_at",
-            "current_version__values",
-        )
-    )
-    return {
-        (inst, period): _Locked(pk, status, lock_version, submitted, first, values or {})
-        for pk, inst, period, status, lock_version, submitted, first, values in rows
-        if (inst, period) in keys
-    }
-
-
-# --- bulk writes (PostgreSQL: COPY and one UPDATE per chunk; elsewhere the ORM's bulk operations) ---------------
-
-
-def _next_ids(model, count: int) -> list[int]:
-    """Primary keys for `count` new rows, taken before they are written (versions are referenced by the
-    filings, transitions and audit entries written with them)."""
-    if not count:
-        return []
-    table, column = model._meta.db_table, model._meta.pk.column
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, column, count],
-            )
-            return [pk for (pk,) in cursor.fetchall()]
-        quote = connection.ops.quote_name
-        cursor.execute(
-            f"SELECT MAX({quote(column)}) FROM {quote(table)}"
-        )  # the caller's transaction holds the lock
-        start = (cursor.fetchone()[0] or 0) + 1
-        return list(range(start, start + count))
-
-
-def _insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> None:
-    """Insert rows given as {attname: value}; every other field takes its default, as Model() would give it
-    (auto_now/auto_now_add: now). PostgreSQL: COPY, or INSERT … ON CONFLICT DO NOTHING when conflicts are
-    to be ignored; elsewhere bulk_create."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**row) for row in rows], ignore_conflicts=ignore_conflicts)
-        return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in rows[0]]
-    now = timezone.now()
-    defaults = {
-        f.attname: now
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-        else f.get_default()
-        for f in fields
-    }
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    table = quote(model._meta.db_table)
-    with connection.cursor() as cursor:
-        if ignore_conflicts:
-            from psycopg2.extras import Json, execute_values
-
-            values = [
-                tuple(
-                    Json(v) if isinstance(f, JSONField) and v is not None else v
-                    for f in fields
-                    for v in (row.get(f.attname, defaults[f.attname]),)
-                )
-                for row in rows
-            ]
-            execute_values(
-                cursor.cursor, f"INSERT INTO {table} ({columns}) VALUES %s ON CONFLICT DO NOTHING", values
-            )
-            return
-        convert = [(f.attname, defaults[f.attname], _copy_converter(f)) for f in fields]
-        buffer = io.StringIO()
-        for row in rows:
-            buffer.write("\t".join([fn(row.get(name, default)) for name, default, fn in convert]))
-            buffer.write("\n")
-        buffer.seek(0)
-        cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_NULL = "\\N"
-
-
-def _copy_converter(field):
-    """value → COPY text, chosen once per field: \\N for NULL; JSON, timestamps, booleans and numbers as
-    PostgreSQL reads them; text with backslash, tab and line breaks escaped."""
-    if isinstance(field, JSONField):
-        encoder = field.encoder
-        return lambda v: _NULL if v is None else json.dumps(v, cls=encoder).translate(_COPY_ESCAPES)
-    if isinstance(field, DateTimeField | DateField):
-        return lambda v: _NULL if v is None else v.isoformat()
-    if isinstance(field, BooleanField):
-        return lambda v: _NULL if v is None else ("t" if v else "f")
-    if isinstance(field, IntegerField | AutoField | BigAutoField):
-        return lambda v: _NULL if v is None else str(int(v))
-    return lambda v: _NULL if v is None else str(v).translate(_COPY_ESCAPES)
-
-
-_UPDATED = (
-    "current_version",
-    "status",
-    "lock_version",
-    "approved_at",
-    "submitted_at",
-    "first_submitted_at",
-    "updated_at",
-)
-
-
-def _update_filings(updates: list[tuple]) -> None:
-    """Set (pk, current_version_id, status, lock_version, approved_at, submitted_at, first_submitted_at,
-    updated_at) of the chunk's filings: one UPDATE … FROM (VALUES …) on PostgreSQL (bulk_update's CASE per
-    field costs seconds per thousand rows), bulk_update elsewhere (the embedded SQLite default)."""
-    if not updates:
-        return
-    if connection.vendor != "postgresql":
-        filings = [
-            Filing(
-                pk=pk,
-                current_version_id=v,
-                status=st,
-                lock_version=lv,
-                approved_at=ap,
-                submitted_at=sub,
-                first_submitted_at=first,
-                updated_at=up,
-            )
-            for pk, v, st, lv, ap, sub, first, up in updates
-        ]
-        Filing.objects.bulk_update(filings, list(_UPDATED))
-        return
-    columns = [Filing._meta.get_field(name).column for name in _UPDATED]
-    quote = connection.ops.quote_name
-    table = quote(Filing._meta.db_table)
-    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
-    # the first row's casts type every column of the VALUES list
-    first = "(%s::bigint, %s::bigint, %s::varchar, %s::integer, " + ", ".join(["%s::timestamptz"] * 4) + ")"
-    values = ", ".join([first] + [row] * (len(updates) - 1))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {', '.join(f'{quote(c)} = v.{quote(c)}' for c in columns)} "
-            f"FROM (VALUES {values}) AS v(id, {', '.join(quote(c) for c in columns)}) WHERE {table}.id = v.id",
-            [value for update in updates for value in update],
-        )
 
 
 def _finish(job: ImportJob, status: str, *, result=None, error: str = "") -> None:
