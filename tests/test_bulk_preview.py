@@ -11,12 +11,12 @@ from django.test import TestCase
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from institutions.models import Institution, Role
+from institutions.models import Institution
 from reporting import excel, services
 from reporting.definitions import MONITORING_2022
 from reporting.models import Filing, FilingStatus, FilingVersion, ImportJob, VersionSource
 
-from .factories import make_user, periods, sheet_values
+from .factories import FilingFactory, periods, sheet_values
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -44,14 +44,9 @@ def banks(users, master, month):
     users["filer_b"].email = "filer@hbb.example"
     users["filer_b"].save()
     save(master["B"], month, users["filer_b"], weighted_rate="12.35")
-    for bank, name in ((cib, "cib"), (cmb, "cmb")):
-        filer = make_user(f"filer_{name}", Role.BANK_FILER, institution=bank)
-        signer = make_user(f"signer_{name}", Role.BANK_SIGNER, institution=bank)
-        filing = save(bank, month, filer).filing
-        services.submit(filing=filing, actor=signer, confirm=True)
-    cib_filing = Filing.objects.get(institution=cib, period=month)
-    services.return_filing(filing=cib_filing, actor=users["officer_branch"], reason="利率有误")
-    services.approve(filing=Filing.objects.get(institution=cmb, period=month), actor=users["officer_branch"])
+    reviewer = {"officer": users["officer_branch"], "period": month}
+    FilingFactory(institution=cib, status="returned", reason="利率有误", **reviewer)
+    FilingFactory(institution=cmb, status="approved", **reviewer)
     return {"ICBC": master["A"], "HBB": master["B"], "CIB": cib, "CMB": cmb}
 
 

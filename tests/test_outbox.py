@@ -15,21 +15,14 @@ from outbox import services as outbox
 from outbox.models import PendingTask
 from portal.celery import app
 from reporting import services, tasks
-from reporting.models import VersionSource
 
-from .factories import periods, sheet_values
+from .factories import FilingFactory, periods
 
 
 @pytest.fixture
 def submitted_sheet(users, master):
-    version = services.save_version(
-        institution=master["A"],
-        period=periods()[(2022, 3)],
-        actor=users["filer_a"],
-        raw=sheet_values(),
-        source=VersionSource.WEB,
-    )
-    return version.filing, users["signer_a"]
+    filing = FilingFactory(institution=master["A"], period=periods()[(2022, 3)], status="draft")  # by filer_a
+    return filing, users["signer_a"]
 
 
 @pytest.fixture
