@@ -21,6 +21,7 @@ from indicators import bulletin as composer
 from indicators import selectors, services
 from indicators.models import Bulletin, BulletinNotice, SupervisionAction
 from institutions.models import Contact, ContactRole
+from tests.worlds import pdftotext
 
 MARCH = "?period=2022-03"
 
@@ -193,28 +194,20 @@ def test_an_empty_paragraph_is_refused(world, march):
 # --- PDF and Word -------------------------------------------------------------------------------------------------
 
 
-def _pdftotext(data: bytes, tmp_path) -> str:
-    path = tmp_path / "b.pdf"
-    path.write_bytes(data)
-    return subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True
-    ).stdout
-
-
 def test_the_pdf_is_a4_with_the_names_as_text_and_the_font_embedded(world, march, client_for, tmp_path):
     response = client_for("officer_branch").get(reverse("indicators:bulletin_pdf", args=[march.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    text = _pdftotext(response.content, tmp_path)
+    text = pdftotext(response.content, tmp_path)  # kept as out.pdf for pdffonts and pdfinfo
     assert (
         "专项行动监测通报" in text and "（2022年3月）" in text and "工商银行" in text and "湖北银行" in text
     )
     assert "数据截至" in text and "待审核" in text
     fonts = subprocess.run(
-        ["pdffonts", str(tmp_path / "b.pdf")], capture_output=True, check=True, text=True
+        ["pdffonts", str(tmp_path / "out.pdf")], capture_output=True, check=True, text=True
     ).stdout
     cjk = [line for line in fonts.splitlines() if "WenQuanYi" in line or "wqy" in line.lower()]
     assert cjk and all(" yes " in line for line in cjk)  # embedded (subset)
-    info = subprocess.run(["pdfinfo", str(tmp_path / "b.pdf")], capture_output=True, check=True, text=True)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "out.pdf")], capture_output=True, check=True, text=True)
     assert "595.276 x 841.89 pts (A4)" in info.stdout
 
 

@@ -2,15 +2,14 @@
 so the 2022 demo world is not read as long overdue against the real date."""
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from reporting.models import Filing, FilingStatus
 
 from .factories import periods
+from .worlds import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 REAL_NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)
 DEMO_DAY = date(2023, 1, 10)
 

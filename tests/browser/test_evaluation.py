@@ -2,7 +2,6 @@
 and downloads the PDF; a bank sees only its own report card."""
 
 import re
-import subprocess
 
 import pytest
 from playwright.sync_api import expect
@@ -10,15 +9,9 @@ from playwright.sync_api import expect
 from evaluation import services
 from evaluation.models import Evaluation, QualitativeScore, Status
 from institutions.models import Institution
-from tests.worlds import CSV
+from tests.worlds import CSV, pdftotext
 
 pytestmark = pytest.mark.browser
-
-
-def pdf_text(path) -> str:
-    return subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
 
 
 def test_an_officer_scores_a_list_by_its_criteria_with_a_comment(as_user, users, master):
@@ -88,7 +81,7 @@ def test_an_admin_runs_a_what_if_publishes_it_and_downloads_the_pdf(as_user, use
         admin.locator("#download-pdf").click()
     path = tmp_path / "results.pdf"
     download.value.save_as(path)
-    text = pdf_text(path)
+    text = pdftotext(path.read_bytes(), tmp_path)
     assert "2021年湖北省小微企业“四张清单”工作评估结果" in text and "湖北省联社" in text
     assert "按组内排名比例" in text
 
@@ -107,7 +100,7 @@ def test_a_bank_sees_only_its_own_card(as_user, users, master, tmp_path):
         bank.locator("#my-card").click()
     path = tmp_path / "card.pdf"
     download.value.save_as(path)
-    text = pdf_text(path)
+    text = pdftotext(path.read_bytes(), tmp_path)
     assert "中国工商银行股份有限公司湖北省分行" in text and "83.56" in text
 
     response = bank.goto(f"/evaluation/{published.pk}/institutions/{master['B'].pk}/card.pdf")
