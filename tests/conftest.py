@@ -15,7 +15,7 @@ import pytest
 
 from institutions.models import Institution, PbocOffice
 from institutions.services import load_master_data
-from tests.factories import AdminFactory, FilerFactory, OfficerFactory, SignerFactory
+from tests.factories import AdminFactory, FilerFactory, OfficerFactory, SignerFactory, periods
 from tests.worlds import CSV, build_world, campaign_periods
 
 # The database pytest-django creates is this run's own: two runs on one machine (two `make test`, or a run
@@ -125,6 +125,12 @@ def client_for(client, users):
         return client
 
     return login
+
+
+@pytest.fixture
+def march(users, master):
+    """The 2022年3月 附件4 period, with every monitoring period from 2021年12月 to 2022年12月 beside it."""
+    return periods()[(2022, 3)]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEntry
 from reporting import excel, services
 from reporting.models import Filing, FilingVersion, Form, Period
-from tests.worlds import PLAN, plan_values
+from tests.worlds import PLAN, contact_values, plan_values
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -43,22 +43,6 @@ def docx_bytes() -> bytes:
             "<w:body><w:p><w:r><w:t>经验做法</w:t></w:r></w:p></w:body></w:document>",
         )
     return out.getvalue()
-
-
-def contact_values() -> dict[str, str]:
-    values = {}
-    for i, role in enumerate(("leader", "head", "liaison")):
-        values.update(
-            {
-                f"{role}.department": "普惠金融事业部",
-                f"{role}.name": ["李建国", "王芳", "张晓敏"][i],
-                f"{role}.title": ["副行长", "总经理", "高级经理"][i],
-                f"{role}.office_phone": "027-87654321",
-                f"{role}.mobile": f"1390000000{i}",
-                f"{role}.email": f"user{i}@icbc.com.cn",
-            }
-        )
-    return values
 
 
 @pytest.fixture(autouse=True)

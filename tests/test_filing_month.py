@@ -5,7 +5,6 @@ import io
 from datetime import date
 
 import openpyxl
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -13,14 +12,9 @@ from institutions.models import Contact, ContactRole
 from reporting import services
 from reporting.models import FilingVersion, Form, Period, VersionSource
 
-from .factories import periods, sheet_values
+from .factories import sheet_values
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture
-def march(users, master):
-    return periods()[(2022, 3)]
 
 
 def sheet_url(institution, period) -> str:

@@ -21,17 +21,11 @@ from reporting.definitions import MONITORING_2022, plan_definition
 from reporting.models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period
 from reporting.uploads import UploadRejected
 
-from .factories import periods
 from .notice_forms import MONITORING_VALUES, PLAN_REGIONS, notice_monitoring, notice_plan
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CLEAN = {code: Decimal(str(v)) for code, v in MONITORING_VALUES.items()}
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-@pytest.fixture
-def march(users, master):
-    return periods()[(2022, 3)]
 
 
 def page_upload(client, institution, period, data: bytes, name="附件4.xlsx"):

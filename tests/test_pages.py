@@ -6,12 +6,7 @@ from django.urls import reverse
 from reporting import services
 from reporting.models import FilingVersion, VersionSource
 
-from .factories import PASSWORD, periods, sheet_values
-
-
-@pytest.fixture
-def march(users, master):
-    return periods()[(2022, 3)]
+from .factories import PASSWORD, sheet_values
 
 
 def sheet_url(institution, period, suffix=""):

@@ -12,24 +12,7 @@ from reporting.definitions import CONTACTS_2022
 from reporting.models import Filing, FilingStatus, Form, Period, VersionSource
 
 from .factories import periods, sheet_values
-from .worlds import PLAN, plan_values
-
-
-def contact_values(**overrides) -> dict[str, str]:
-    values = {}
-    for i, role in enumerate(("leader", "head", "liaison")):
-        values.update(
-            {
-                f"{role}.department": "普惠金融事业部",
-                f"{role}.name": ["李建国", "王芳", "张晓敏"][i],
-                f"{role}.title": ["副行长", "总经理", "高级经理"][i],
-                f"{role}.office_phone": "027-87654321",
-                f"{role}.mobile": f"1390000000{i}",
-                f"{role}.email": f"user{i}@icbc.com.cn",
-            }
-        )
-    values.update(overrides)
-    return values
+from .worlds import PLAN, contact_values, plan_values
 
 
 def findings_for(definition, values, **context):

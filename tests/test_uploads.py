@@ -18,11 +18,6 @@ from .factories import periods, sheet_values
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@pytest.fixture
-def march(users, master):
-    return periods()[(2022, 3)]
-
-
 def filled_template(client, institution, period, values: dict) -> bytes:
     url = reverse("reporting:template", args=[institution.pk, period.pk])
     book = openpyxl.load_workbook(io.BytesIO(client.get(url).content))

@@ -216,6 +216,24 @@ def plan_values(**overrides) -> dict[str, str]:
     return values
 
 
+def contact_values(**overrides) -> dict[str, str]:
+    """A valid 联系人 return: the three roles with their departments, titles, phones and e-mails."""
+    values = {}
+    for i, role in enumerate(("leader", "head", "liaison")):
+        values.update(
+            {
+                f"{role}.department": "普惠金融事业部",
+                f"{role}.name": ["李建国", "王芳", "张晓敏"][i],
+                f"{role}.title": ["副行长", "总经理", "高级经理"][i],
+                f"{role}.office_phone": "027-87654321",
+                f"{role}.mobile": f"1390000000{i}",
+                f"{role}.email": f"user{i}@icbc.com.cn",
+            }
+        )
+    values.update(overrides)
+    return values
+
+
 # --- the evaluation: the 2021 reference, stored indicators, scores, PDFs read back ------------------------------
 
 CSV = ROOT / "fixtures" / "2021-hubei-four-lists-evaluation.csv"
