@@ -472,148 +472,174 @@ def write_versions(
             .values_list("filing", "n")
         )
         ids = iter(bulkdb.next_ids(FilingVersion, len(items)))
-        now = timezone.now()
-        versions, transitions, updates, entries, written = [], [], {}, [], []
+        rows = _Rows(actor=actor, ip=ip)
+        written = []
         for item in items:
             filing = filings[(item.institution.pk, item.period.pk)]
-            name = f"{item.institution} {item.period}"
-            if (
-                strict
-                and item.expected_lock_version is not None
-                and item.expected_lock_version != filing.lock_version
-            ):
-                raise Conflict(
-                    f"{name} 已被他人修改（您打开的是第 {item.expected_lock_version} 次修订，当前为第 "
-                    f"{filing.lock_version} 次）。为避免覆盖他人的修改，请刷新页面，核对后再保存。"
-                )
-            if filing.status in (FilingStatus.APPROVED, FilingStatus.SUBMITTED):
-                message = locked_message(name, filing.status)
-                if strict:
-                    raise ServiceError(message, code="locked")
-                written.append(Written(item, filing_id=filing.pk, status=filing.status, refused=message))
+            refused = _refusal(item, filing, strict=strict)
+            if refused:
+                written.append(Written(item, filing_id=filing.pk, status=filing.status, refused=refused))
                 continue
             number = numbers[filing.pk] = numbers.get(filing.pk, 0) + 1
             version_id = next(ids)
-            created = item.created_at or now
-            version = {
-                "id": version_id,
-                "filing_id": filing.pk,
-                "number": number,
-                "edition": item.edition,
-                "values": item.values,
-                "findings": item.findings,
-                "explanations": item.explanations,
-                "reading_notes": list(item.reading_notes),
-                "source": item.source,
-                "created_by_id": getattr(actor, "pk", None),
-                "created_at": created,
-            }
-            if item.upload is not None:
-                version.update(_store_upload(item, number))
-            old_values = filing.values
-            steps = []
-            if filing.status == FilingStatus.RETURNED:
-                steps.append((FilingStatus.RETURNED, FilingStatus.DRAFT, actor, "退回后重新报送", created))
-            filing.status = FilingStatus.DRAFT
-            filing.lock_version += 1
-            filing.values = item.values
-            source = VersionSource(item.source).label
-            errors = sum(1 for f in item.findings if f.get("severity") == rules.ERROR)
-            warnings = sum(1 for f in item.findings if f.get("severity") == rules.WARNING)
-            common = {"institution_id": item.institution.pk, "ip": ip}
-            entries.append(
-                audit.row(
-                    actor=actor,
-                    action=item.action,
-                    object_type=FilingVersion._meta.label,
-                    object_id=version_id,
-                    summary=(item.summary or SAVE_SUMMARY).format(
-                        filing=name, number=number, source=source, errors=errors, warnings=warnings
-                    ),
-                    changes=item.changes if item.changes is not None else audit.diff(old_values, item.values),
-                    at=item.created_at,
-                    **common,
-                )
-            )
-            if item.replaces:
-                entries.append(
-                    audit.row(
-                        actor=actor,
-                        action="filing.import_replace",
-                        object_type=Filing._meta.label,
-                        object_id=filing.pk,
-                        summary=f"{name} 机构的{FilingStatus(item.replaces).label}被批量导入替换（第 {number} 版）",
-                        changes={"replaced": item.replaces, "reason": item.reason},
-                        **common,
-                    )
-                )
-            receipt = ""
-            for step in item.steps:
-                at = step.at or now
-                steps.append((filing.status, step.to, step.actor, step.reason, at))
-                if step.to == FilingStatus.SUBMITTED:
-                    receipt = _receipt(item.period, item.institution, number)
-                    version.update(
-                        submitted_by_id=step.actor.pk,
-                        submitted_at=at,
-                        attestation=attestation_text(step.actor)
-                        if item.source != VersionSource.DEMO
-                        else "演示数据",
-                        receipt_no=receipt,
-                    )
-                    filing.submitted_at = at
-                    filing.first_submitted_at = filing.first_submitted_at or at
-                if step.to == FilingStatus.APPROVED:
-                    filing.approved_at = at
-                    filing.submitted_at = filing.submitted_at or at
-                    filing.first_submitted_at = filing.first_submitted_at or at
-                entries.append(
-                    audit.row(
-                        actor=step.actor,
-                        action=step.action,
-                        object_type=Filing._meta.label,
-                        object_id=filing.pk,
-                        summary=step.summary.format(filing=name, number=number, receipt=receipt),
-                        changes={"status": [filing.status, step.to]},
-                        at=step.at,
-                        **common,
-                    )
-                )
-                filing.status = step.to
-                filing.lock_version += 1
-            for from_status, to_status, by, reason, at in steps:
-                transitions.append(
-                    {
-                        "filing_id": filing.pk,
-                        "version_id": version_id,
-                        "from_status": from_status,
-                        "to_status": to_status,
-                        "actor_id": by.pk,
-                        "reason": reason,
-                        "field_comments": {},
-                        "at": at,
-                    }
-                )
-            versions.append(version)
-            updates[filing.pk] = (
-                filing.pk,
-                version_id,
-                filing.status,
-                filing.lock_version,
-                filing.approved_at,
-                filing.submitted_at,
-                filing.first_submitted_at,
-                now,
-            )
+            rows.add(item, filing, number, version_id)
             written.append(Written(item, filing.pk, version_id, number, filing.status))
-        bulkdb.insert(FilingVersion, versions)
-        bulkdb.insert(Transition, transitions)
-        bulkdb.update(Filing, _FILING_FIELDS, list(updates.values()))
-        audit.record_many(entries)
+        rows.write()
         events.announce(
             events.filings_changed, sender=Filing, filings=[w.filing_id for w in written if w.version_id]
         )
     return written
+
+
+def _refusal(item: NewVersion, filing: "_Locked", *, strict: bool) -> str:
+    """Why `filing` takes no new version now ("" when it does); raised instead with `strict`."""
+    name = f"{item.institution} {item.period}"
+    seen = item.expected_lock_version
+    if strict and seen is not None and seen != filing.lock_version:
+        raise Conflict(
+            f"{name} 已被他人修改（您打开的是第 {seen} 次修订，当前为第 {filing.lock_version} 次）。"
+            "为避免覆盖他人的修改，请刷新页面，核对后再保存。"
+        )
+    if filing.status not in (FilingStatus.APPROVED, FilingStatus.SUBMITTED):
+        return ""
+    message = locked_message(name, filing.status)
+    if strict:
+        raise ServiceError(message, code="locked")
+    return message
+
+
+class _Rows:
+    """The rows `write_versions` writes, collected item by item, then written with one statement per table."""
+
+    def __init__(self, *, actor, ip):
+        self.actor, self.ip, self.now = actor, ip, timezone.now()
+        self.versions, self.transitions, self.entries = [], [], []
+        self.filings: dict[int, tuple] = {}
+
+    def add(self, item: NewVersion, filing: "_Locked", number: int, version_id: int) -> None:
+        """The version, its save entry (and import_replace entry), 已退回 → 草稿 when due, then its steps."""
+        name = f"{item.institution} {item.period}"
+        created = item.created_at or self.now
+        version = {
+            "id": version_id,
+            "filing_id": filing.pk,
+            "number": number,
+            "edition": item.edition,
+            "values": item.values,
+            "findings": item.findings,
+            "explanations": item.explanations,
+            "reading_notes": list(item.reading_notes),
+            "source": item.source,
+            "created_by_id": getattr(self.actor, "pk", None),
+            "created_at": created,
+            **(_store_upload(item, number) if item.upload is not None else {}),
+        }
+        self.entries.append(self._save_entry(item, name, number, version_id, old_values=filing.values))
+        if item.replaces:
+            self.entries.append(
+                self._entry(
+                    self.actor,
+                    "filing.import_replace",
+                    Filing,
+                    filing.pk,
+                    item,
+                    f"{name} 机构的{FilingStatus(item.replaces).label}被批量导入替换（第 {number} 版）",
+                    {"replaced": item.replaces, "reason": item.reason},
+                )
+            )
+        if filing.status == FilingStatus.RETURNED:
+            self._transition(filing, version_id, FilingStatus.DRAFT, self.actor, "退回后重新报送", created)
+        filing.status = FilingStatus.DRAFT
+        filing.lock_version += 1
+        filing.values = item.values
+        for step in item.steps:
+            self._step(item, filing, step, version, name, number)
+        self.versions.append(version)
+        self.filings[filing.pk] = (
+            filing.pk,
+            version_id,
+            filing.status,
+            filing.lock_version,
+            filing.approved_at,
+            filing.submitted_at,
+            filing.first_submitted_at,
+            self.now,
+        )
+
+    def _save_entry(self, item: NewVersion, name: str, number: int, version_id: int, *, old_values) -> dict:
+        errors = sum(1 for f in item.findings if f.get("severity") == rules.ERROR)
+        warnings = sum(1 for f in item.findings if f.get("severity") == rules.WARNING)
+        summary = (item.summary or SAVE_SUMMARY).format(
+            filing=name,
+            number=number,
+            source=VersionSource(item.source).label,
+            errors=errors,
+            warnings=warnings,
+        )
+        changes = item.changes if item.changes is not None else audit.diff(old_values, item.values)
+        return self._entry(
+            self.actor, item.action, FilingVersion, version_id, item, summary, changes, at=item.created_at
+        )
+
+    def _step(self, item: NewVersion, filing: "_Locked", step: Step, version: dict, name: str, number: int):
+        at = step.at or self.now
+        receipt = ""
+        if step.to == FilingStatus.SUBMITTED:
+            receipt = _receipt(item.period, item.institution, number)
+            demo = item.source == VersionSource.DEMO
+            version.update(
+                submitted_by_id=step.actor.pk,
+                submitted_at=at,
+                attestation="演示数据" if demo else attestation_text(step.actor),
+                receipt_no=receipt,
+            )
+            filing.submitted_at = at
+        if step.to == FilingStatus.APPROVED:
+            filing.approved_at = at
+            filing.submitted_at = filing.submitted_at or at
+        if step.to in (FilingStatus.SUBMITTED, FilingStatus.APPROVED):
+            filing.first_submitted_at = filing.first_submitted_at or at
+        summary = step.summary.format(filing=name, number=number, receipt=receipt)
+        changes = {"status": [filing.status, step.to]}
+        self.entries.append(
+            self._entry(step.actor, step.action, Filing, filing.pk, item, summary, changes, at=step.at)
+        )
+        self._transition(filing, version["id"], step.to, step.actor, step.reason, at)
+        filing.status = step.to
+        filing.lock_version += 1
+
+    def _transition(self, filing: "_Locked", version_id: int, to: str, actor, reason: str, at) -> None:
+        self.transitions.append(
+            {
+                "filing_id": filing.pk,
+                "version_id": version_id,
+                "from_status": filing.status,
+                "to_status": to,
+                "actor_id": actor.pk,
+                "reason": reason,
+                "field_comments": {},
+                "at": at,
+            }
+        )
+
+    def _entry(self, actor, action, model, pk, item: NewVersion, summary, changes, *, at=None) -> dict:
+        return audit.row(
+            actor=actor,
+            action=action,
+            object_type=model._meta.label,
+            object_id=pk,
+            institution_id=item.institution.pk,
+            summary=summary,
+            changes=changes,
+            ip=self.ip,
+            at=at,
+        )
+
+    def write(self) -> None:
+        bulkdb.insert(FilingVersion, self.versions)
+        bulkdb.insert(Transition, self.transitions)
+        bulkdb.update(Filing, _FILING_FIELDS, list(self.filings.values()))
+        audit.record_many(self.entries)
 
 
 @dataclass
