@@ -62,6 +62,8 @@ def record_many(entries: list[dict]) -> None:
 
 def diff(old: dict, new: dict) -> dict:
     """{field: [old, new]} for the keys whose values differ."""
+    if not old:  # a first version: every value it sets
+        return {k: [None, new[k]] for k in sorted(new) if new[k] is not None}
     keys = sorted(set(old) | set(new))
     return {k: [old.get(k), new.get(k)] for k in keys if old.get(k) != new.get(k)}
 

@@ -94,15 +94,22 @@ def _copy_converter(field):
     """value → COPY text, chosen once per field: \\N for NULL; JSON, timestamps, booleans and numbers as
     PostgreSQL reads them; text with backslash, tab and line breaks escaped."""
     if isinstance(field, JSONField):
-        encoder = field.encoder
-        return lambda v: _NULL if v is None else json.dumps(v, cls=encoder).translate(_COPY_ESCAPES)
+        # JSON text holds no raw tab or line break (json.dumps escapes them): only its backslashes need doubling
+        dumps = json.JSONEncoder().encode if field.encoder is None else field.encoder().encode
+        return lambda v: _NULL if v is None else dumps(v).replace("\\", "\\\\")
     if isinstance(field, DateTimeField | DateField):
         return lambda v: _NULL if v is None else v.isoformat()
     if isinstance(field, BooleanField):
         return lambda v: _NULL if v is None else ("t" if v else "f")
     if isinstance(field, IntegerField | AutoField | BigAutoField):
         return lambda v: _NULL if v is None else str(int(v))
-    return lambda v: _NULL if v is None else str(v).translate(_COPY_ESCAPES)
+    return lambda v: _NULL if v is None else _text(str(v))
+
+
+def _text(text: str) -> str:
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_COPY_ESCAPES)
+    return text
 
 
 def update(model, names: list[str], rows: list[tuple]) -> None:

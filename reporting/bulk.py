@@ -168,6 +168,8 @@ def process(job: ImportJob) -> None:
 def _resolve_names(rows: list[excel.BulkRow], institutions: dict) -> list[excel.BulkRow]:
     """A row that names its institution only by name (a branch's 汇总 in the notice's 附件4 layout) gets that
     institution's code; a name that is none of the officer's institutions is that row's error."""
+    if not any(row.institution_name and not (row.institution_code or row.error) for row in rows):
+        return rows  # every row names its institution by code
     by_name: dict[str, str] = {}
     for institution in institutions.values():
         for variant in names.variants(institution.name, institution.short_name):

@@ -585,10 +585,14 @@ class _Book:
             self._wb = CalamineWorkbook.from_object(BytesIO(data))
         except Exception as exc:  # python_calamine raises its own error types, plus ValueError/OSError
             raise _unreadable(exc) from exc
+        self._sheets: dict[str, Any] = {}
 
     def rows(self, sheet: str, nrows: int | None = None) -> list[list[Any]]:
+        """The sheet's rows (the first `nrows`); a sheet is parsed once however often it is read."""
         try:
-            return self._wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
+            if sheet not in self._sheets:
+                self._sheets[sheet] = self._wb.get_sheet_by_name(sheet)
+            return self._sheets[sheet].to_python(skip_empty_area=False, nrows=nrows)
         except Exception as exc:
             raise _unreadable(exc) from exc
 
