@@ -9,16 +9,22 @@ values, booleans, NaN, a unit of another field — is reported as E102.
 Floats (python-calamine returns every numeric cell as one) are read through their shortest repr and rounded
 to the field's decimals + 6, so binary noise such as 123.45000000000002 never reaches the database while a
 genuinely over-precise entry is still caught by E105.
+
+`parse_many` reads a batch of rows (a bulk import's thousands) a column at a time: the float and integer cells
+python-calamine returns are converted as arrays, and only text and other cells go one by one through the
+forgiving rules above. `parse_values` is its one-row case.
 """
 
 import math
 import numbers
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import lru_cache
 from typing import NamedTuple
+
+import numpy as np
 
 from reporting.definitions import FieldDef, FormDefinition
 from reporting.rules import Finding, format_decimal, not_numeric_message, rule
@@ -40,6 +46,7 @@ _OTHER_UNITS = {"元", "万元", "千元", "百万元", "万", "万户", "个", 
 _FLOAT_HEADROOM = 6  # extra decimals kept from a float, so E105 can still see over-precise entries
 _MAX_DIGITS = 20  # integer digits beyond any real amount, count or rate (and beyond safe arithmetic)
 _RAW_SHOWN = 20  # characters of a bad input quoted back in the message
+_INT_LIMIT = 10**_MAX_DIGITS  # an int below this is read as it is (see _parse)
 
 
 class _Unreadable(NamedTuple):
@@ -145,27 +152,89 @@ def parse_values(
     """Every field of `definition` parsed from `raw` (missing keys are blanks), and an E102 finding per
     unreadable input. Pass `unparsed={f.field for f in findings}` to `rules.Context` so E101 does not also
     call those fields blank."""
-    values: dict[str, Decimal | str | None] = {}
-    findings: list[Finding] = []
+    return parse_many(definition, [raw], locates=[locate], month=month)[0]
+
+
+def parse_many(
+    definition: FormDefinition,
+    raws: Sequence[Mapping[str, object]],
+    *,
+    locates: Sequence[Callable[[str], str] | None] | None = None,
+    month: int | None = None,
+) -> list[tuple[dict[str, Decimal | None], list[Finding]]]:
+    """`parse_values` of every row of `raws` (with `locates[i]` locating row i's cells), a column at a time."""
+    n = len(raws)
+    numbers = definition.number_fields
+    cells = {fd.code: [raw.get(fd.code) for raw in raws] for fd in definition.fields}
+    columns = {fd.code: _read_column(cells[fd.code], fd) for fd in numbers}
+    _read_floats(numbers, cells, columns)
+    findings: list[list[Finding]] = [[] for _ in range(n)]
+    for fd in numbers:  # in the order of the form, as the findings are listed
+        column = columns[fd.code]
+        for i, value in enumerate(column):
+            if isinstance(value, _Unreadable):
+                locate = locates[i] if locates else None
+                findings[i].append(
+                    Finding(
+                        rule="E102",
+                        severity=rule("E102").severity,
+                        field=fd.code,
+                        message=not_numeric_message(fd, value.shown, month=month, advice=value.advice),
+                        location=locate(fd.code) if locate else fd.label_for(month),
+                        fields=(fd.code,),
+                        typed=str(cells[fd.code][i])[:60],
+                    )
+                )
+                column[i] = None
     for fd in definition.fields:
         if not fd.is_number:
-            values[fd.code] = parse_text(raw.get(fd.code))
-            continue
-        value, problem = parse_value(raw.get(fd.code), fd, month=month)
-        values[fd.code] = value
-        if problem:
-            findings.append(
-                Finding(
-                    rule="E102",
-                    severity=rule("E102").severity,
-                    field=fd.code,
-                    message=problem,
-                    location=locate(fd.code) if locate else fd.label_for(month),
-                    fields=(fd.code,),
-                    typed=str(raw.get(fd.code))[:60],
-                )
-            )
-    return values, findings
+            columns[fd.code] = [parse_text(x) for x in cells[fd.code]]
+    codes = definition.codes
+    rows = zip(*(columns[code] for code in codes), strict=True) if codes else ((),) * n
+    return [(dict(zip(codes, row, strict=True)), found) for row, found in zip(rows, findings, strict=True)]
+
+
+_FLOAT = object()  # a plain float cell, read with the others by _read_floats
+
+
+def _read_column(cells: list, fd: FieldDef) -> list:
+    """`_parse` of every cell but the plain floats, which are marked for `_read_floats`; an int below
+    twenty digits is read as it is."""
+    out: list = [None] * len(cells)
+    for i, x in enumerate(cells):
+        kind = type(x)
+        if kind is float:
+            out[i] = _FLOAT
+        elif kind is int and -_INT_LIMIT < x < _INT_LIMIT:
+            out[i] = Decimal(x)
+        elif x is not None:
+            out[i] = _parse(x, fd)
+    return out
+
+
+def _read_floats(numbers: list[FieldDef], cells: dict[str, list], columns: dict[str, list]) -> None:
+    """The float cells of every column (python-calamine's numeric cells) converted as one array.
+
+    A float whose shortest repr has no exponent and at most the field's kept decimals already is the exact
+    value `_from_float` rounds to: its repr without trailing zeros is the canonical Decimal. Any other
+    float — NaN, infinities, very large or small, or longer — goes through `_parse` like a single cell."""
+    where = [(fd, i) for fd in numbers for i, v in enumerate(columns[fd.code]) if v is _FLOAT]
+    if not where:
+        return
+    values = np.fromiter((cells[fd.code][i] for fd, i in where), dtype=float, count=len(where))
+    kept = np.fromiter((fd.decimals + _FLOAT_HEADROOM for fd, _i in where), dtype=np.int64, count=len(where))
+    texts = np.array([repr(x) for x in values.tolist()])
+    point = np.strings.find(texts, ".")
+    plain = (
+        np.isfinite(values)
+        & (np.strings.find(texts, "e") < 0)
+        & (point >= 0)
+        & (np.strings.str_len(texts) - point - 1 <= kept)
+    )
+    trimmed = np.strings.rstrip(np.strings.rstrip(texts, "0"), ".")
+    trimmed = np.where(trimmed == "-0", "0", trimmed)
+    for (fd, i), ok, text in zip(where, plain.tolist(), trimmed.tolist(), strict=True):
+        columns[fd.code][i] = Decimal(text) if ok else _parse(cells[fd.code][i], fd)
 
 
 def parse_text(raw: object) -> str | None:
