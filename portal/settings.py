@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "reporting",
     "evaluation",
     "indicators",
+    "portal",  # the project's own commands (loaddemo), above the apps it brings together
 ]
 
 MIDDLEWARE = [

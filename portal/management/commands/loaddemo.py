@@ -1,6 +1,7 @@
 """python manage.py loaddemo — master data, demo accounts and three years (2020–2022) of synthetic monthly data.
 
-Idempotent: master data is updated in place; accounts are created once; the monthly data is generated only
+It lives with the project, not in an app: it brings every app's demo data together, and no app imports the
+others for it. Idempotent: master data is updated in place; accounts are created once; the monthly data is generated only
 when the database has none, so a second run takes a moment.
 """
 
