@@ -6,7 +6,7 @@ from collections import Counter
 from institutions.access import visible_institutions
 from portal import clock
 
-from .models import Filing, FilingStatus, Form, Period, Transition
+from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, Transition
 
 NOT_FILED = "not_filed"
 
@@ -99,6 +99,49 @@ def jurisdiction_overview(user):
             }
         )
     return {"institution_count": len(ids), "periods": out}
+
+
+def filing_of(institution, period) -> "Filing | None":
+    """The institution's filing of the period (none before its first save), with who made and submitted its
+    current version."""
+    return (
+        Filing.objects.filter(institution=institution, period=period)
+        .select_related("current_version__created_by", "current_version__submitted_by")
+        .first()
+    )
+
+
+def versions_of(filing, *, newest_first: bool = False) -> list:
+    """Every version of a filing with who made and submitted it (none without a filing)."""
+    if filing is None:
+        return []
+    return list(
+        FilingVersion.objects.filter(filing=filing)
+        .select_related("created_by", "submitted_by")
+        .order_by("-number" if newest_first else "number")
+    )
+
+
+def transitions_of(filing) -> list:
+    """A filing's steps (submitted, returned, approved …) in the order they were taken."""
+    if filing is None:
+        return []
+    return list(filing.transitions.select_related("actor", "version").order_by("at", "id"))
+
+
+def explanations_before(version) -> dict:
+    """The explanations of the version before this one (none for a first version)."""
+    return (
+        FilingVersion.objects.filter(filing_id=version.filing_id, number=version.number - 1)
+        .values_list("explanations", flat=True)
+        .first()
+        or {}
+    )
+
+
+def import_jobs_for(user, limit: int = 20) -> list:
+    """The officer's own latest bulk imports."""
+    return list(ImportJob.objects.filter(created_by=user)[:limit])
 
 
 def filings_for_user(user):
@@ -209,3 +252,15 @@ def reminders_for(user, *, period_id: str = ""):
     if period_id.isdigit():
         sent = sent.filter(period_id=int(period_id))
     return list(sent)
+
+
+def campaign_years() -> list[int]:
+    """The years that have any return set up, oldest first."""
+    return sorted(set(Period.objects.values_list("year", flat=True)))
+
+
+def fixed_province_targets(year: int):
+    """The year's fixed province-wide targets, as the campaign page sets them."""
+    from indicators.models import Target, TargetScope
+
+    return Target.objects.filter(year=year, scope=TargetScope.PROVINCE, basis="fixed", institution=None)

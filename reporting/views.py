@@ -18,7 +18,21 @@ from institutions.views import client_ip
 
 from . import bulk, excel, parsing, rules, selectors, services
 from .definitions import Layout, definition_for
-from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, VersionSource
+from .forms import (
+    BulkApproveForm,
+    BulkImportForm,
+    DocumentForm,
+    ImportDecisionForm,
+    LockVersionForm,
+    ReopenForm,
+    ReturnForm,
+    SheetForm,
+    SubmitForm,
+    UrgeForm,
+    WorkbookForm,
+    first_error,
+)
+from .models import FilingStatus, FilingVersion, Form, ImportJob, Period, VersionSource
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -33,17 +47,15 @@ def _sheet_url(filing_or_institution, period=None) -> str:
 def _resolve(request, institution_id, period_id):
     institution = access.get_institution(request.user, institution_id)
     period = get_object_or_404(Period, pk=period_id)
-    filing = (
-        Filing.objects.filter(institution=institution, period=period)
-        .select_related("current_version__created_by", "current_version__submitted_by")
-        .first()
-    )
-    return institution, period, filing
+    return institution, period, selectors.filing_of(institution, period)
 
 
-def _lock_version(request) -> int | None:
-    raw = request.POST.get("lock_version", "")
-    return int(raw) if raw.isdigit() else None
+def _valid(form_class, request, **kwargs) -> dict:
+    """The action's input, checked: a refusal is the form's first message, shown as a service's would be."""
+    form = form_class(request.POST, request.FILES, **kwargs)
+    if not form.is_valid():
+        raise services.ServiceError(first_error(form))
+    return form.cleaned_data
 
 
 def _fail(request, exc: services.ServiceError) -> None:
@@ -77,75 +89,95 @@ def sheet(request, institution_id, period_id):
     officer's review."""
     institution, period, filing = _resolve(request, institution_id, period_id)
     definition = definition_for(period.form, period.year)
-    user = request.user
-    version = filing.current_version if filing else None
-    values = parsing.values_from_json(version.values, definition) if version else {}
     posted = None
     if request.method == "POST" and definition.layout != Layout.DOCUMENT:
-        raw = {code: request.POST.get(code, "") for code in definition.codes}
-        explanations = {k[len("explain:") :]: v for k, v in request.POST.items() if k.startswith("explain:")}
-        try:
-            version = services.save_version(
-                institution=institution,
-                period=period,
-                actor=user,
-                raw=raw,
-                source=VersionSource.WEB,
-                explanations=explanations,
-                expected_lock_version=_lock_version(request),
-                ip=client_ip(request),
-            )
-        except services.ServiceError as exc:
-            _fail(request, exc)
-            posted = raw
-        else:
-            messages.success(
-                request,
-                f"已保存第 {version.number} 版：错误 {version.error_count} 个，预警 {version.warning_count} 条。",
-            )
+        posted = _save_sheet(request, institution, period, definition)
+        if posted is None:
             return redirect(_sheet_url(institution, period))
+    return _show_sheet(request, institution, period, filing, definition, posted)
+
+
+def _save_sheet(request, institution, period, definition) -> dict | None:
+    """POST: the typed values stored as a new version (None), or, refused, the values to show again."""
+    form = SheetForm(request.POST, definition=definition)
+    if not form.is_valid():
+        messages.error(request, first_error(form))
+        return {code: form.cleaned_data.get(code, form.data.get(code, "")) for code in definition.codes}
+    data = form.cleaned_data
+    try:
+        version = services.save_version(
+            institution=institution,
+            period=period,
+            actor=request.user,
+            raw=data["raw"],
+            source=VersionSource.WEB,
+            explanations=data["explanations"],
+            expected_lock_version=data["expected_lock_version"],
+            ip=client_ip(request),
+        )
+    except services.ServiceError as exc:
+        _fail(request, exc)
+        return data["raw"]
+    messages.success(
+        request,
+        f"已保存第 {version.number} 版：错误 {version.error_count} 个，预警 {version.warning_count} 条。",
+    )
+    return None
+
+
+def _shown_values(version, definition, findings) -> dict:
+    """The current version's values; what the filer typed and the portal could not read ("11万") stays in
+    its box beside the message."""
+    values = parsing.values_from_json(version.values, definition) if version else {}
+    typed = {f.field: f.typed for f in findings if f.typed}
+    return {**values, **{code: text for code, text in typed.items() if values.get(code) is None}}
+
+
+def _sheet_rows(institution, period, definition, values, posted, by_field, returned) -> list:
+    """The form's groups of fields, each field with its value, last month's and last year's, its findings
+    and the officer's comment."""
     previous, last_year = (
         selectors.neighbour_values(institution, period) if period.form == Form.MONITORING else (None, None)
     )
+    comments = (returned.field_comments or {}) if returned else {}
+    return [
+        (
+            group,
+            [
+                {
+                    "fd": fd,
+                    "label": fd.label_for(period.month),
+                    "value": (posted or {}).get(fd.code, values.get(fd.code)),
+                    "previous": (previous or {}).get(fd.code),
+                    "last_year": (last_year or {}).get(fd.code),
+                    "findings": by_field.get(fd.code, []),
+                    "comment": comments.get(fd.code),
+                }
+                for fd in fields
+            ],
+        )
+        for group, fields in definition.groups()
+    ]
+
+
+def _show_sheet(request, institution, period, filing, definition, posted):
+    """GET (or a refused POST): the return as it stands, with what was typed if the save was refused."""
+    user = request.user
+    version = filing.current_version if filing else None
     findings = [rules.Finding.from_dict(d) for d in (version.findings if version else [])]
-    # what the filer typed and the portal could not read ("11万") stays in its box beside the message
-    typed = {f.field: f.typed for f in findings if f.typed}
-    values = {**values, **{code: text for code, text in typed.items() if values.get(code) is None}}
+    values = _shown_values(version, definition, findings)
     by_field: dict[str, list] = {}
     for f in findings:
         by_field.setdefault(f.field or "*", []).append(f)
     returned = selectors.open_return(filing)  # stands until the next submission, across the filer's saves
     status = filing.status if filing else None
-    editable = access.can_prepare(user, institution) and status not in {
-        FilingStatus.SUBMITTED,
-        FilingStatus.APPROVED,
-    }
-    rows = []
-    for group, fields in definition.groups():
-        rows.append(
-            (
-                group,
-                [
-                    {
-                        "fd": fd,
-                        "label": fd.label_for(period.month),
-                        "value": (posted or {}).get(fd.code, values.get(fd.code)),
-                        "previous": (previous or {}).get(fd.code),
-                        "last_year": (last_year or {}).get(fd.code),
-                        "findings": by_field.get(fd.code, []),
-                        "comment": (returned.field_comments or {}).get(fd.code) if returned else None,
-                    }
-                    for fd in fields
-                ],
-            )
-        )
     context = {
         "institution": institution,
         "period": period,
         "filing": filing,
         "version": version,
         "definition": definition,
-        "rows": rows,
+        "rows": _sheet_rows(institution, period, definition, values, posted, by_field, returned),
         "findings": findings,
         "errors": [f for f in findings if f.severity == "error"],
         "warnings": [f for f in findings if f.severity == "warning"],
@@ -153,7 +185,8 @@ def sheet(request, institution_id, period_id):
         "explanations": version.explanations if version else {},
         "carried": _carried(version),
         "live_checks": _live_checks(definition),
-        "editable": editable,
+        "editable": access.can_prepare(user, institution)
+        and status not in {FilingStatus.SUBMITTED, FilingStatus.APPROVED},
         "can_submit": access.can_submit(user, institution) and status == FilingStatus.DRAFT,
         "can_review": access.can_review(user, institution),
         "returned": returned,
@@ -166,9 +199,7 @@ def sheet(request, institution_id, period_id):
         context["columns"], context["grid"] = _grid(definition, {**values, **(posted or {})}, by_field)
         return render(request, "reporting/table.html", context)
     if definition.layout == Layout.DOCUMENT:
-        context["versions"] = (
-            filing.versions.select_related("created_by").order_by("-number") if filing else []
-        )
+        context["versions"] = selectors.versions_of(filing, newest_first=True)
         return render(request, "reporting/document.html", context)
     return render(request, "reporting/sheet.html", context)
 
@@ -190,12 +221,7 @@ def _carried(version) -> set[str]:
         or version.number < 2
     ):
         return set()
-    before = (
-        FilingVersion.objects.filter(filing_id=version.filing_id, number=version.number - 1)
-        .values_list("explanations", flat=True)
-        .first()
-        or {}
-    )
+    before = selectors.explanations_before(version)
     return {key for key, text in version.explanations.items() if before.get(key) == text}
 
 
@@ -284,10 +310,11 @@ def upload(request, institution_id, period_id):
         return render(
             request, "errors/403.html", {"message": "只有本机构的填报人或分管领导可以上传。"}, status=403
         )
-    file = request.FILES.get("file")
-    if file is None:
-        messages.error(request, "请选择要上传的 Excel 文件（.xlsx）。")
+    form = WorkbookForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, first_error(form))
         return redirect(_sheet_url(institution, period))
+    file = form.cleaned_data["file"]
     received = services.read_limited(file, settings.UPLOAD_MAX_BYTES)
     try:
         version = services.save_workbook(
@@ -331,11 +358,12 @@ def _act(request, institution_id, period_id, action, capability):
 @require_POST
 def submit(request, institution_id, period_id):
     def run(filing):
+        data = _valid(SubmitForm, request)
         version = services.submit(
             filing=filing,
             actor=request.user,
-            confirm=request.POST.get("confirm") == "on",
-            expected_lock_version=_lock_version(request),
+            confirm=data["confirm"],
+            expected_lock_version=data["lock_version"],
             ip=client_ip(request),
         )
         return f"已提交，回执编号 {version.receipt_no}。"
@@ -347,10 +375,11 @@ def submit(request, institution_id, period_id):
 @require_POST
 def approve(request, institution_id, period_id):
     def run(filing):
+        data = _valid(LockVersionForm, request)
         services.approve(
             filing=filing,
             actor=request.user,
-            expected_lock_version=_lock_version(request),
+            expected_lock_version=data["lock_version"],
             ip=client_ip(request),
         )
         return f"{filing} 已审核通过。"
@@ -362,13 +391,13 @@ def approve(request, institution_id, period_id):
 @require_POST
 def return_view(request, institution_id, period_id):
     def run(filing):
-        comments = {k[len("comment:") :]: v for k, v in request.POST.items() if k.startswith("comment:")}
+        data = _valid(ReturnForm, request)
         services.return_filing(
             filing=filing,
             actor=request.user,
-            reason=request.POST.get("reason", ""),
-            field_comments=comments,
-            expected_lock_version=_lock_version(request),
+            reason=data["reason"],
+            field_comments=data["field_comments"],
+            expected_lock_version=data["lock_version"],
             ip=client_ip(request),
         )
         return f"{filing} 已退回。"
@@ -380,11 +409,12 @@ def return_view(request, institution_id, period_id):
 @require_POST
 def reopen(request, institution_id, period_id):
     def run(filing):
+        data = _valid(ReopenForm, request)
         services.reopen(
             filing=filing,
             actor=request.user,
-            reason=request.POST.get("reason", ""),
-            expected_lock_version=_lock_version(request),
+            reason=data["reason"],
+            expected_lock_version=data["lock_version"],
             ip=client_ip(request),
         )
         return f"{filing} 已重新打开，等待机构更正。"
@@ -422,15 +452,7 @@ def findings_download(request, institution_id, period_id):
 def history(request, institution_id, period_id):
     institution, period, filing = _resolve(request, institution_id, period_id)
     definition = definition_for(period.form, period.year)
-    versions = (
-        list(
-            FilingVersion.objects.filter(filing=filing)
-            .select_related("created_by", "submitted_by")
-            .order_by("number")
-        )
-        if filing
-        else []
-    )
+    versions = selectors.versions_of(filing)
     numbers = [v.number for v in versions]
 
     def pick(name, default):
@@ -453,9 +475,7 @@ def history(request, institution_id, period_id):
                     "changed": va.get(fd.code) != vb.get(fd.code),
                 }
             )
-    transitions = (
-        list(filing.transitions.select_related("actor", "version").order_by("at", "id")) if filing else []
-    )
+    transitions = selectors.transitions_of(filing)
     for t in transitions:  # an officer's comments under the fields' names, not their codes
         t.labelled_comments = [
             (definition.field(code).label_for(period.month) if code in definition.codes else code, text)
@@ -482,42 +502,18 @@ def history(request, institution_id, period_id):
 def matrix(request):
     access.require(access.is_pboc(request.user), "状态矩阵仅供人民银行经办和管理员使用。")
     all_periods = selectors.recent_periods(limit=36)
-    try:
-        months = max(1, min(36, int(request.GET.get("months", "6"))))
-    except ValueError:
-        months = 6
-    periods = list(reversed(all_periods[:months]))
-    group = request.GET.get("group", "")
-    group = group if group in EvaluationGroup.values else ""
-    status = request.GET.get("status", "")
-    status = status if status in {selectors.NOT_FILED, *FilingStatus.values} else ""
-    rows = selectors.status_matrix(request.user, periods, group=group, status=status)
-    sort = request.GET.get("sort", "")
-    if sort == "late":
+    shown = _matrix_filters(request.GET)
+    periods = list(reversed(all_periods[: shown["months"]]))
+    rows = selectors.status_matrix(request.user, periods, group=shown["group"], status=shown["status"])
+    if shown["sort"] == "late":
         rows.sort(key=lambda r: -r["late"])
-    elif sort == "name":
+    elif shown["sort"] == "name":
         rows.sort(key=lambda r: r["institution"].short_name)
-    focus = None
-    focus_id = request.GET.get("period", "")
-    if focus_id.isdigit():
-        focus = next((p for p in all_periods if p.pk == int(focus_id)), None)
-    focus = focus or (periods[-1] if periods else None)
-    overdue, clean = [], []
-    if focus:
-        for r in selectors.status_matrix(request.user, [focus]):
-            f = r["cells"][0][1]
-            if (f is None or f.status in {FilingStatus.DRAFT, FilingStatus.RETURNED}) and focus.is_overdue():
-                overdue.append((r["institution"], f))
-            if (
-                f
-                and f.status == FilingStatus.SUBMITTED
-                and f.current_version
-                and not f.current_version.findings
-            ):
-                clean.append(f)
+    focus = _matrix_focus(request.GET.get("period", ""), all_periods, periods)
+    overdue, clean = _overdue_and_clean(request.user, focus)
     annual_periods = selectors.annual_periods(request.GET.get("year", ""))
     annual_rows = (
-        selectors.status_matrix(request.user, annual_periods, group=group, status=status)
+        selectors.status_matrix(request.user, annual_periods, group=shown["group"], status=shown["status"])
         if annual_periods
         else []
     )
@@ -525,14 +521,11 @@ def matrix(request):
         request,
         "reporting/matrix.html",
         {
+            **shown,
             "periods": periods,
             "rows": rows,
             "groups": EvaluationGroup.choices,
-            "group": group,
-            "status": status,
             "statuses": [(selectors.NOT_FILED, "未填报"), *FilingStatus.choices],
-            "months": months,
-            "sort": sort,
             "focus": focus,
             "overdue": overdue,
             "clean": clean,
@@ -542,46 +535,94 @@ def matrix(request):
     )
 
 
+def _matrix_filters(query) -> dict:
+    """?months=&group=&status=&sort= as the matrix shows them: anything unknown means no filter."""
+    try:
+        months = max(1, min(36, int(query.get("months", "6"))))
+    except ValueError:
+        months = 6
+    group = query.get("group", "")
+    status = query.get("status", "")
+    return {
+        "months": months,
+        "group": group if group in EvaluationGroup.values else "",
+        "status": status if status in {selectors.NOT_FILED, *FilingStatus.values} else "",
+        "sort": query.get("sort", ""),
+    }
+
+
+def _matrix_focus(focus_id: str, all_periods, periods):
+    """The month whose overdue and clean sheets are listed: ?period=, else the latest shown."""
+    focus = None
+    if focus_id.isdigit():
+        focus = next((p for p in all_periods if p.pk == int(focus_id)), None)
+    return focus or (periods[-1] if periods else None)
+
+
+def _overdue_and_clean(user, focus) -> tuple[list, list]:
+    """The focus month's institutions overdue (not filed, draft or returned after the deadline) and its
+    submitted sheets without findings (approvable in one step)."""
+    overdue, clean = [], []
+    if focus is None:
+        return overdue, clean
+    for r in selectors.status_matrix(user, [focus]):
+        f = r["cells"][0][1]
+        if (f is None or f.status in {FilingStatus.DRAFT, FilingStatus.RETURNED}) and focus.is_overdue():
+            overdue.append((r["institution"], f))
+        if f and f.status == FilingStatus.SUBMITTED and f.current_version and not f.current_version.findings:
+            clean.append(f)
+    return overdue, clean
+
+
 @login_required
 @require_POST
 def bulk_approve(request):
     access.require(access.is_pboc(request.user), "只有人民银行经办可以批量审核。")
-    ids = [int(x) for x in request.POST.getlist("filing") if x.isdigit()]
-    filings = selectors.filings_for_user(request.user).filter(pk__in=ids)
+    form = BulkApproveForm(request.POST)
+    form.is_valid()  # nothing in it can be refused: unreadable ids are left out
+    data = form.cleaned_data
+    filings = selectors.filings_for_user(request.user).filter(pk__in=data["filing"])
     result = services.bulk_approve(filings=filings, actor=request.user, ip=client_ip(request))
     messages.success(
         request,
         f"批量审核通过 {result['approved']} 张，跳过 {result['skipped']} 张（有预警或状态已变化的需逐张审核）。",
     )
-    return redirect(request.POST.get("next") or reverse("reporting:matrix"))
+    return redirect(data["next"] or reverse("reporting:matrix"))
 
 
 @login_required
 def bulk_import(request):
     access.require(access.is_pboc(request.user), "只有人民银行经办或管理员可以批量导入。")
     if request.method == "POST":
-        file = request.FILES.get("file")
-        if file is None:
-            messages.error(request, "请选择要导入的 Excel 文件（.xlsx）。")
-        else:
-            received = services.read_limited(file, settings.UPLOAD_MAX_BYTES)
-            try:
-                job = services.start_import(
-                    actor=request.user,
-                    data=received.data,
-                    filename=file.name,
-                    size=received.size,
-                    sha256=received.sha256,
-                    ip=client_ip(request),
-                )
-            except services.ServiceError as exc:
-                _fail(request, exc)
-            else:
-                return redirect("reporting:job", job_id=job.pk)
-    jobs = ImportJob.objects.filter(created_by=request.user)[:20]
+        job = _start_import(request)
+        if job is not None:
+            return redirect("reporting:job", job_id=job.pk)
+    jobs = selectors.import_jobs_for(request.user)
     return render(
         request, "reporting/bulk_import.html", {"jobs": jobs, "max_mb": settings.UPLOAD_MAX_BYTES // 1048576}
     )
+
+
+def _start_import(request) -> ImportJob | None:
+    """POST: the workbook read for a preview (a job), or the page again with the reason it was refused."""
+    form = BulkImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, first_error(form))
+        return None
+    file = form.cleaned_data["file"]
+    received = services.read_limited(file, settings.UPLOAD_MAX_BYTES)
+    try:
+        return services.start_import(
+            actor=request.user,
+            data=received.data,
+            filename=file.name,
+            size=received.size,
+            sha256=received.sha256,
+            ip=client_ip(request),
+        )
+    except services.ServiceError as exc:
+        _fail(request, exc)
+        return None
 
 
 @login_required
@@ -638,12 +679,13 @@ def job_confirm(request, job_id):
     """The officer's decision on a preview: which banks' own sheets to replace, why, and whether to approve."""
     j = _job_for(request, job_id)
     try:
+        data = _valid(ImportDecisionForm, request)
         services.confirm_import(
             job=j,
             actor=request.user,
-            replace=request.POST.getlist("replace"),
-            reason=request.POST.get("reason", ""),
-            approve=request.POST.get("approve") == "on",
+            replace=data["replace"],
+            reason=data["reason"],
+            approve=data["approve"],
             ip=client_ip(request),
         )
     except services.ServiceError as exc:
@@ -666,10 +708,9 @@ def urge(request, period_id):
     else:
         names = "、".join(i.short_name for i in pending[:8]) + (" 等" if len(pending) > 8 else "")
         messages.success(request, f"已向 {len(pending)} 家机构发出催报（{names}），抄送您本人。")
-    target = request.POST.get("next", "")
-    return redirect(
-        target if target.startswith("/") and not target.startswith("//") else "reporting:reminders"
-    )
+    form = UrgeForm(request.POST)
+    form.is_valid()  # a "next" that leaves the portal is dropped, not refused
+    return redirect(form.cleaned_data["next"] or "reporting:reminders")
 
 
 @login_required
@@ -726,10 +767,11 @@ def job_status(request, job_id):
 def document_upload(request, institution_id, period_id):
     institution, period, _filing = _resolve(request, institution_id, period_id)
     access.require_capability(request.user, institution, access.PREPARE)
-    file = request.FILES.get("file")
-    if file is None:
-        messages.error(request, "请选择要上传的 PDF 或 Word（.docx）文件。")
+    form = DocumentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, first_error(form))
         return redirect(_sheet_url(institution, period))
+    file = form.cleaned_data["file"]
     received = services.read_limited(file, settings.UPLOAD_MAX_BYTES)
     try:
         version = services.save_document(
@@ -740,7 +782,7 @@ def document_upload(request, institution_id, period_id):
             filename=file.name,
             sha256=received.sha256,
             size=received.size,
-            expected_lock_version=_lock_version(request),
+            expected_lock_version=form.cleaned_data["lock_version"],
             ip=client_ip(request),
         )
     except services.ServiceError as exc:

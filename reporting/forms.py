@@ -1,0 +1,238 @@
+"""The input of the returns' pages, validated before a service is called. Values of a return are handed to
+services.save_version as typed: reading them ("11万", "1,234.5") is parsing.py's job and checking them the rule
+registry's, so no form here converts a value of a return."""
+
+from datetime import date
+
+from django import forms
+
+from .campaigns import parse_targets
+from .services import ServiceError
+
+KEEP_AS_TYPED = {"required": False, "strip": False}
+
+
+class RawField(forms.CharField):
+    """A value as the browser sent it (blank when absent), never stripped: the service reads it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{**KEEP_AS_TYPED, **kwargs})
+
+
+class DigitsField(forms.CharField):
+    """A whole number typed as digits, or none when blank or anything else (never refused)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{**KEEP_AS_TYPED, **kwargs})
+
+    def to_python(self, value):
+        raw = super().to_python(value)
+        return int(raw) if raw.isdigit() else None
+
+
+class LockVersionField(DigitsField):
+    """The version of the row the page was drawn from: a number, or none (the service then does not check)."""
+
+
+class CheckedField(forms.CharField):
+    """A checkbox: ticked only when the browser sent "on"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{**KEEP_AS_TYPED, **kwargs})
+
+    def to_python(self, value):
+        return super().to_python(value) == "on"
+
+
+class UploadField(forms.Field):
+    """A file, only required to be there: what it holds (type, size, content) is uploads.py's to check, with
+    its own messages, an empty file included."""
+
+    widget = forms.FileInput
+
+
+class ListField(forms.Field):
+    """Every value sent under the name (checkboxes of the same name), as sent."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(**{"required": False, **kwargs})
+
+    def to_python(self, value):
+        return [str(v) for v in value or []]
+
+
+def prefixed(data, prefix: str) -> dict[str, str]:
+    """Fields named <prefix><key> (explain:W204, comment:A01) → {key: text}."""
+    return {key[len(prefix) :]: value for key, value in data.items() if key.startswith(prefix)}
+
+
+def first_error(form: forms.Form) -> str:
+    """The message to show for an invalid form: the first field's, in the order the fields are declared."""
+    for name in [*form.fields, forms.forms.NON_FIELD_ERRORS]:
+        if name in form.errors:
+            return form.errors[name][0]
+    return ""
+
+
+class SheetForm(forms.Form):
+    """附件4 / 附件3 / 附件2 as filled in on the page: one field per field of the edition's definition, an
+    explanation per warning key (explain:<key>), and the lock version the page was drawn from."""
+
+    lock_version = LockVersionField()
+
+    def __init__(self, data, *, definition, **kwargs):
+        super().__init__(data, **kwargs)
+        for code in definition.codes:
+            self.fields[code] = RawField()
+        self.codes = list(definition.codes)
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["raw"] = {code: cleaned.get(code, "") for code in self.codes}
+        cleaned["explanations"] = prefixed(self.data, "explain:")
+        cleaned["expected_lock_version"] = cleaned.get("lock_version")
+        return cleaned
+
+
+class LockVersionForm(forms.Form):
+    """An action on a return (approve, upload a document) that only carries the page's lock version."""
+
+    lock_version = LockVersionField()
+
+
+class SubmitForm(LockVersionForm):
+    confirm = CheckedField()
+
+
+class ReturnForm(LockVersionForm):
+    """退回: the reason, and the officer's comments per field (comment:<code>)."""
+
+    reason = RawField()
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"]
+        if not reason.strip():
+            raise forms.ValidationError(
+                "退回时必须填写退回原因，告诉机构需要修改什么。", code="reason_required"
+            )
+        return reason
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["field_comments"] = prefixed(self.data, "comment:")
+        return cleaned
+
+
+class ReopenForm(LockVersionForm):
+    reason = RawField()
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"]
+        if not reason.strip():
+            raise forms.ValidationError("重新打开已通过的报表必须填写原因。", code="reason_required")
+        return reason
+
+
+class WorkbookForm(forms.Form):
+    """A filled-in 附件4 / 附件3 workbook (its content is checked by uploads.py)."""
+
+    file = UploadField(error_messages={"required": "请选择要上传的 Excel 文件（.xlsx）。"})
+
+
+class BulkImportForm(forms.Form):
+    file = UploadField(error_messages={"required": "请选择要导入的 Excel 文件（.xlsx）。"})
+
+
+class DocumentForm(LockVersionForm):
+    """工作方案 / 经验做法: a PDF or Word file (checked by content in uploads.py)."""
+
+    file = UploadField(error_messages={"required": "请选择要上传的 PDF 或 Word（.docx）文件。"})
+
+
+class BulkApproveForm(forms.Form):
+    filing = ListField()
+    next = RawField()
+
+    def clean_filing(self):
+        return [int(x) for x in self.cleaned_data["filing"] if x.isdigit()]
+
+
+class ImportDecisionForm(forms.Form):
+    """The officer's decision on a bulk import's preview (a reason for replacing is the service's to ask for:
+    it alone knows which rows replace a bank's own sheet)."""
+
+    replace = ListField()
+    reason = RawField()
+    approve = CheckedField()
+
+
+class UrgeForm(forms.Form):
+    next = RawField()
+
+    def clean_next(self):
+        # back to the page it came from, never to another site
+        target = self.cleaned_data["next"]
+        return target if target.startswith("/") and not target.startswith("//") else ""
+
+
+class CampaignForm(forms.Form):
+    """The year's campaign as typed on the admin's page, previewed (GET) or set up (POST): the year, the
+    monthly deadline's day, the annual returns' deadline and the province targets (target:<indicator>).
+    Checked in the order the page has always named the first problem: year, annual deadline, day, targets."""
+
+    year = RawField()
+    annual_due_on = RawField()
+    due_day = RawField()
+
+    def __init__(self, data, *, default_year: int, preview: bool, **kwargs):
+        super().__init__(data, **kwargs)
+        self.default_year = default_year
+        self.preview = preview
+
+    @staticmethod
+    def _int(text: str, default: int) -> int:
+        try:
+            return int(text.strip()) if text.strip() else default
+        except ValueError:
+            raise forms.ValidationError(f"“{text[:10]}”不是整数。") from None
+
+    def clean_year(self) -> int:
+        return self._int(self.cleaned_data["year"], self.default_year)
+
+    def clean_annual_due_on(self) -> date | None:
+        text = self.cleaned_data["annual_due_on"]
+        try:
+            return date.fromisoformat(text.strip()) if text.strip() else None
+        except ValueError:
+            raise forms.ValidationError(f"日期“{text[:20]}”无效，请按 YYYY-MM-DD 填写。") from None
+
+    def clean_due_day(self) -> int:
+        return self._int(self.cleaned_data["due_day"], 15)
+
+    def clean(self):
+        cleaned = super().clean()
+        year, due = cleaned.get("year"), cleaned.get("annual_due_on")
+        cleaned["annual_due_text"] = self.data.get("annual_due_on", "")
+        if self.preview and year is not None and due and due.year != year:
+            # previewing another year: the date in the field was the previous preview's, carried over to the
+            # same day of this year (setting up still refuses a date outside the year)
+            cleaned["annual_due_on"] = due = _same_day_in(due, year)
+            cleaned["annual_due_text"] = due.isoformat()
+        try:
+            cleaned["targets"] = parse_targets(self.data)
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return cleaned
+
+    def typed(self, name: str, default=""):
+        """A field as typed, to show again."""
+        return self.data.get(name, default)
+
+
+def _same_day_in(day: date, year: int) -> date:
+    try:
+        return day.replace(year=year)
+    except ValueError:  # 29 February
+        return day.replace(year=year, day=28)
