@@ -774,9 +774,16 @@ def _slips(value: np.ndarray, base: np.ndarray, usable: np.ndarray, t: Threshold
         return usable
     low, high = t.unit_factor / t.unit_factor_slack, t.unit_factor * t.unit_factor_slack
     ratio = value / _guarded(base, usable)
-    positive = usable & (ratio > 0)
-    inverse = 1 / _guarded(ratio, positive)
-    return usable & (((low <= ratio) & (ratio <= high)) | (positive & (low <= inverse) & (inverse <= high)))
+    slips = usable & (low <= ratio) & (ratio <= high)
+    # 1 / ratio ≥ low needs a ratio of about 1 / low or less: only those rows are inverted (as _unit_slip does)
+    inverted = usable & (ratio > 0)
+    if low > 0:
+        inverted &= ratio < 2 / low
+    tiny = inverted.nonzero()[0]
+    if tiny.size:
+        inverse = 1 / ratio[tiny]
+        slips[tiny] |= (low <= inverse) & (inverse <= high)
+    return slips
 
 
 def _unit_against_neighbours(f: Frame) -> Iterator[Failures]:
