@@ -19,9 +19,21 @@ from institutions import access
 from institutions.models import PbocOffice
 from institutions.views import client_ip
 from portal import clock
+from reporting.forms import first_error
 from reporting.services import read_limited
 
 from . import excel, grading, pdf, scoring, selectors, services
+from .forms import (
+    CreateForm,
+    DisclosureForm,
+    EvidenceActionForm,
+    EvidenceForm,
+    OverrideForm,
+    PublishForm,
+    RemoveEvidenceForm,
+    SchemeForm,
+    ScoreForm,
+)
 from .models import Evidence, GradingMethod, ItemKind, ListKind, Method, ReportJob, ResultOrder, Status
 from .tasks import card_filename
 
@@ -37,8 +49,12 @@ def _attachment(data: bytes, content_type: str, name: str, inline: bool = False)
     return response
 
 
-def _int(raw) -> int | None:
-    return int(raw) if str(raw or "").isdigit() else None
+def _valid(form_class, request, **kwargs) -> dict:
+    """The input, checked: a refusal is the form's first message, shown as a service's would be."""
+    form = form_class(request.POST, request.FILES, **kwargs)
+    if not form.is_valid():
+        raise services.ServiceError(first_error(form))
+    return form.cleaned_data
 
 
 def _fail(request, exc: services.ServiceError) -> None:
@@ -81,14 +97,15 @@ def evaluation_list(request):
 @login_required
 @require_POST
 def create(request):
-    office = get_object_or_404(PbocOffice, pk=_int(request.POST.get("jurisdiction")) or 0)
-    year = _int(request.POST.get("year"))
-    if year is None:
-        messages.error(request, "请填写评估年度。")
+    form = CreateForm(request.POST)
+    valid = form.is_valid()
+    office = get_object_or_404(PbocOffice, pk=form.cleaned_data["jurisdiction"] or 0)
+    if not valid:
+        messages.error(request, first_error(form))
         return redirect("evaluation:list")
     try:
         evaluation = services.create_evaluation(
-            actor=request.user, year=year, jurisdiction=office, ip=client_ip(request)
+            actor=request.user, year=form.cleaned_data["year"], jurisdiction=office, ip=client_ip(request)
         )
     except services.ServiceError as exc:
         _fail(request, exc)
@@ -144,86 +161,79 @@ def _steps_text(steps) -> str:
     return "；".join(f"{s['min']}:{s['share']}" for s in steps or [])
 
 
-def _parse_steps(text: str, name: str) -> list[dict]:
-    """ "0.3:1；0.2:0.8" → [{"min": "0.3", "share": "1"}, …] (semicolons or new lines between steps)."""
-    out = []
-    for part in text.replace("；", ";").replace("\n", ";").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        if ":" not in part.replace("：", ":"):
-            raise services.ServiceError(f"“{name}”的分档“{part}”应写成 下限:得分比例，如 0.3:1。")
-        minimum, share = part.replace("：", ":").split(":", 1)
-        out.append({"min": minimum.strip(), "share": share.strip()})
-    return out
-
-
 @login_required
 def scheme(request, pk):
     evaluation = selectors.get_evaluation(request.user, pk)
     if not selectors.can_manage(request.user, evaluation):
         raise PermissionDenied("只有人民银行管理员可以调整评估方案。")
     items = selectors.items_of(evaluation)
-    posted = None
-    if request.method == "POST":
-        posted = request.POST
-        try:
-            changes = {}
-            for item in items:
-                prefix = f"item-{item.pk}-"
-                changes[item.pk] = services.ItemSettings(
-                    weight=posted.get(prefix + "weight", ""),
-                    method=posted.get(prefix + "method", ""),
-                    floor_share=posted.get(prefix + "floor_share", "0") or "0",
-                    target=posted.get(prefix + "target", "").strip() or None,
-                    steps=_parse_steps(posted.get(prefix + "steps", ""), item.name),
-                    indicator_code=posted.get(prefix + "indicator_code", ""),
-                    indicator_year=_int(posted.get(prefix + "indicator_year")),
-                    indicator_month=_int(posted.get(prefix + "indicator_month")),
-                )
-            services.update_scheme(
-                actor=request.user,
-                evaluation=evaluation,
-                items=changes,
-                grading_method=posted.get("grading_method", ""),
-                thresholds=(posted.get("excellent", ""), posted.get("good", ""), posted.get("fair", "")),
-                result_order=posted.get("result_order", ResultOrder.LISTED),
-                expected_lock_version=_int(posted.get("lock_version")),
-                ip=client_ip(request),
-            )
-        except services.ServiceError as exc:
-            _fail(request, exc)
-        else:
-            messages.success(request, "评估方案已保存。")
-            if evaluation.is_what_if:
-                return redirect("evaluation:what_if", pk=evaluation.pk)
-            return redirect(_detail(evaluation))
+    form = SchemeForm(request.POST if request.method == "POST" else None, items=items)
+    if form.is_bound and _save_scheme(request, evaluation, form):
+        if evaluation.is_what_if:
+            return redirect("evaluation:what_if", pk=evaluation.pk)
+        return redirect(_detail(evaluation))
     evaluation.refresh_from_db()
-    rows = []
-    for item in items:
-        prefix = f"item-{item.pk}-"
-        value = (
-            (lambda name, default, p=prefix: posted.get(p + name, default)) if posted else (lambda n, d: d)
+    return _show_scheme(request, evaluation, items, form)
+
+
+def _save_scheme(request, evaluation, form) -> bool:
+    """POST: the scheme stored (True), or the page again with the reason it was refused."""
+    try:
+        if not form.is_valid():
+            raise services.ServiceError(first_error(form))
+        data = form.cleaned_data
+        services.update_scheme(
+            actor=request.user,
+            evaluation=evaluation,
+            items=data["items"],
+            grading_method=data["grading_method"],
+            thresholds=data["thresholds"],
+            result_order=data["result_order"],
+            expected_lock_version=data["lock_version"],
+            ip=client_ip(request),
         )
-        rows.append(
-            {
-                "item": item,
-                "prefix": prefix,
-                "weight": value("weight", f"{item.weight.normalize():f}"),
-                "method": value("method", item.method),
-                "floor_share": value("floor_share", f"{item.floor_share.normalize():f}"),
-                "target": value("target", "" if item.target is None else f"{item.target.normalize():f}"),
-                "steps": value("steps", _steps_text(item.steps)),
-                "indicator_code": value("indicator_code", item.indicator_code),
-                "indicator_year": value("indicator_year", item.indicator_year or ""),
-                "indicator_month": value("indicator_month", item.indicator_month or ""),
-                "source": evaluation.inputs.filter(item=item).values_list("source", flat=True).first(),
-            }
-        )
+    except services.ServiceError as exc:
+        _fail(request, exc)
+        return False
+    messages.success(request, "评估方案已保存。")
+    return True
+
+
+def _scheme_row(item, form, source) -> dict:
+    """An item's settings as stored, or as typed when a save was refused."""
+    prefix = f"item-{item.pk}-"
+    stored = {
+        "weight": f"{item.weight.normalize():f}",
+        "method": item.method,
+        "floor_share": f"{item.floor_share.normalize():f}",
+        "target": "" if item.target is None else f"{item.target.normalize():f}",
+        "steps": _steps_text(item.steps),
+        "indicator_code": item.indicator_code,
+        "indicator_year": item.indicator_year or "",
+        "indicator_month": item.indicator_month or "",
+    }
+    return {
+        "item": item,
+        "prefix": prefix,
+        **{name: form.typed(prefix + name, default) for name, default in stored.items()},
+        "source": source,
+    }
+
+
+def _input_sources(evaluation) -> dict:
+    """Item id → where its first institution's value was read from (reference table or stored indicators)."""
+    sources: dict = {}
+    for item_id, source in evaluation.inputs.values_list("item_id", "source"):
+        sources.setdefault(item_id, source)
+    return sources
+
+
+def _show_scheme(request, evaluation, items, form):
+    sources = _input_sources(evaluation)
     thresholds = {
-        "excellent": (posted or {}).get("excellent", f"{evaluation.excellent_threshold.normalize():f}"),
-        "good": (posted or {}).get("good", f"{evaluation.good_threshold.normalize():f}"),
-        "fair": (posted or {}).get("fair", f"{evaluation.fair_threshold.normalize():f}"),
+        "excellent": form.typed("excellent", f"{evaluation.excellent_threshold.normalize():f}"),
+        "good": form.typed("good", f"{evaluation.good_threshold.normalize():f}"),
+        "fair": form.typed("fair", f"{evaluation.fair_threshold.normalize():f}"),
     }
     indicators = [i for i in ind.INDICATORS if i.better == "high" and not i.test]
     return render(
@@ -231,10 +241,10 @@ def scheme(request, pk):
         "evaluation/scheme.html",
         {
             "evaluation": evaluation,
-            "rows": rows,
+            "rows": [_scheme_row(item, form, sources.get(item.pk)) for item in items],
             "thresholds": thresholds,
-            "grading_method": (posted or {}).get("grading_method", evaluation.grading_method),
-            "result_order": (posted or {}).get("result_order", evaluation.result_order),
+            "grading_method": form.typed("grading_method", evaluation.grading_method),
+            "result_order": form.typed("result_order", evaluation.result_order),
             "methods": Method.choices,
             "grading_methods": GradingMethod.choices,
             "orders": ResultOrder.choices,
@@ -307,19 +317,17 @@ def score(request, pk, institution_id, item_id):
     evaluation = selectors.get_evaluation(user, pk)
     inst = selectors.member_institution(user, evaluation, institution_id)
     item = get_object_or_404(evaluation.items, pk=item_id)
-    criteria = {
-        key[len("criterion-") :]: value for key, value in request.POST.items() if key.startswith("criterion-")
-    }
     try:
+        data = _valid(ScoreForm, request)
         row = services.score(
             actor=user,
             evaluation=evaluation,
             institution=inst,
             item=item,
-            value=request.POST.get("value", ""),
-            criteria=criteria,
-            comment=request.POST.get("comment", ""),
-            expected_lock_version=_int(request.POST.get("lock_version")),
+            value=data["value"],
+            criteria=data["criteria"],
+            comment=data["comment"],
+            expected_lock_version=data["lock_version"],
             ip=client_ip(request),
         )
     except services.ServiceError as exc:
@@ -336,7 +344,8 @@ def override(request, pk, institution_id):
     evaluation = selectors.get_evaluation(user, pk)
     inst = selectors.member_institution(user, evaluation, institution_id)
     try:
-        if request.POST.get("clear"):
+        data = _valid(OverrideForm, request)
+        if data["clear"]:
             services.clear_override(
                 actor=user, evaluation=evaluation, institution=inst, ip=client_ip(request)
             )
@@ -346,8 +355,8 @@ def override(request, pk, institution_id):
                 actor=user,
                 evaluation=evaluation,
                 institution=inst,
-                grade=request.POST.get("grade", ""),
-                reason=request.POST.get("reason", ""),
+                grade=data["grade"],
+                reason=data["reason"],
                 ip=client_ip(request),
             )
             messages.success(request, f"已调整{inst}的评估结果，理由将与结果一并展示。")
@@ -370,42 +379,7 @@ def evidence(request, pk):
         raise Http404("本机构未参加该评估。")
     if request.method == "POST":
         try:
-            if request.POST.get("form") == "disclosure":
-                services.save_disclosure(
-                    actor=user,
-                    evaluation=evaluation,
-                    institution=inst,
-                    outlets=request.POST.get("outlets", ""),
-                    outlets_disclosed=request.POST.get("outlets_disclosed", ""),
-                    channels=request.POST.get("channels", ""),
-                    expected_lock_version=_int(request.POST.get("lock_version")),
-                    ip=client_ip(request),
-                )
-                messages.success(request, "公示覆盖情况已保存。")
-            elif request.POST.get("form") == "remove":
-                item = get_object_or_404(
-                    Evidence,
-                    pk=_int(request.POST.get("evidence")) or 0,
-                    evaluation=evaluation,
-                    institution=inst,
-                )
-                services.remove_evidence(actor=user, evidence=item, ip=client_ip(request))
-                messages.success(request, "已撤回该材料。")
-            else:
-                file = request.FILES.get("file")
-                data = read_limited(file, settings.UPLOAD_MAX_BYTES).data if file else None
-                item = services.add_evidence(
-                    actor=user,
-                    evaluation=evaluation,
-                    institution=inst,
-                    kind=request.POST.get("kind", ""),
-                    data=data,
-                    filename=file.name if file else "",
-                    link=request.POST.get("link", ""),
-                    note=request.POST.get("note", ""),
-                    ip=client_ip(request),
-                )
-                messages.success(request, f"已报送{item.get_kind_display()}。")
+            _post_evidence(request, evaluation, inst)
         except services.ServiceError as exc:
             _fail(request, exc)
         return redirect("evaluation:evidence", pk=evaluation.pk)
@@ -421,6 +395,45 @@ def evidence(request, pk):
             "can_file": selectors.can_file_evidence(user, evaluation, inst),
         },
     )
+
+
+def _post_evidence(request, evaluation, inst) -> None:
+    """POST: the disclosure saved, an item withdrawn, or a list / piece of evidence filed."""
+    user = request.user
+    chosen = _valid(EvidenceActionForm, request)["form"]
+    if chosen == "disclosure":
+        data = _valid(DisclosureForm, request)
+        services.save_disclosure(
+            actor=user,
+            evaluation=evaluation,
+            institution=inst,
+            outlets=data["outlets"],
+            outlets_disclosed=data["outlets_disclosed"],
+            channels=data["channels"],
+            expected_lock_version=data["lock_version"],
+            ip=client_ip(request),
+        )
+        messages.success(request, "公示覆盖情况已保存。")
+    elif chosen == "remove":
+        data = _valid(RemoveEvidenceForm, request)
+        item = get_object_or_404(Evidence, pk=data["evidence"], evaluation=evaluation, institution=inst)
+        services.remove_evidence(actor=user, evidence=item, ip=client_ip(request))
+        messages.success(request, "已撤回该材料。")
+    else:
+        data = _valid(EvidenceForm, request)
+        file = data["file"]
+        item = services.add_evidence(
+            actor=user,
+            evaluation=evaluation,
+            institution=inst,
+            kind=data["kind"],
+            data=read_limited(file, settings.UPLOAD_MAX_BYTES).data if file else None,
+            filename=file.name if file else "",
+            link=data["link"],
+            note=data["note"],
+            ip=client_ip(request),
+        )
+        messages.success(request, f"已报送{item.get_kind_display()}。")
 
 
 @login_required
@@ -485,7 +498,7 @@ def publish(request, pk):
         services.publish(
             actor=request.user,
             evaluation=evaluation,
-            expected_lock_version=_int(request.POST.get("lock_version")),
+            expected_lock_version=_valid(PublishForm, request)["lock_version"],
             ip=client_ip(request),
         )
         note = f"已发布 {evaluation}，结果已锁定。"
