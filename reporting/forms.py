@@ -5,6 +5,7 @@ registry's, so no form here converts a value of a return."""
 from datetime import date
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 
 from .campaigns import parse_targets
 from .services import ServiceError
@@ -70,7 +71,7 @@ def prefixed(data, prefix: str) -> dict[str, str]:
 
 def first_error(form: forms.Form) -> str:
     """The message to show for an invalid form: the first field's, in the order the fields are declared."""
-    for name in [*form.fields, forms.forms.NON_FIELD_ERRORS]:
+    for name in [*form.fields, NON_FIELD_ERRORS]:
         if name in form.errors:
             return form.errors[name][0]
     return ""

@@ -150,6 +150,28 @@ def filings_for_user(user):
     )
 
 
+def filing_list(user, *, status: str = ""):
+    """The user's filings, newest period first, of one status if given."""
+    filings = filings_for_user(user).order_by("-period__year", "-period__month", "institution__order")
+    return filings.filter(status=status) if status else filings
+
+
+def latest_contacts(user) -> list:
+    """Each visible institution's latest 附件2 contacts filing that has a version, in the institutions'
+    order (one query)."""
+    latest, seen = [], set()
+    for filing in (
+        filings_for_user(user)
+        .filter(period__form=Form.CONTACTS)
+        .order_by("institution__order", "-period__year")
+    ):
+        if filing.institution_id in seen or filing.current_version is None:
+            continue
+        seen.add(filing.institution_id)
+        latest.append(filing)
+    return latest
+
+
 def neighbour_values(institution, period) -> tuple[dict | None, dict | None]:
     """The institution's current values for the previous month and the same month last year (one query)."""
     from . import parsing

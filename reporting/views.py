@@ -70,12 +70,8 @@ def _fail(request, exc: services.ServiceError) -> None:
 @login_required
 @require_safe
 def filing_list(request):
-    filings = selectors.filings_for_user(request.user).order_by(
-        "-period__year", "-period__month", "institution__order"
-    )
     status = request.GET.get("status", "")
-    if status in FilingStatus.values:
-        filings = filings.filter(status=status)
+    filings = selectors.filing_list(request.user, status=status if status in FilingStatus.values else "")
     return render(
         request,
         "reporting/list.html",
@@ -305,6 +301,7 @@ def _quote(name: str) -> str:
 @login_required
 @require_POST
 def upload(request, institution_id, period_id):
+    """A bank's filled-in template (.xlsx) read back into a new version of its return."""
     institution, period, _filing = _resolve(request, institution_id, period_id)
     if not access.can_prepare(request.user, institution):
         return render(
@@ -592,6 +589,7 @@ def bulk_approve(request):
 
 @login_required
 def bulk_import(request):
+    """The officer's bulk import: GET the page and the latest jobs; POST a workbook (.xlsx) to preview."""
     access.require(access.is_pboc(request.user), "只有人民银行经办或管理员可以批量导入。")
     if request.method == "POST":
         job = _start_import(request)
@@ -829,16 +827,8 @@ def contacts_export(request):
     """Every institution's 附件2 contacts in the officer's jurisdiction, as one workbook: the latest filed
     version of each institution's contacts return."""
     access.require(access.is_pboc(request.user), "联系人汇总仅供人民银行经办和管理员使用。")
-    latest = (
-        selectors.filings_for_user(request.user)
-        .filter(period__form=Form.CONTACTS)
-        .order_by("institution__order", "-period__year")
-    )
-    rows, seen = [], set()
-    for filing in latest:
-        if filing.institution_id in seen or filing.current_version is None:
-            continue
-        seen.add(filing.institution_id)
+    rows = []
+    for filing in selectors.latest_contacts(request.user):
         definition = definition_for(filing.period.form, filing.period.year)
         rows.append(
             (
