@@ -1,26 +1,22 @@
 import ipaddress
 
 import segno
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from rest_framework.authtoken.models import Token
 
 from audit import services as audit
 
-from . import access, services, throttle, totp
-from .models import ApiToken, User
+from . import access, selectors, services, throttle, totp
+from .forms import ApiTokenForm, ChosenRowForm, CodeForm, ThrottledAuthenticationForm
 
 
 def _trusted(address: str | None) -> bool:
@@ -49,34 +45,6 @@ def client_ip(request) -> str | None:
     return remote
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    error_messages = {
-        "invalid_login": _("用户名或密码不正确，请重新输入。注意密码区分大小写。"),
-        "inactive": _("该账号已停用，请联系人民银行管理员。"),
-        "throttled": _("登录失败次数过多，请 15 分钟后再试，或联系管理员重置密码。"),
-    }
-
-    def clean(self):
-        username = self.data.get("username", "")
-        ip = client_ip(self.request) if self.request else None
-        throttled = forms.ValidationError(self.error_messages["throttled"], code="throttled")
-        if throttle.is_locked(username, ip):
-            raise throttled  # audited once, when the lock began
-        busy = throttle.address_is_busy(ip)
-        if busy and not User._default_manager.filter(username=username, is_active=True).exists():
-            raise throttled  # no password hashed for a name that is no account
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            reached = throttle.record_failure(username, ip)
-            services.record_login_failure(username=username, ip=ip, **reached)
-            if busy:
-                raise throttled from None  # the same answer as for an unknown name from this address
-            raise
-        throttle.reset(username, ip)
-        return cleaned
-
-
 class LoginView(auth_views.LoginView):
     form_class = ThrottledAuthenticationForm
     template_name = "registration/login.html"
@@ -100,17 +68,13 @@ class LoginView(auth_views.LoginView):
 PENDING_2FA = "pending_2fa"
 
 
-class CodeForm(forms.Form):
-    code = forms.CharField(label=_("验证码"), max_length=10)
-
-
 @never_cache
 def login_2fa(request):
     """The second step of signing in for users with a second factor."""
     pending = request.session.get(PENDING_2FA)
     if not pending:
         return redirect("login")
-    user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    user = selectors.pending_sign_in(pending["user"])
     if user is None:
         request.session.pop(PENDING_2FA, None)
         return redirect("login")
@@ -193,14 +157,23 @@ class LogoutView(auth_views.LogoutView):
 def api_token(request):
     """A user's token for /api/v1/: shown once when issued, replaced on request."""
     new_key = None
-    if request.method == "POST" and request.POST.get("action") == "revoke":
-        live = ApiToken.objects.filter(user=request.user, token__isnull=False).first()
+    form = ApiTokenForm(request.POST if request.method == "POST" else None)
+    if form.is_valid() and form.cleaned_data["action"] == "revoke":
+        live = selectors.live_api_token(request.user)
         if live and services.revoke_api_token(actor=request.user, token=live, ip=client_ip(request)):
             messages.success(request, "接口令牌已撤销，使用它的系统将无法再访问。")
-    elif request.method == "POST":
+    elif form.is_valid():
         new_key = services.rotate_api_token(user=request.user, ip=client_ip(request))
-    token = Token.objects.filter(user=request.user).first()
+    token = selectors.api_key_of(request.user)
     return render(request, "registration/api_token.html", {"token": token, "new_key": new_key})
+
+
+def _chosen(request, name: str) -> int:
+    """The id of the row a POST acts on; no id is a 404, as another jurisdiction's row is."""
+    form = ChosenRowForm(request.POST, name=name)
+    if not form.is_valid() or form.cleaned_data["pk"] is None:
+        raise Http404
+    return form.cleaned_data["pk"]
 
 
 TOKEN_STATUSES = {"active": {"token__isnull": False}, "revoked": {"token__isnull": True}}
@@ -213,10 +186,8 @@ def api_tokens(request):
     everyone else their own (access.visible_api_tokens); each live one can be revoked here."""
     tokens = access.visible_api_tokens(request.user)
     if request.method == "POST":
-        raw = request.POST.get("token", "")
-        if not raw.isdigit():
-            raise Http404
-        token = get_object_or_404(tokens, pk=int(raw))  # another jurisdiction's token is a 404 too
+        chosen = _chosen(request, "token")
+        token = get_object_or_404(tokens, pk=chosen)  # another jurisdiction's token is a 404 too
         if services.revoke_api_token(actor=request.user, token=token, ip=client_ip(request)):
             messages.success(
                 request,
@@ -302,10 +273,7 @@ def user_passwords(request):
         access.is_pboc_admin(request.user) or request.user.is_superuser, "仅管理员可以重置他人密码。"
     )
     if request.method == "POST":
-        raw = request.POST.get("user", "")
-        if not raw.isdigit():
-            raise Http404
-        target = get_object_or_404(managed, pk=int(raw))
+        target = get_object_or_404(managed, pk=_chosen(request, "user"))
         try:
             services.request_password_reset(
                 actor=request.user,
