@@ -4,8 +4,6 @@ version, download it as PDF or Word, and act on its 不到位 list (约谈 / 现
 PBoC users only (a bank is refused before anything is looked up); a bulletin outside the user's offices is
 a 404. Reads through selectors, writes through services."""
 
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
@@ -17,9 +15,11 @@ from django.views.decorators.http import require_POST, require_safe
 
 from institutions import access
 from institutions.views import client_ip
+from reporting.forms import first_error
 
 from . import bulletin as composer
 from . import selectors, services
+from .forms import BulletinMonthForm, BulletinSupervisionForm, BulletinTextForm
 from .models import Bulletin, SupervisionKind
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -68,11 +68,11 @@ def bulletins(request):
 @require_POST
 def bulletin_generate(request):
     _require_pboc(request)
-    try:
-        year, month = (int(x) for x in request.POST.get("period", "").split("-"))
-    except ValueError:
-        messages.error(request, "请选择通报的月份（年-月）。")
+    form = BulletinMonthForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, first_error(form))
         return redirect("indicators:bulletins")
+    year, month = form.cleaned_data["period"]
     try:
         b = services.request_bulletin(actor=request.user, year=year, month=month, ip=client_ip(request))
     except services.ServiceError as exc:
@@ -137,19 +137,21 @@ def bulletin_status(request, pk):
 @require_POST
 def bulletin_save(request, pk):
     b = _bulletin(request, pk)
-    texts = {p["key"]: request.POST[f"p-{p['key']}"] for p in b.paragraphs if f"p-{p['key']}" in request.POST}
+    form = BulletinTextForm(request.POST, paragraphs=b.paragraphs)
+    form.is_valid()  # the paragraphs as typed: the service judges them
+    data = form.cleaned_data
     try:
         services.save_bulletin_text(
             actor=request.user,
             bulletin=b,
-            texts=texts,
-            title=request.POST.get("title"),
+            texts=data["texts"],
+            title=data["title"],
             ip=client_ip(request),
         )
     except services.ServiceError as exc:
         messages.error(request, exc.message)
     else:
-        if request.POST.get("then") == "publish":
+        if data["publish"]:
             return bulletin_publish(request, pk)
         messages.success(request, "已保存通报草稿。")
     return redirect("indicators:bulletin", pk=b.pk)
@@ -198,26 +200,27 @@ def bulletin_supervise(request, pk):
     """One step from the 不到位 list to the supervision log (and, for a 通报, the institution's mailbox)."""
     b = _bulletin(request, pk)
     back = reverse("indicators:bulletin", args=[b.pk]) + "#failing"
-    inst = access.get_institution(request.user, request.POST.get("institution"))
-    try:
-        taken_on = date.fromisoformat(request.POST.get("taken_on", ""))
-    except ValueError:
-        messages.error(request, "请填写督导日期（年-月-日）。")
+    form = BulletinSupervisionForm(request.POST)
+    valid = form.is_valid()
+    inst = access.get_institution(request.user, form.cleaned_data.get("institution"))
+    if not valid:
+        messages.error(request, first_error(form))
         return redirect(back)
+    data = form.cleaned_data
     try:
         services.supervise_from_bulletin(
             actor=request.user,
             bulletin=b,
             institution=inst,
-            kind=request.POST.get("kind", ""),
-            taken_on=taken_on,
-            reason=request.POST.get("reason", ""),
-            email=request.POST.get("email") == "1",
+            kind=data["kind"],
+            taken_on=data["taken_on"],
+            reason=data["reason"],
+            email=data["email"],
             ip=client_ip(request),
         )
     except services.ServiceError as exc:
         messages.error(request, exc.message)
     else:
-        sent = "，通报邮件已排队发送" if request.POST.get("email") == "1" else ""
+        sent = "，通报邮件已排队发送" if data["email"] else ""
         messages.success(request, f"已记录对{inst.short_name}的督导{sent}。")
     return redirect(back)
