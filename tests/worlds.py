@@ -2,8 +2,8 @@
 indicator values and scores for an evaluation, the 2022 campaign's periods and a consistent plan, the 2021
 evaluation reference and a PDF read back as text.
 
-tests/conftest.py exposes them as fixtures (`world`, `campaign`); modules import the helpers and constants from
-here, never from another test module.
+tests/conftest.py exposes them as fixtures (`world`, `campaign`, `published`); modules import the helpers and
+constants from here, never from another test module.
 
 The monitoring world (values in 亿元 / 户 / BP / %):
 
@@ -241,7 +241,7 @@ CSV = ROOT / "fixtures" / "2021-hubei-four-lists-evaluation.csv"
 
 def put_indicators(evaluation, *, month=12, skip=(), codes=("loan_growth_ytd", "loan_growth_yoy")):
     """Stored indicator values (the indicators app's table) for every member: deterministic by order."""
-    from indicators.models import IndicatorValue
+    from indicators.storage import Stored, put
 
     rows = []
     for member in Member.objects.filter(evaluation=evaluation).select_related("institution"):
@@ -249,7 +249,7 @@ def put_indicators(evaluation, *, month=12, skip=(), codes=("loan_growth_ytd", "
         for n, code in enumerate(codes):
             if inst.code in skip:
                 rows.append(
-                    IndicatorValue(
+                    Stored(
                         scope_kind="institution",
                         scope_key=str(inst.pk),
                         year=evaluation.year,
@@ -257,22 +257,25 @@ def put_indicators(evaluation, *, month=12, skip=(), codes=("loan_growth_ytd", "
                         code=code,
                         value=None,
                         reason="2022年12月监测表未报送",
+                        contributors=0,
+                        members=0,
                     )
                 )
             else:
                 rows.append(
-                    IndicatorValue(
+                    Stored(
                         scope_kind="institution",
                         scope_key=str(inst.pk),
                         year=evaluation.year,
                         month=month,
                         code=code,
                         value=D("0.10") + D(inst.order) / 100 + D(n) / 1000,
+                        reason="",
                         contributors=1,
                         members=1,
                     )
                 )
-    IndicatorValue.objects.bulk_create(rows)
+    put(rows)
 
 
 def score_all(evaluation, actor, *, skip=()):
