@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from indicators.models import Target
 from reporting import services
-from reporting.models import Filing, Form, Period
-from tests.factories import periods, sheet_values
+from reporting.models import Form, Period
+from tests.factories import FilingFactory, periods, sheet_values
 
 pytestmark = pytest.mark.browser
 
@@ -19,16 +19,9 @@ pytestmark = pytest.mark.browser
 def test_the_admin_previews_and_sets_up_2023_and_2022_stays_readable(as_user, users, master):
     march = periods((2022, 1), (2022, 12))[(2022, 3)]
     services.ensure_campaign_periods(2022, due_on=date(2022, 4, 29))
-    services.save_version(
-        institution=master["A"],
-        period=march,
-        actor=users["filer_a"],
-        raw=sheet_values(loan_balance="123.45"),
-        source="web",
-    )
-    filing = Filing.objects.get(institution=master["A"], period=march)
-    services.submit(filing=filing, actor=users["signer_a"], confirm=True)
-    services.approve(filing=Filing.objects.get(pk=filing.pk), actor=users["officer_in"])
+    FilingFactory(
+        institution=master["A"], period=march, values=sheet_values(loan_balance="123.45")
+    )  # approved
     before = list(Period.objects.filter(year=2022).values_list("pk", "opens_on", "due_on").order_by("pk"))
 
     admin = as_user("pboc_admin")
