@@ -19,9 +19,8 @@ pytestmark = pytest.mark.browser
 def test_the_admin_previews_and_sets_up_2023_and_2022_stays_readable(as_user, users, master):
     march = periods((2022, 1), (2022, 12))[(2022, 3)]
     services.ensure_campaign_periods(2022, due_on=date(2022, 4, 29))
-    FilingFactory(
-        institution=master["A"], period=march, values=sheet_values(loan_balance="123.45")
-    )  # approved
+    # ICBC's March sheet, filed, submitted and approved by filer_a, signer_a and officer_in
+    FilingFactory(institution=master["A"], period=march, values=sheet_values(loan_balance="123.45"))
     before = list(Period.objects.filter(year=2022).values_list("pk", "opens_on", "due_on").order_by("pk"))
 
     admin = as_user("pboc_admin")
