@@ -1,9 +1,9 @@
 """/api/v1/indicators/ — the stored indicator values for the banks' and the branch's systems.
 
-The same `IndicatorValue` rows the dashboard, the exports and the bulletin read: per institution, evaluation
-group, institution kind and the province, per month, each with its shown text (rounded once, with its unit),
-the reason when it is "—", the basis (contributors / members) and the data cut-off of the refresh that wrote
-it. Scoped through `institutions.access`: a bank sees its own institution's rows, each with its group's
+The same stored values (`indicators.storage`) the dashboard, the exports and the bulletin read: per
+institution, evaluation group, institution kind and the province, per month, each with its shown text (rounded
+once, with its unit), the reason when it is "—", the basis (contributors / members) and the data cut-off of the
+refresh that wrote it. Scoped through `institutions.access`: a bank sees its own institution's rows, each with its group's
 median (withheld when fewer than 3 peers report, so that it never reveals one bank's figure) and nothing of
 any peer; PBoC users see their jurisdiction's institutions and every aggregate, as on the dashboard.
 """
@@ -20,8 +20,8 @@ from institutions.models import Institution
 from reporting.serializers import ErrorSerializer, QueryFilterSerializer
 
 from . import indicators as ind
-from . import selectors
-from .models import IndicatorValue, ScopeKind
+from . import selectors, storage
+from .models import IndicatorMonth, ScopeKind
 
 _ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="查询参数有误（见 error.details）。"),
@@ -97,7 +97,7 @@ class IndicatorList(APIView):
 def _visible_values(user):
     """The rows the user may read: a bank its own institution's; PBoC its jurisdiction's and every aggregate
     but a kind that would show one or two institutions outside the jurisdiction (selectors.revealing_kinds)."""
-    qs = IndicatorValue.objects.all()
+    qs = IndicatorMonth.objects.all()
     if access.is_pboc(user):
         if user.role == "sysadmin" or user.is_superuser:
             return qs
@@ -110,7 +110,63 @@ def _visible_values(user):
     return qs.filter(scope_kind=ScopeKind.INSTITUTION, scope_key__in=keys)
 
 
-def _medians(rows: list[IndicatorValue]) -> dict:
+class StoredValues:
+    """The stored values of a queryset of IndicatorMonth rows, one item per indicator, as a sequence the
+    paginator counts and slices: rows in the queryset's order, each row's indicators by code (or just
+    `code`). Only the rows of the requested page are read."""
+
+    def __init__(self, queryset, code: str | None = None):
+        self.queryset = queryset
+        self.code = code
+        self._count: int | None = None
+        self._width: int | None = None  # items per row, when every row has as many
+        self._widths: list[tuple[int, int]] = []  # (first item, items) per row, when rows differ
+        self._layouts: dict[str, tuple[str, ...]] = {}
+
+    def _codes(self) -> list[str]:
+        if self.code:
+            return [self.code]
+        return sorted({c for codes in self._layouts.values() for c in codes})
+
+    def _width_of(self, codes: tuple[str, ...]) -> int:
+        return (1 if self.code in codes else 0) if self.code else len(codes)
+
+    def count(self) -> int:
+        if self._count is None:
+            keys = set(self.queryset.order_by().values_list("layout_key", flat=True).distinct())
+            self._layouts = storage.layout_codes(keys)
+            widths = {k: self._width_of(codes) for k, codes in self._layouts.items()}
+            if len(set(widths.values())) <= 1:
+                self._width = next(iter(widths.values()), 0)
+                self._count = self.queryset.count() * self._width
+            else:  # layouts of two registries side by side (before the refresh after a change of indicators)
+                total = 0
+                for layout in self.queryset.values_list("layout_key", flat=True):
+                    self._widths.append((total, widths[layout]))
+                    total += widths[layout]
+                self._count = total
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item: slice) -> list[storage.Stored]:
+        start, stop = item.start or 0, min(item.stop, self.count())
+        if start >= stop:
+            return []
+        if self._width is not None:
+            first, last = start // self._width, (stop - 1) // self._width + 1
+            skip = start - first * self._width
+        else:
+            first = max(i for i, (at, _w) in enumerate(self._widths) if at <= start)
+            last = max(i for i, (at, _w) in enumerate(self._widths) if at < stop) + 1
+            skip = start - self._widths[first][0]
+        codes = self._codes()
+        items = list(storage.read(self.queryset[first:last], codes))
+        return items[skip : skip + (stop - start)]
+
+
+def _medians(rows: list[storage.Stored]) -> dict:
     """{(institution key, year, month, code): group median} for the institution rows of one page."""
     wanted = [r for r in rows if r.scope_kind == ScopeKind.INSTITUTION]
     if not wanted:
@@ -122,14 +178,16 @@ def _medians(rows: list[IndicatorValue]) -> dict:
     peers = {groups.get(int(r.scope_key)) for r in wanted if r.scope_key.isdigit()}
     keys = [k for g in peers for k in members.get(g, [])]
     values = defaultdict(list)
-    for key, year, month, code, value in IndicatorValue.objects.filter(
-        scope_kind=ScopeKind.INSTITUTION,
-        scope_key__in=keys,
-        year__in={r.year for r in wanted},
-        month__in={r.month for r in wanted},
-        code__in={r.code for r in wanted},
-    ).values_list("scope_key", "year", "month", "code", "value"):
-        values[(groups.get(int(key)), year, month, code)].append(value)
+    for s in storage.read(
+        IndicatorMonth.objects.filter(
+            scope_kind=ScopeKind.INSTITUTION,
+            scope_key__in=keys,
+            year__in={r.year for r in wanted},
+            month__in={r.month for r in wanted},
+        ),
+        sorted({r.code for r in wanted}),
+    ):
+        values[(groups.get(int(s.scope_key)), s.year, s.month, s.code)].append(s.value)
     out = {}
     for r in wanted:
         group = groups.get(int(r.scope_key)) if r.scope_key.isdigit() else None
@@ -164,10 +222,12 @@ class ValueList(generics.ListAPIView):
         query = ValueFilterSerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         filters = {k: v for k, v in query.validated_data.items() if v not in (None, "")}
-        return (
+        code = filters.pop("code", None)
+        return StoredValues(
             _visible_values(self.request.user)
             .filter(**filters)
-            .order_by("-year", "-month", "scope_kind", "scope_key", "code", "pk")
+            .order_by("-year", "-month", "scope_kind", "scope_key", "pk"),
+            code,
         )
 
     def list(self, request, *args, **kwargs):

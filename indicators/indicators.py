@@ -1086,8 +1086,15 @@ def _lacking(parts: list[tuple[str, Column]], defined: np.ndarray, pending: bool
     if not (codes >= 0).any():
         return codes, []
     factorized, uniques = pd.factorize(keys[codes >= 0])
-    codes[codes >= 0] = factorized
-    return codes, [tuple(u.split("|", 1)) for u in uniques]
+    # numbered in the order of the components, then edition — not of first appearance, which would make a
+    # month's text depend on the other months computed with it (an incremental refresh computes fewer)
+    pairs = [tuple(u.split("|", 1)) for u in uniques]
+    rank = {name: i for i, (name, _col) in enumerate(parts)} | {PENDING: len(parts)}
+    order = sorted(range(len(pairs)), key=lambda i: (rank.get(pairs[i][0], len(parts)), pairs[i][1]))
+    renumber = np.empty(len(pairs), dtype=np.int64)
+    renumber[order] = np.arange(len(pairs))
+    codes[codes >= 0] = renumber[factorized]
+    return codes, [pairs[i] for i in order]
 
 
 def _lacking_reason(counts: np.ndarray, pairs: list, t: int, contributors: int, test: bool) -> str:

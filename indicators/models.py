@@ -1,7 +1,8 @@
 """Stored indicator values, their refresh runs, the campaign's targets, the 1-year LPR and the supervision log.
 
-The formulas live in `indicators.indicators`; `indicators.services.refresh` writes `IndicatorValue` rows in bulk
-(delete + insert per year, in one transaction) from approved 附件4 sheets. Pages and exports read those rows,
+The formulas live in `indicators.indicators`; `indicators.services.refresh` writes `IndicatorMonth` rows — one per
+scope and month, every indicator in it (`indicators.storage`) — in bulk, in one transaction, from approved 附件4
+sheets: every year, or after an approval only the rows that sheet reaches. Pages and exports read those rows,
 so every screen and every workbook shows the same stored number.
 """
 
@@ -20,8 +21,43 @@ class ScopeKind(models.TextChoices):
     PROVINCE = "province", _("全省")
 
 
-class IndicatorValue(models.Model):
-    """One indicator for one scope and month (监测指标值). `value` is null when undefined; `reason` says why."""
+class IndicatorLayout(models.Model):
+    """The order of the indicator codes in an `IndicatorMonth`'s values, named by the hash of that order."""
+
+    key = models.CharField(_("键"), max_length=16, primary_key=True)
+    codes = models.JSONField(_("指标代码"))
+
+    class Meta:
+        verbose_name = _("指标排列")
+        verbose_name_plural = _("指标排列")
+
+    def __str__(self) -> str:
+        return f"{self.key}（{len(self.codes)} 个指标）"
+
+
+class IndicatorNotes(models.Model):
+    """What a row says beside its values, per code of its layout: why a value is "—" ("" when defined), the
+    institutions in the figure and those it applies to. Thousands of rows say the same (every institution
+    without a 2024年3月 sheet): kept once, its id the 64-bit hash of its content (indicators.storage)."""
+
+    id = models.BigIntegerField(primary_key=True)
+    reasons = models.JSONField(_("无数值原因"))
+    contributors = models.JSONField(_("参与计算的机构数"))
+    members = models.JSONField(_("范围内机构数"))
+
+    class Meta:
+        verbose_name = _("指标说明")
+        verbose_name_plural = _("指标说明")
+
+    def __str__(self) -> str:
+        return f"#{self.id}"
+
+
+class IndicatorMonth(models.Model):
+    """Every indicator of one scope and month (监测指标值): the unrounded values as float64 in the order of
+    the layout's codes (NaN when undefined) and, by hash, the notes beside them. `layout_key` and `notes_id`
+    name content-addressed rows without a foreign key: the refresh's COPY runs no per-row checks.
+    `indicators.storage` writes and reads them."""
 
     scope_kind = models.CharField(_("范围类型"), max_length=12, choices=ScopeKind.choices)
     scope_key = models.CharField(
@@ -29,29 +65,26 @@ class IndicatorValue(models.Model):
     )
     year = models.PositiveSmallIntegerField(_("年度"))
     month = models.PositiveSmallIntegerField(_("月份"))
-    code = models.CharField(_("指标代码"), max_length=40)
-    # unrounded (10 decimals): the only rounding is the shown one (indicators.Indicator.rounded)
-    value = models.DecimalField(_("数值"), max_digits=28, decimal_places=10, null=True, blank=True)
-    reason = models.CharField(_("无数值原因"), max_length=300, blank=True)
-    contributors = models.PositiveIntegerField(_("参与计算的机构数"), default=0)
-    members = models.PositiveIntegerField(_("范围内机构数"), default=0)
+    layout_key = models.CharField(_("指标排列"), max_length=16)
+    values = models.BinaryField(_("数值（float64）"))
+    notes_id = models.BigIntegerField(_("指标说明"))
 
     class Meta:
         verbose_name = _("指标值")
         verbose_name_plural = _("指标值")
+        # One row per scope-month without a unique constraint: the refresh deletes and re-inserts the same keys
+        # in one transaction, and each insert's uniqueness check then visits the deleted row — 1.1 s of a
+        # national full refresh. The refresh is the only writer, one at a time (its advisory lock), and
+        # deletes every key it writes first (tests/test_indicators_incremental.py checks no key is doubled).
         constraints = [
-            models.UniqueConstraint(
-                fields=["scope_kind", "scope_key", "year", "month", "code"], name="indicator_value_unique"
-            ),
-            models.CheckConstraint(
-                condition=Q(value__isnull=False) | ~Q(reason=""), name="indicator_value_null_has_reason"
-            ),
-            models.CheckConstraint(condition=Q(month__range=(1, 12)), name="indicator_value_month"),
+            models.CheckConstraint(condition=Q(month__range=(1, 12)), name="indicator_month_month")
         ]
-        indexes = [models.Index(fields=["year", "month", "scope_kind"], name="indicator_value_month_idx")]
+        indexes = [
+            models.Index(fields=["year", "month", "scope_kind", "scope_key"], name="indicator_month_idx")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.scope_kind}:{self.scope_key} {self.year}-{self.month:02d} {self.code}={self.value}"
+        return f"{self.scope_kind}:{self.scope_key} {self.year}-{self.month:02d}"
 
 
 class RefreshRun(models.Model):
@@ -74,6 +107,9 @@ class RefreshRun(models.Model):
     trigger = models.CharField(_("触发方式"), max_length=10, choices=Trigger.choices)
     first_year = models.PositiveSmallIntegerField(_("起始年度"), null=True, blank=True)
     last_year = models.PositiveSmallIntegerField(_("截止年度"), null=True, blank=True)
+    # an incremental run: the sheets whose approval (or reopening) it takes in, [[institution_id, form,
+    # year, month], …] (month 0 for a yearly form); empty for a refresh of whole years
+    changes = models.JSONField(_("变动的报表"), default=list, blank=True)
     filing = models.ForeignKey(
         "reporting.Filing",
         verbose_name=_("触发的报表"),

@@ -10,23 +10,27 @@ import logging
 import time
 from datetime import date, timedelta
 
+import numpy as np
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit import services as audit
 from institutions import access
 from institutions.models import Institution
 from outbox import services as outbox
-from reporting.models import Filing, FilingStatus, Form
+from reporting.models import Filing, FilingStatus, Form, Period
 
 from . import indicators as ind
-from . import presets, selectors
+from . import presets, selectors, storage
 from .models import (
+    PROVINCE_KEY,
     Bulletin,
     BulletinNotice,
-    IndicatorValue,
+    IndicatorMonth,
     LoanPrimeRate,
     RefreshRun,
+    ScopeKind,
     SupervisionAction,
     SupervisionKind,
     Target,
@@ -36,7 +40,6 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
-BATCH = 5000  # rows per INSERT (9 columns each: well under PostgreSQL's 65,535 parameters)
 REFRESH_LOCK = 4_200_001  # PostgreSQL advisory lock id: one refresh writes at a time
 STALE_RETRY = timedelta(minutes=2)
 
@@ -68,12 +71,18 @@ def request_refresh(
     actor=None,
     filing: Filing | None = None,
     ip: str | None = None,
+    changes=None,
 ) -> RefreshRun:
-    """Queue a recomputation of the stored indicators for years (first, last), or for every year."""
+    """Queue a recomputation of the stored indicators for years (first, last), or for every year — or, with
+    `changes` (the approved or reopened sheets: (institution_id, form, year, month), month 0 for a yearly
+    form), of only the rows those sheets reach (`affected`)."""
     from . import tasks
 
     if trigger == RefreshRun.Trigger.MANUAL:
         _require(access.is_pboc_admin(actor), "只有人民银行管理员可以手动刷新指标。")
+    changes = sorted({(int(i), str(f), int(y), int(m or 0)) for i, f, y, m in changes or ()})
+    if changes and years is None:
+        years = (min(c[2] for c in changes), max(c[2] for c in changes) + 2)
     with transaction.atomic():
         run = RefreshRun.objects.create(
             trigger=trigger,
@@ -81,6 +90,7 @@ def request_refresh(
             last_year=years[1] if years else None,
             requested_by=actor if getattr(actor, "is_authenticated", False) else None,
             filing=filing,
+            changes=[list(c) for c in changes],
         )
         if trigger == RefreshRun.Trigger.MANUAL:
             audit.record(
@@ -105,18 +115,29 @@ def refresh_after_transition(*, filing: Filing, status: str) -> RefreshRun | Non
     )
     if status != FilingStatus.APPROVED and not reopened:
         return None
-    year = filing.period.year
-    last = year if filing.period.form == Form.PLAN else year + 2
+    period = filing.period
+    year = period.year
+    last = year if period.form == Form.PLAN else year + 2
     known = selectors.years_with_periods()
     if known:
         last = min(last, max(known[-1], year))
-    return request_refresh(trigger=RefreshRun.Trigger.APPROVAL, years=(year, last), filing=filing)
+    month = period.month if period.form == Form.MONITORING else 0
+    return request_refresh(
+        trigger=RefreshRun.Trigger.APPROVAL,
+        years=(year, last),
+        filing=filing,
+        changes=[(filing.institution_id, period.form, year, month)],
+    )
 
 
-def ensure_fresh(as_of: selectors.AsOf) -> RefreshRun | None:
-    """When approvals changed since the last refresh (e.g. a bulk import, which approves without a workflow
-    notification) and nothing is queued, queue a refresh of every year — at most every STALE_RETRY."""
-    if not as_of.stale or as_of.pending is not None:
+def ensure_fresh() -> RefreshRun | None:
+    """The beat's freshness check (indicators.tasks.check_fresh): when approvals changed since the last
+    refresh (e.g. an approval whose refresh failed) and nothing is queued, queue a refresh of every year — at
+    most every STALE_RETRY. Page views only read; they never queue anything."""
+    as_of = selectors.as_of(None)
+    # values dropped (a change of their storage) while approved sheets exist are stale too
+    missing = not IndicatorMonth.objects.exists() and selectors.fingerprint()[0] > 0
+    if not (as_of.stale or missing) or as_of.pending is not None:
         return None
     recent = RefreshRun.objects.filter(created_at__gte=timezone.now() - STALE_RETRY).exists()
     if recent:
@@ -130,32 +151,95 @@ def _lock_refresh() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
 
 
-def _objects(rows) -> list[IndicatorValue]:
-    out = []
-    for kind, key, year, month, code, value, reason, contributors, members, _prov in rows.itertuples(
-        index=False, name=None
-    ):
-        d = ind.to_decimal(value)
-        out.append(
-            IndicatorValue(
-                scope_kind=kind,
-                scope_key=str(key),
-                year=int(year),
-                month=int(month),
-                code=code,
-                value=d,
-                reason=("" if d is not None else (reason or "无法计算"))[:300],
-                contributors=int(contributors),
-                members=int(members),
-            )
-        )
+def affected_months(t0: int, months: list[int]) -> list[int]:
+    """The months among `months` (t = year × 12 + month − 1) whose indicators read the sheet of month t0: the
+    month itself and every month one of the engine's offsets (indicators.OFFSETS: 年初, 上年同期, 上年年初,
+    上季末) takes back to t0 — a December reaches all of the next two years, a quarter's end the next quarter."""
+    t = np.asarray(months, dtype=np.int64)
+    hit = np.zeros(len(t), dtype=bool)
+    for offset in ind.OFFSETS.values():
+        hit |= offset.shift(t) == t0
+    return t[hit].tolist()
+
+
+def affected(changes, *, months: list[tuple[int, int]]) -> dict[int, set[int]]:
+    """{institution_id: months t to recompute} for the changed sheets: a 附件4 month by `affected_months`,
+    a 附件3 plan every month of its year."""
+    known = [ind.month_index(y, m) for y, m in months]
+    out: dict[int, set[int]] = {}
+    for inst, form, year, month in changes:
+        if form == Form.PLAN:
+            reached = [t for t in known if t // 12 == year]
+        elif form == Form.MONITORING and month:
+            reached = affected_months(ind.month_index(year, month), known)
+        else:
+            reached = []
+        out.setdefault(int(inst), set()).update(reached)
     return out
 
 
+def _store_all(years: list[int]) -> int:
+    IndicatorMonth.objects.filter(year__in=years).delete()
+    if not years:
+        return 0
+    result = ind.compute(selectors.load_inputs(years=years))
+    return storage.write(storage.from_result(result))
+
+
+def _store_changes(changes) -> int:
+    """Recompute the rows the changed sheets reach — each institution's own and its group's, kind's and the
+    province's, for the months `affected` — from every institution's sheets of those months (an aggregate
+    is a sum over all its members), and replace just those rows."""
+    periods = list(
+        Period.objects.filter(form=Form.MONITORING).order_by("year", "month").values_list("year", "month")
+    )
+    reached = affected(changes, months=periods)
+    months = sorted({t for ts in reached.values() for t in ts})
+    if not months:
+        return 0
+    members = {
+        pk: (group, kind)
+        for pk, group, kind in Institution.objects.filter(pk__in=list(reached)).values_list(
+            "pk", "evaluation_group", "kind"
+        )
+    }
+    wanted: set[tuple[str, str, int, int]] = set()
+    for inst, ts in reached.items():
+        if inst not in members:
+            continue
+        group, kind = members[inst]
+        for t in ts:
+            y, m = ind.period_of(t)
+            wanted |= {
+                (ScopeKind.INSTITUTION.value, str(inst), y, m),
+                (ScopeKind.GROUP.value, str(group), y, m),
+                (ScopeKind.KIND.value, str(kind), y, m),
+                (ScopeKind.PROVINCE.value, PROVINCE_KEY, y, m),
+            }
+    # the sheets those months read: each month at each of the engine's offsets
+    t = np.asarray(months, dtype=np.int64)
+    read = sorted({int(x) for offset in ind.OFFSETS.values() for x in offset.shift(t)})
+    inputs = selectors.load_inputs(
+        years=sorted({ind.period_of(x)[0] for x in months}),
+        months=[ind.period_of(x) for x in months],
+        sheet_months=[ind.period_of(x) for x in read],
+    )
+    block = storage.select(storage.from_result(ind.compute(inputs)), wanted.__contains__)
+    by_scope: dict[tuple[str, int, int], list[str]] = {}
+    for kind, key, y, m in wanted:
+        by_scope.setdefault((kind, y, m), []).append(key)
+    gone = Q(pk__in=[])
+    for (kind, y, m), keys in by_scope.items():
+        gone |= Q(scope_kind=kind, year=y, month=m, scope_key__in=keys)
+    IndicatorMonth.objects.filter(gone).delete()
+    return storage.write(block)
+
+
 def refresh(*, run: RefreshRun) -> RefreshRun:
-    """Recompute the run's years from approved sheets and replace their stored values: delete + bulk insert
-    per year, all in one transaction, one refresh at a time. A run superseded by one that started after it
-    was requested is marked 已合并 without recomputing."""
+    """Recompute the run's years from approved sheets and replace their stored values — or, for a run with
+    `changes`, only the rows those sheets reach (`_store_changes`) — in one transaction, one refresh at a
+    time. A run superseded by a full one that started after it was requested is marked 已合并 without
+    recomputing."""
     with transaction.atomic():
         _lock_refresh()
         run = RefreshRun.objects.select_for_update().get(pk=run.pk)
@@ -166,6 +250,7 @@ def refresh(*, run: RefreshRun) -> RefreshRun:
         last = run.last_year if run.last_year is not None else (known[-1] if known else None)
         superseded = (
             RefreshRun.objects.filter(status=RefreshRun.Status.DONE, started_at__gt=run.created_at)
+            .filter(changes=[])
             .exclude(pk=run.pk)
             .filter(first_year__lte=first if first is not None else 0)
             .filter(last_year__gte=last if last is not None else 0)
@@ -181,16 +266,13 @@ def refresh(*, run: RefreshRun) -> RefreshRun:
         started = time.perf_counter()
         run.started_at = timezone.now()
         run.approved_count, run.latest_approval_at = selectors.fingerprint()
-        years = [y for y in known if first is not None and first <= y <= last]
-        objects: list[IndicatorValue] = []
-        if years:
-            result = ind.compute(selectors.load_inputs(years=years))
-            objects = _objects(result.rows())
-        IndicatorValue.objects.filter(year__in=years).delete()
-        IndicatorValue.objects.bulk_create(objects, batch_size=BATCH)
+        if run.changes:
+            count = _store_changes(run.changes)
+        else:
+            count = _store_all([y for y in known if first is not None and first <= y <= last])
         run.first_year, run.last_year = first, last
         run.status = RefreshRun.Status.DONE
-        run.row_count = len(objects)
+        run.row_count = count
         run.finished_at = timezone.now()
         run.duration_ms = int((time.perf_counter() - started) * 1000)
         run.save()
@@ -310,7 +392,7 @@ def load_reference_data() -> dict[str, int]:
 
 def load_demo_indicators() -> str:
     """loaddemo: compute the stored indicators once (skipped when a completed refresh already exists)."""
-    if RefreshRun.objects.filter(status=RefreshRun.Status.DONE).exists():
+    if RefreshRun.objects.filter(status=RefreshRun.Status.DONE).exists() and IndicatorMonth.objects.exists():
         return "监测指标已计算，跳过。"
     run = refresh_now()
     return (

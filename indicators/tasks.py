@@ -1,4 +1,5 @@
-"""Celery work of the indicators app: recompute the stored values (queued on approval and on demand)."""
+"""Celery work of the indicators app: recompute the stored values (queued on approval and on demand, and by
+the beat when they miss an approval)."""
 
 import logging
 
@@ -23,6 +24,16 @@ def refresh(run_id: int) -> str:
         log.exception("indicator refresh #%s failed", run_id)
         services.fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}")
         return RefreshRun.Status.FAILED
+
+
+@shared_task(name="indicators.check_fresh")
+def check_fresh() -> int | None:
+    """The beat's freshness check: approvals the stored values do not include yet (e.g. a refresh that
+    failed) queue a refresh of every year; the dashboard only reads. Returns the queued run's id."""
+    from . import services
+
+    run = services.ensure_fresh()
+    return run.pk if run else None
 
 
 @shared_task(name="indicators.build_bulletin", acks_late=True)

@@ -351,6 +351,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(JOB_REQUEUE_SECONDS),
         "options": {"expires": JOB_REQUEUE_SECONDS},
     },
+    # Stored indicators that miss an approval (a refresh that failed, values not computed yet) are refreshed:
+    # the dashboard's GET only reads (indicators/tasks.py: check_fresh).
+    "indicators-fresh": {"task": "indicators.check_fresh", "schedule": 60.0, "options": {"expires": 55}},
     "open-periods": {"task": "reporting.open_periods", "schedule": crontab(hour=0, minute=5)},
     # 附件4 is due on the 15th: a reminder 3 days before to those who have not submitted, a notice the day after.
     "monitoring-reminders": {

@@ -308,7 +308,7 @@ def test_an_evaluation_item_can_score_the_restored_growth_instead_of_the_plain_o
     from evaluation import services as evaluation_services
     from evaluation.models import ItemInput
     from indicators import indicators as ind
-    from indicators.models import IndicatorValue
+    from indicators.storage import Stored, put
 
     admin = users["pboc_admin"]
     evaluation = evaluation_services.create_evaluation(actor=admin, year=2023, jurisdiction=master["branch"])
@@ -334,14 +334,15 @@ def test_an_evaluation_item_can_score_the_restored_growth_instead_of_the_plain_o
     growth.refresh_from_db()
     assert growth.indicator_code == "loan_growth_restored_ytd"
     assert ind.get("loan_growth_restored_ytd").better == "high"  # offered on the scheme page
-    IndicatorValue.objects.bulk_create(
-        IndicatorValue(
+    put(
+        Stored(
             scope_kind="institution",
             scope_key=str(inst.pk),
             year=2023,
             month=6,
             code=code,
             value=value,
+            reason="",
             contributors=1,
             members=1,
         )

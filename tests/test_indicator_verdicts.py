@@ -14,8 +14,7 @@ import pytest
 from django.urls import reverse
 
 from indicators import indicators as ind
-from indicators import selectors, services
-from indicators.models import IndicatorValue
+from indicators import selectors, services, storage
 from institutions.models import Institution
 from reporting.models import FilingStatus
 from tests.factories import periods
@@ -139,9 +138,7 @@ def test_a_value_is_stored_unrounded_and_rounded_once_when_shown(master, users, 
     p = periods(first=(2021, 12), last=(2022, 3))
     file_sheet(master["A"], p[(2022, 3)], {"loan_balance": "100", "credit_loan_balance": "8.834983"})
     services.refresh_now()
-    stored = IndicatorValue.objects.get(
-        scope_kind="institution", scope_key=str(master["A"].pk), year=2022, month=3, code="credit_share"
-    ).value
+    stored = storage.value("institution", master["A"].pk, 2022, 3, "credit_share").value
     assert stored == Decimal("0.08834983")
     assert ind.get("credit_share").text(stored) == "8.83%"
     page = client_for("officer_in").get(

@@ -17,24 +17,22 @@ import pandas as pd
 import pytest
 
 from indicators import indicators as ind
-from indicators import selectors, services
-from indicators.models import IndicatorValue, LoanPrimeRate, RefreshRun, ScopeKind, Target
+from indicators import selectors, services, storage
+from indicators.models import LoanPrimeRate, RefreshRun, ScopeKind, Target
 from institutions.models import Institution
 from reporting.models import Filing, FilingStatus
 from tests.worlds import A_2021_12, A_2022_03, SHANGHAI, file_sheet, regional_plan
 
 
-def stored(scope_kind, key, year, month, code) -> IndicatorValue:
-    return IndicatorValue.objects.get(
-        scope_kind=scope_kind, scope_key=str(key), year=year, month=month, code=code
-    )
+def stored(scope_kind, key, year, month, code) -> storage.Stored:
+    return storage.value(scope_kind, key, year, month, code)
 
 
-def inst(world, who, year, month, code) -> IndicatorValue:
+def inst(world, who, year, month, code) -> storage.Stored:
     return stored(ScopeKind.INSTITUTION, world[who].pk, year, month, code)
 
 
-def province(year, month, code) -> IndicatorValue:
+def province(year, month, code) -> storage.Stored:
     return stored(ScopeKind.PROVINCE, "420000", year, month, code)
 
 
@@ -73,10 +71,10 @@ ICBC_2022_03 = {
 
 def test_each_indicator_of_one_institution_matches_the_hand_computed_value(world):
     got = {
-        code: value
-        for code, value in IndicatorValue.objects.filter(
+        s.code: s.value
+        for s in storage.values(
             scope_kind=ScopeKind.INSTITUTION, scope_key=str(world["A"].pk), year=2022, month=3
-        ).values_list("code", "value")
+        )
     }
     assert {code: got.get(code) for code in ICBC_2022_03} == {k: Decimal(v) for k, v in ICBC_2022_03.items()}
     assert set(got) == set(ind.CODES)  # every indicator was stored for the month
@@ -155,7 +153,7 @@ def test_an_institution_that_joined_mid_year_has_no_year_start(world):
     assert value.reason == "2021年12月（年初）早于机构纳入专项行动的月份，没有监测表"
     assert stored(ScopeKind.INSTITUTION, cmb.pk, 2022, 3, "loan_balance").value == Decimal("110")
     # not expected before it joined: no January row at all
-    assert not IndicatorValue.objects.filter(scope_key=str(cmb.pk), year=2022, month=1).exists()
+    assert not storage.values(scope_key=str(cmb.pk), year=2022, month=1)
 
 
 def test_two_increases_shows_the_half_the_2022_edition_can_test(world):
@@ -351,9 +349,9 @@ def test_institution_targets_use_last_year_year_start_and_the_plan(world):
 
 
 def test_refresh_replaces_a_years_values_without_duplicates(world):
-    before = IndicatorValue.objects.filter(year=2022).count()
+    before = len(storage.values(year=2022))
     run = services.refresh_now(years=(2022, 2022))
-    assert IndicatorValue.objects.filter(year=2022).count() == before
+    assert len(storage.values(year=2022)) == before
     assert run.row_count == before and run.latest_approval_at is not None
     assert run.approved_count == Filing.objects.filter(status=FilingStatus.APPROVED).count()
 
@@ -388,17 +386,37 @@ def test_a_run_superseded_by_a_later_one_is_merged(world):
     assert merged.status == RefreshRun.Status.SKIPPED and "一并刷新" in merged.error
 
 
-def test_stale_data_queues_one_refresh(world):
-    assert services.ensure_fresh(selectors.as_of(2022)) is None  # fresh: nothing to do
+def test_the_beats_freshness_check_queues_one_refresh_of_stale_data(world):
+    from indicators import tasks
+
+    assert tasks.check_fresh() is None  # fresh: nothing to do
     Filing.objects.filter(institution=world["B"], period=world["periods"][(2022, 1)]).update(
         status=FilingStatus.APPROVED, approved_at=datetime(2023, 2, 1, tzinfo=SHANGHAI)
     )
     RefreshRun.objects.update(created_at=datetime(2023, 1, 1, tzinfo=SHANGHAI))
     as_of = selectors.as_of(2022)
     assert as_of.stale
-    run = services.ensure_fresh(as_of)
+    run = RefreshRun.objects.filter(pk=tasks.check_fresh()).first()
     assert run is not None and run.trigger == RefreshRun.Trigger.STALE
-    assert services.ensure_fresh(selectors.as_of(2022)) is None  # already queued
+    assert tasks.check_fresh() is None  # already queued
+
+
+def test_the_dashboard_only_reads_the_freshness_the_beat_keeps(world, client_for):
+    Filing.objects.filter(institution=world["B"], period=world["periods"][(2022, 1)]).update(
+        status=FilingStatus.APPROVED, approved_at=datetime(2023, 2, 1, tzinfo=SHANGHAI)
+    )
+    RefreshRun.objects.update(created_at=datetime(2023, 1, 1, tzinfo=SHANGHAI))
+    from django.urls import reverse
+
+    runs = RefreshRun.objects.count()
+    page = client_for("officer_branch").get(reverse("indicators:dashboard") + "?period=2022-03")
+    assert page.status_code == 200 and "数据截至" in page.content.decode()
+    assert RefreshRun.objects.count() == runs  # a GET queues nothing
+
+
+def test_the_beat_checks_freshness_every_minute(settings):
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "indicators.check_fresh")
+    assert entry["schedule"] <= 60
 
 
 def test_reference_data_loads_the_lpr_and_the_2022_targets_once(db):
