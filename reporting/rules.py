@@ -157,27 +157,6 @@ class Context:
     # per field: this month's values of the same peers (same group, same month), for W605's group median
     group_levels: "PeerChanges | dict[str, list[Decimal]] | None" = None
 
-    def has(self, code: str) -> bool:
-        return code in self.definition.codes
-
-    def fields_of(self, kind: str) -> list[FieldDef]:
-        return [f for f in self.definition.fields if f.kind == kind]
-
-    def label(self, code: str) -> str:
-        return self.definition.field(code).label_for(self.month)
-
-    def where(self, code: str) -> str:
-        return self.locate(code) if self.locate else self.label(code)
-
-    def value(self, code: str) -> Decimal | None:
-        return _number(self.values.get(code))
-
-    def prev(self, code: str) -> Decimal | None:
-        return _number(self.previous.get(code)) if self.previous else None
-
-    def amount(self, code: str, value: Decimal) -> str:
-        return format_amount(value, self.definition.field(code).unit)
-
 
 def _number(value: object) -> Decimal | None:
     """A usable operand, or None: blanks and non-numbers are reported by E101/E102, not by every rule."""
@@ -242,14 +221,17 @@ def _off_step(values: np.ndarray, ok: np.ndarray, step: Decimal) -> np.ndarray:
     try:
         return ok & (np.where(ok, values, _ZERO) % step != 0)
     except InvalidOperation:
-        places = -step.as_tuple().exponent
-        off = [bool(o) and decimal_places(x) > places for x, o in zip(values, ok, strict=True)]
-        return np.fromiter(off, dtype=bool, count=len(values))
+        return _cell_off_step(values, ok, step).astype(bool)
+
+
+_cell_off_step = np.frompyfunc(
+    lambda x, ok, step: bool(ok) and decimal_places(x) > -step.as_tuple().exponent, 3, 1
+)
 
 
 @dataclass(frozen=True)
 class PeerStats:
-    """A group statistic per row: the peers' count, median and MAD (0 / 0 / 1 where there are none)."""
+    """Group statistics, rows × fields: the peers' count, median and MAD (0 / 0 / 1 where there are none)."""
 
     present: np.ndarray  # the row has peers at all
     count: np.ndarray
@@ -279,6 +261,9 @@ class Frame:
         self._labels: dict[str, str] = {}
         self._peer_lists: dict[str, list[tuple[PeerChanges, list[int]]]] = {}
         self._blank: dict[str, np.ndarray] = {}
+        self._blocks: dict[tuple, Operands] = {}
+        self._whole: dict[str, Operands] = {}
+        self._position = {code: j for j, code in enumerate(definition.codes)}
         self._of: dict[str, list[dict]] = {}
 
     # columns
@@ -305,18 +290,40 @@ class Frame:
             self._operands[key] = _operands(self.raw(code, of))
         return self._operands[key]
 
+    def block(self, codes: list[str], of: str = "values") -> Operands:
+        """The operands of several fields side by side (rows × fields), for a rule that checks each alike:
+        columns of one block of every field, stacked once."""
+        key = (of, tuple(codes))
+        if key not in self._blocks:
+            if of not in self._whole:
+                columns = [self._numbers(of, code) for code in self.definition.codes]
+                self._whole[of] = Operands(
+                    np.stack([c.v for c in columns], axis=1), np.stack([c.ok for c in columns], axis=1)
+                )
+            whole = self._whole[of]
+            where = [self._position[code] for code in codes]
+            self._blocks[key] = Operands(whole.v[:, where], whole.ok[:, where])
+        return self._blocks[key]
+
+    def codes_of(self, kind: str) -> list[str]:
+        return [fd.code for fd in self.definition.fields if fd.kind == kind]
+
+    def blanks(self, codes: list[str]) -> np.ndarray:
+        """Rows × fields: the cell is None (missing or blank)."""
+        return np.stack([self.blank(code) for code in codes], axis=1)
+
     def blank(self, code: str) -> np.ndarray:
         if code not in self._blank:
             self._blank[code] = np.fromiter((x is None for x in self.raw(code)), dtype=bool, count=self.n)
         return self._blank[code]
 
     def unparsed(self, code: str) -> np.ndarray:
-        if not self._any_unparsed:
+        if not self.any_unparsed:
             return np.zeros(self.n, dtype=bool)
         return np.fromiter((code in c.unparsed for c in self.contexts), dtype=bool, count=self.n)
 
     @cached_property
-    def _any_unparsed(self) -> bool:
+    def any_unparsed(self) -> bool:
         return any(c.unparsed for c in self.contexts)
 
     @cached_property
@@ -330,29 +337,32 @@ class Frame:
         ok = np.fromiter((x is not None for x in figures), dtype=bool, count=self.n)
         return Operands(_column((_ZERO if x is None else x for x in figures), self.n), ok)
 
-    def peers(self, attr: str, code: str) -> PeerStats:
-        """Count, median and MAD of `code` among each row's peers (`group_changes` or `group_levels`),
-        computed once per distinct peer set — every row of a group and month shares one."""
-        key = (attr, code)
+    def peers(self, attr: str, codes: list[str]) -> PeerStats:
+        """Count, median and MAD of each of `codes` among each row's peers (`group_changes` or
+        `group_levels`), rows × codes, computed once per distinct peer set — every row of a group and month
+        shares one."""
+        key = (attr, tuple(codes))
         if key not in self._peers:
+            shape = (self.n, len(codes))
             stats = PeerStats(
-                present=np.zeros(self.n, dtype=bool),
-                count=np.zeros(self.n, dtype=np.int64),
-                median=np.full(self.n, _ZERO, dtype=object),
-                mad=np.full(self.n, _ONE, dtype=object),
-                has_median=np.zeros(self.n, dtype=bool),
-                has_mad=np.zeros(self.n, dtype=bool),
+                present=np.zeros(shape, dtype=bool),
+                count=np.zeros(shape, dtype=np.int64),
+                median=np.full(shape, _ZERO, dtype=object),
+                mad=np.full(shape, _ONE, dtype=object),
+                has_median=np.zeros(shape, dtype=bool),
+                has_mad=np.zeros(shape, dtype=bool),
             )
             for peers, rows in self._peer_sets(attr):
-                count, median, mad = peers.stats(code)
                 stats.present[rows] = True
-                stats.count[rows] = count
-                if median is not None:
-                    stats.median[rows] = median
-                    stats.has_median[rows] = True
-                if mad:
-                    stats.mad[rows] = mad
-                    stats.has_mad[rows] = True
+                for j, code in enumerate(codes):
+                    count, median, mad = peers.stats(code)
+                    stats.count[rows, j] = count
+                    if median is not None:
+                        stats.median[rows, j] = median
+                        stats.has_median[rows, j] = True
+                    if mad:
+                        stats.mad[rows, j] = mad
+                        stats.has_mad[rows, j] = True
             self._peers[key] = stats
         return self._peers[key]
 
@@ -451,10 +461,14 @@ class Rule:
 
 def _required_in(*, numbers: bool) -> Test:
     def test(f: Frame) -> Iterator[Failures]:
-        for fd in f.definition.fields:
-            if fd.is_number == numbers and fd.required:
-                missing = f.blank(fd.code) & ~f.unparsed(fd.code)
-                yield Failures(fd.code, missing, lambda i, code=fd.code: {"label": f.label(code)})
+        codes = [fd.code for fd in f.definition.fields if fd.is_number == numbers and fd.required]
+        if not codes:
+            return
+        missing = f.blanks(codes)
+        if f.any_unparsed:
+            missing &= ~np.stack([f.unparsed(code) for code in codes], axis=1)
+        for j, code in enumerate(codes):
+            yield Failures(code, missing[:, j], lambda i, code=code: {"label": f.label(code)})
 
     return test
 
@@ -471,9 +485,13 @@ def not_numeric_message(fd: FieldDef, raw_text: str, *, month: int | None, advic
 
 def _numeric(f: Frame) -> Iterator[Failures]:
     # Parsing reports unreadable input; this catches values handed over already "parsed" but not numbers.
-    for fd in f.definition.number_fields:
+    fields = f.definition.number_fields
+    if not fields:
+        return
+    codes = [fd.code for fd in fields]
+    failing = ~f.blanks(codes) & ~f.block(codes).ok
+    for j, fd in enumerate(fields):
         raw = f.raw(fd.code)
-        failing = ~f.blank(fd.code) & ~f.value(fd.code).ok
 
         def params(i, fd=fd, raw=raw):
             return {
@@ -482,7 +500,7 @@ def _numeric(f: Frame) -> Iterator[Failures]:
                 "advice": NUMERIC_ADVICE.format(unit=fd.unit),
             }
 
-        yield Failures(fd.code, failing, params)
+        yield Failures(fd.code, failing[:, j], params)
 
 
 def _value_params(f: Frame, code: str, **extra) -> Callable[[int], dict]:
@@ -492,26 +510,34 @@ def _value_params(f: Frame, code: str, **extra) -> Callable[[int], dict]:
 
 
 def _non_negative(f: Frame) -> Iterator[Failures]:
-    for fd in f.definition.number_fields:
-        v = f.value(fd.code)
-        yield Failures(fd.code, v.ok & (v.v < 0), _value_params(f, fd.code))
+    codes = [fd.code for fd in f.definition.number_fields]
+    if not codes:
+        return
+    v = f.block(codes)
+    negative = v.ok & (v.v < 0)
+    for j, code in enumerate(codes):
+        yield Failures(code, negative[:, j], _value_params(f, code))
 
 
 def _integer(f: Frame) -> Iterator[Failures]:
-    for fd in f.definition.number_fields:
-        if fd.integer:
-            v = f.value(fd.code)
-            yield Failures(fd.code, _off_step(v.v, v.ok, _ONE), _value_params(f, fd.code))
+    codes = [fd.code for fd in f.definition.number_fields if fd.integer]
+    if not codes:
+        return
+    v = f.block(codes)
+    fractional = _off_step(v.v, v.ok, _ONE)
+    for j, code in enumerate(codes):
+        yield Failures(code, fractional[:, j], _value_params(f, code))
 
 
 def _precision(f: Frame) -> Iterator[Failures]:
-    for fd in f.definition.number_fields:
-        if not fd.integer:
-            v = f.value(fd.code)
-            step = _ONE.scaleb(-fd.decimals)
-            yield Failures(
-                fd.code, _off_step(v.v, v.ok, step), _value_params(f, fd.code, decimals=fd.decimals)
-            )
+    fields = [fd for fd in f.definition.number_fields if not fd.integer]
+    if not fields:
+        return
+    v = f.block([fd.code for fd in fields])
+    steps = np.array([_ONE.scaleb(-fd.decimals) for fd in fields], dtype=object)
+    too_precise = _off_step(v.v, v.ok, steps)
+    for j, fd in enumerate(fields):
+        yield Failures(fd.code, too_precise[:, j], _value_params(f, fd.code, decimals=fd.decimals))
 
 
 # ---- E2xx: a part never exceeds its whole --------------------------------------------------------------------
@@ -540,20 +566,22 @@ def _part_within_whole(part: str, whole: str) -> Test:
 def _ytd_not_falling(f: Frame) -> Iterator[Failures]:
     if f.month is None or f.month <= 1:  # January restarts every year-to-date figure
         return
-    for fd in f.definition.fields:
-        if fd.kind != Kind.YTD:
-            continue
-        cur, prev = f.value(fd.code), f.prev(fd.code)
+    codes = f.codes_of(Kind.YTD)
+    if not codes:
+        return
+    cur, prev = f.block(codes), f.block(codes, "previous")
+    falling = cur.ok & prev.ok & (cur.v < prev.v)
+    for j, code in enumerate(codes):
 
-        def params(i, code=fd.code, cur=cur, prev=prev):
+        def params(i, j=j, code=code):
             return {
                 "label": f.label(code),
-                "current": f.amount(code, cur.v[i]),
-                "previous": f.amount(code, prev.v[i]),
+                "current": f.amount(code, cur.v[i, j]),
+                "previous": f.amount(code, prev.v[i, j]),
                 "previous_month": f.month - 1,
             }
 
-        yield Failures(fd.code, cur.ok & prev.ok & (cur.v < prev.v), params)
+        yield Failures(code, falling[:, j], params)
 
 
 # ---- W4xx: plausibility, explained rather than blocked ------------------------------------------------------
@@ -574,30 +602,32 @@ def _band(code: str, low_name: str, high_name: str) -> Test:
 
 def _stock_swing(f: Frame) -> Iterator[Failures]:
     limit = f.thresholds.stock_mom_change
-    for fd in f.definition.fields:
-        if fd.kind != Kind.STOCK:
-            continue
-        cur, prev = f.value(fd.code), f.prev(fd.code)
-        change, defined = _relative_changes(cur, prev)
+    codes = f.codes_of(Kind.STOCK)
+    if not codes:
+        return
+    cur, prev = f.block(codes), f.block(codes, "previous")
+    change, defined = _relative_changes(cur, prev)
+    swung = defined & (np.abs(change) > limit)
+    for j, code in enumerate(codes):
 
-        def params(i, code=fd.code, cur=cur, prev=prev, change=change):
+        def params(i, j=j, code=code):
             return {
                 "label": f.label(code),
-                "current": f.amount(code, cur.v[i]),
-                "previous": f.amount(code, prev.v[i]),
-                "change": format_percent(change[i]),
+                "current": f.amount(code, cur.v[i, j]),
+                "previous": f.amount(code, prev.v[i, j]),
+                "change": format_percent(change[i, j]),
                 "limit": format_percent(limit, signed=False),
             }
 
-        yield Failures(fd.code, defined & (np.abs(change) > limit), params)
+        yield Failures(code, swung[:, j], params)
 
 
 def _same_as_last_month(f: Frame) -> Iterator[Failures]:
     codes = f.definition.codes
     same = f.has_previous.copy()
-    for code in codes:
-        cur, prev = f.value(code), f.prev(code)
-        same &= cur.ok & prev.ok & (cur.v == prev.v)
+    if codes:
+        cur, prev = f.block(codes), f.block(codes, "previous")
+        same &= (cur.ok & prev.ok & (cur.v == prev.v)).all(axis=1)
     yield Failures(None, same, lambda i: {"count": len(codes)}, tuple(codes))
 
 
@@ -660,25 +690,28 @@ def _group_outlier(f: Frame) -> Iterator[Failures]:
     Median and MAD are taken over the peers only, so an outlier cannot pull the yardstick toward itself.
     """
     t = f.thresholds
-    for fd in f.definition.fields:
-        if fd.kind != Kind.STOCK:
-            continue
-        x, defined = _relative_changes(f.value(fd.code), f.prev(fd.code))
-        peers = f.peers("group_changes", fd.code)
-        compared = defined & peers.present & (peers.count >= t.group_min_peers) & peers.has_mad
-        z = MAD_SCALE * (np.where(compared, x, _ZERO) - peers.median) / peers.mad
+    codes = f.codes_of(Kind.STOCK)
+    if not codes:
+        return
+    x, defined = _relative_changes(f.block(codes), f.block(codes, "previous"))
+    peers = f.peers("group_changes", codes)
+    count, median, mad = peers.count, peers.median, peers.mad
+    compared = defined & peers.present & peers.has_mad & (count >= t.group_min_peers)
+    z = MAD_SCALE * (np.where(compared, x, _ZERO) - median) / mad
+    outlying = compared & (np.abs(z) > t.group_outlier_z)
+    for j, code in enumerate(codes):
 
-        def params(i, x=x, peers=peers, z=z, code=fd.code):
+        def params(i, j=j, code=code):
             return {
                 "label": f.label(code),
-                "change": format_percent(x[i]),
-                "peers": int(peers.count[i]),
-                "median": format_percent(peers.median[i]),
-                "z": f"{z[i]:.1f}",
+                "change": format_percent(x[i, j]),
+                "peers": int(count[i, j]),
+                "median": format_percent(median[i, j]),
+                "z": f"{z[i, j]:.1f}",
                 "limit": format_decimal(t.group_outlier_z),
             }
 
-        yield Failures(fd.code, compared & (np.abs(z) > t.group_outlier_z), params)
+        yield Failures(code, outlying[:, j], params)
 
 
 def _write_off_share(f: Frame) -> Iterator[Failures]:
@@ -779,8 +812,8 @@ def _slips(value: np.ndarray, base: np.ndarray, usable: np.ndarray, t: Threshold
     inverted = usable & (ratio > 0)
     if low > 0:
         inverted &= ratio < 2 / low
-    tiny = inverted.nonzero()[0]
-    if tiny.size:
+    tiny = inverted.nonzero()  # (rows,) or (rows, fields) of the cells to invert
+    if tiny[0].size:
         inverse = 1 / ratio[tiny]
         slips[tiny] |= (low <= inverse) & (inverse <= high)
     return slips
@@ -789,35 +822,39 @@ def _slips(value: np.ndarray, base: np.ndarray, usable: np.ndarray, t: Threshold
 def _unit_against_neighbours(f: Frame) -> Iterator[Failures]:
     """A figure about 10,000× (or 1/10,000) of last month's, or of its group's median this month."""
     t = f.thresholds
-    for fd in f.definition.number_fields:
-        if fd.code in (WEIGHTED_RATE, FTP_DISCOUNT) or fd.kind not in (Kind.STOCK, Kind.YTD):
-            continue  # W603 / W604 know the likely slip of a rate and a BP figure
-        value, previous = f.value(fd.code), f.prev(fd.code)
-        positive = value.ok & (value.v > 0)
-        against_last_month = positive & previous.ok & (previous.v > 0)
-        if fd.kind == Kind.YTD and f.month == 1:
-            against_last_month &= False
-        levels = f.peers("group_levels", fd.code)
-        against_group = (
-            positive
-            & levels.present
-            & (levels.count >= t.group_min_peers)
-            & levels.has_median
-            & (levels.median > 0)
-        )
-        by_last_month = _slips(value.v, previous.v, against_last_month, t)
-        by_group = _slips(value.v, levels.median, against_group, t)
+    fields = [
+        fd
+        for fd in f.definition.number_fields
+        # W603 / W604 know the likely slip of a rate and a BP figure
+        if fd.code not in (WEIGHTED_RATE, FTP_DISCOUNT) and fd.kind in (Kind.STOCK, Kind.YTD)
+    ]
+    if not fields:
+        return
+    codes = [fd.code for fd in fields]
+    value, previous = f.block(codes), f.block(codes, "previous")  # rows × fields
+    positive = value.ok & (value.v > 0)
+    against_last_month = positive & previous.ok & (previous.v > 0)
+    if f.month == 1:  # January's year-to-date figures start again
+        against_last_month &= np.array([fd.kind != Kind.YTD for fd in fields])
+    levels = f.peers("group_levels", codes)
+    count, median = levels.count, levels.median
+    against_group = (
+        positive & levels.present & levels.has_median & (count >= t.group_min_peers) & (median > 0)
+    )
+    by_last_month = _slips(value.v, previous.v, against_last_month, t)
+    by_group = _slips(value.v, median, against_group, t)
+    slipped = by_last_month | by_group
 
-        def params(
-            i, code=fd.code, value=value, previous=previous, levels=levels, by_last_month=by_last_month
-        ):
-            if by_last_month[i]:
-                base = previous.v[i]
+    for j, code in enumerate(codes):
+
+        def params(i, j=j, code=code):
+            if by_last_month[i, j]:
+                base = previous.v[i, j]
                 what = f"上月（{f.amount(code, base)}）"
             else:
-                base = levels.median[i]
-                what = f"同组 {int(levels.count[i])} 家机构的中位数（{f.amount(code, base)}）"
-            v = value.v[i]
+                base = median[i, j]
+                what = f"同组 {int(count[i, j])} 家机构的中位数（{f.amount(code, base)}）"
+            v = value.v[i, j]
             return {
                 "label": f.label(code),
                 "value": f.amount(code, v),
@@ -828,7 +865,7 @@ def _unit_against_neighbours(f: Frame) -> Iterator[Failures]:
                 "unit": f.definition.field(code).unit,
             }
 
-        yield Failures(fd.code, by_last_month | by_group, params)
+        yield Failures(code, slipped[:, j], params)
 
 
 # ---- 附件2: contact details ----------------------------------------------------------------------------------
