@@ -166,8 +166,11 @@ def parse_many(
     n = len(raws)
     numbers = definition.number_fields
     cells = {fd.code: [raw.get(fd.code) for raw in raws] for fd in definition.fields}
-    columns = {fd.code: _read_column(cells[fd.code], fd) for fd in numbers}
-    _read_floats(numbers, cells, columns)
+    columns: dict[str, list] = {}
+    floats: dict[str, list[int]] = {}
+    for fd in numbers:
+        columns[fd.code], floats[fd.code] = _read_column(cells[fd.code], fd)
+    _read_floats(numbers, cells, columns, floats)
     findings: list[list[Finding]] = [[] for _ in range(n)]
     for fd in numbers:  # in the order of the form, as the findings are listed
         column = columns[fd.code]
@@ -194,47 +197,55 @@ def parse_many(
     return [(dict(zip(codes, row, strict=True)), found) for row, found in zip(rows, findings, strict=True)]
 
 
-_FLOAT = object()  # a plain float cell, read with the others by _read_floats
-
-
-def _read_column(cells: list, fd: FieldDef) -> list:
-    """`_parse` of every cell but the plain floats, which are marked for `_read_floats`; an int below
-    twenty digits is read as it is."""
+def _read_column(cells: list, fd: FieldDef) -> tuple[list, list[int]]:
+    """`_parse` of every cell but the plain floats, whose rows are returned for `_read_floats`; an int
+    below twenty digits is read as it is."""
     out: list = [None] * len(cells)
+    floats: list[int] = []
     for i, x in enumerate(cells):
         kind = type(x)
         if kind is float:
-            out[i] = _FLOAT
+            floats.append(i)
         elif kind is int and -_INT_LIMIT < x < _INT_LIMIT:
             out[i] = Decimal(x)
         elif x is not None:
             out[i] = _parse(x, fd)
-    return out
+    return out, floats
 
 
-def _read_floats(numbers: list[FieldDef], cells: dict[str, list], columns: dict[str, list]) -> None:
+def _read_floats(
+    numbers: list[FieldDef], cells: dict[str, list], columns: dict[str, list], floats: dict[str, list[int]]
+) -> None:
     """The float cells of every column (python-calamine's numeric cells) converted as one array.
 
     A float whose shortest repr has no exponent and at most the field's kept decimals already is the exact
     value `_from_float` rounds to: its repr without trailing zeros is the canonical Decimal. Any other
     float — NaN, infinities, very large or small, or longer — goes through `_parse` like a single cell."""
-    where = [(fd, i) for fd in numbers for i, v in enumerate(columns[fd.code]) if v is _FLOAT]
-    if not where:
+    fields = [fd for fd in numbers if floats[fd.code]]
+    if not fields:
         return
-    values = np.fromiter((cells[fd.code][i] for fd, i in where), dtype=float, count=len(where))
-    kept = np.fromiter((fd.decimals + _FLOAT_HEADROOM for fd, _i in where), dtype=np.int64, count=len(where))
-    texts = np.array([repr(x) for x in values.tolist()])
+    values = [cells[fd.code][i] for fd in fields for i in floats[fd.code]]
+    kept = np.repeat(
+        [fd.decimals + _FLOAT_HEADROOM for fd in fields], [len(floats[fd.code]) for fd in fields]
+    )
+    texts = np.array(list(map(repr, values)))
     point = np.strings.find(texts, ".")
     plain = (
-        np.isfinite(values)
+        np.isfinite(np.array(values, dtype=float))
         & (np.strings.find(texts, "e") < 0)
         & (point >= 0)
         & (np.strings.str_len(texts) - point - 1 <= kept)
     )
     trimmed = np.strings.rstrip(np.strings.rstrip(texts, "0"), ".")
-    trimmed = np.where(trimmed == "-0", "0", trimmed)
-    for (fd, i), ok, text in zip(where, plain.tolist(), trimmed.tolist(), strict=True):
-        columns[fd.code][i] = Decimal(text) if ok else _parse(cells[fd.code][i], fd)
+    trimmed = np.where(trimmed == "-0", "0", trimmed).tolist()
+    plain = plain.tolist()
+    start = 0
+    for fd in fields:
+        column, rows, raw = columns[fd.code], floats[fd.code], cells[fd.code]
+        end = start + len(rows)
+        for i, ok, text in zip(rows, plain[start:end], trimmed[start:end], strict=True):
+            column[i] = Decimal(text) if ok else _parse(raw[i], fd)
+        start = end
 
 
 def parse_text(raw: object) -> str | None:
