@@ -353,16 +353,13 @@ class Frame:
                 has_mad=np.zeros(shape, dtype=bool),
             )
             for peers, rows in self._peer_sets(attr):
+                count, median, mad = zip(*(peers.stats(code) for code in codes), strict=True)
                 stats.present[rows] = True
-                for j, code in enumerate(codes):
-                    count, median, mad = peers.stats(code)
-                    stats.count[rows, j] = count
-                    if median is not None:
-                        stats.median[rows, j] = median
-                        stats.has_median[rows, j] = True
-                    if mad:
-                        stats.mad[rows, j] = mad
-                        stats.has_mad[rows, j] = True
+                stats.count[rows] = count
+                stats.median[rows] = [_ZERO if m is None else m for m in median]
+                stats.has_median[rows] = [m is not None for m in median]
+                stats.mad[rows] = [m or _ONE for m in mad]
+                stats.has_mad[rows] = [bool(m) for m in mad]
             self._peers[key] = stats
         return self._peers[key]
 
@@ -1354,6 +1351,19 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.severity != ERROR, f.rule))
 
 
+_APPLICABLE: dict[int, tuple[FormDefinition, tuple[Rule, ...]]] = {}
+
+
+def _applicable(definition: FormDefinition) -> tuple[Rule, ...]:
+    """The rules that apply to an edition, kept per definition object (there are a handful)."""
+    known = _APPLICABLE.get(id(definition))
+    if known is None or known[0] is not definition:
+        if len(_APPLICABLE) > 256:
+            _APPLICABLE.clear()
+        known = _APPLICABLE[id(definition)] = (definition, tuple(r for r in RULES if r.applies(definition)))
+    return known[1]
+
+
 def validate_many(contexts: Sequence[Context]) -> list[list[Finding]]:
     """The findings of each context, sorted as `sort_findings` sorts them.
 
@@ -1367,10 +1377,9 @@ def validate_many(contexts: Sequence[Context]) -> list[list[Finding]]:
     for rows in batches.values():
         first = contexts[rows[0]]
         frame = Frame(first.definition, first.year, first.month, [contexts[i] for i in rows])
-        for r in RULES:
-            if r.applies(frame.definition):
-                for i, finding in r.findings(frame):
-                    out[rows[i]].append(finding)
+        for r in _applicable(first.definition):
+            for i, finding in r.findings(frame):
+                out[rows[i]].append(finding)
     return [sort_findings(findings) for findings in out]
 
 
