@@ -21,7 +21,7 @@ from reporting.serializers import ErrorSerializer, QueryFilterSerializer
 
 from . import indicators as ind
 from . import selectors, storage
-from .models import IndicatorMonth, ScopeKind
+from .models import IndicatorLayout, IndicatorMonth, ScopeKind
 
 _ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="查询参数有误（见 error.details）。"),
@@ -133,7 +133,10 @@ class StoredValues:
 
     def count(self) -> int:
         if self._count is None:
-            keys = set(self.queryset.order_by().values_list("layout_key", flat=True).distinct())
+            # one layout stored (as after any full refresh): no need to look at the rows for theirs
+            keys = set(IndicatorLayout.objects.values_list("key", flat=True)[:2])
+            if len(keys) != 1:
+                keys = set(self.queryset.order_by().values_list("layout_key", flat=True).distinct())
             self._layouts = storage.layout_codes(keys)
             widths = {k: self._width_of(codes) for k, codes in self._layouts.items()}
             if len(set(widths.values())) <= 1:

@@ -183,7 +183,9 @@ def _store_all(years: list[int]) -> int:
     if not years:
         return 0
     result = ind.compute(selectors.load_inputs(years=years))
-    return storage.write(storage.from_result(result))
+    count = storage.write(storage.from_result(result))
+    storage.forget_unused_layouts()
+    return count
 
 
 def _store_changes(changes) -> int:

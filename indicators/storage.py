@@ -57,6 +57,15 @@ def layout_codes(keys: set[str]) -> dict[str, tuple[str, ...]]:
     return {k: _layouts.get(k, ()) for k in keys}
 
 
+def forget_unused_layouts() -> None:
+    """Drop the layouts no stored row uses any more (after a full refresh, usually all but the current one):
+    while only one is stored, the API counts its values without reading the rows."""
+    if IndicatorLayout.objects.count() < 2:
+        return
+    used = set(IndicatorMonth.objects.order_by().values_list("layout_key", flat=True).distinct())
+    IndicatorLayout.objects.exclude(key__in=used).delete()
+
+
 def _notes_of(ids: set[int]) -> dict[int, tuple[list, list, list]]:
     missing = ids - _notes.keys()
     if missing:

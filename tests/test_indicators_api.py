@@ -93,6 +93,35 @@ def test_values_are_paginated(world, client, users):
     )
 
 
+def test_pages_run_across_rows_stored_with_different_layouts(world, client, users):
+    """A scope-month stored with another order of indicators (as before the refresh that follows a change of
+    the registry) is paged with the others: every value once, in order, whatever the page size."""
+    from indicators import storage
+
+    storage.put(
+        [
+            storage.Stored("group", "G9", 2022, 12, code, Decimal("0.5"), "", 1, 5)
+            for code in ("loan_growth_ytd", "credit_share")
+        ]
+    )
+    client = api(client, users, "officer_branch")
+    query = {"year": 2022, "month": 12, "scope_kind": "group"}
+    whole = client.get(VALUES, {**query, "limit": 1000}).json()
+    assert whole["count"] == len(whole["results"]) == 3 * len(ind.CODES) + 2
+    seen, offset = [], 0
+    while offset < whole["count"]:
+        page = client.get(VALUES, {**query, "limit": 7, "offset": offset}).json()
+        assert page["count"] == whole["count"]
+        seen += page["results"]
+        offset += 7
+    assert seen == whole["results"]
+    december = [r for r in seen if r["scope_key"] == "G9"]
+    assert [(r["code"], r["value"]) for r in december] == [
+        ("credit_share", "0.5000000000"),
+        ("loan_growth_ytd", "0.5000000000"),
+    ]
+
+
 def test_bad_filters_are_a_400_in_the_error_shape(world, client, users):
     response = api(client, users, "filer_a").get(VALUES, {"month": 13, "code": "nope"})
     assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error"
