@@ -21,6 +21,7 @@ import pandas as pd
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, F, FloatField, Max, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -29,7 +30,7 @@ from django.utils import timezone
 from institutions import access
 from institutions.models import EvaluationGroup, Institution, InstitutionKind
 from reporting.definitions import definition_for
-from reporting.models import Filing, FilingStatus, Form, Period
+from reporting.models import Filing, FilingStatus, FilingVersion, Form, Period
 
 from . import indicators as ind
 from . import storage
@@ -164,16 +165,7 @@ def load_inputs(
     plan_filings = Filing.objects.filter(period__form=Form.PLAN, period__year__in=years)
     if institution_ids is not None:
         plan_filings = plan_filings.filter(institution_id__in=list(institution_ids))
-    # the 全省 row's figures read out of the JSON by the database; a plan without one is read whole
-    totals = {f"t{i}": KT(f"plan_values__{ind.PLAN_ROW}.{c}") for i, c in enumerate(ind.PLAN_COLUMNS)}
-    found = list(
-        plan_filings.annotate(plan_values=F("current_version__values"))
-        .annotate(**totals)
-        .order_by()
-        .values_list(
-            "institution_id", "period__year", "status", "pk", "period_id", "current_version__number", *totals
-        )
-    )
+    found = _plan_figures(plan_filings)
     whole = dict(
         plan_filings.filter(pk__in=[r[3] for r in found if any(t in (None, "") for t in r[6:])]).values_list(
             "pk", "current_version__values"
@@ -207,6 +199,33 @@ def load_inputs(
         lpr=lpr,
         plans=pd.DataFrame.from_records(plans, columns=list(ind.PLAN_FRAME_COLUMNS)),
     )
+
+
+def _plan_figures(plan_filings) -> list[tuple]:
+    """(institution_id, year, status, filing_id, period_id, version, *the 全省 row's figures as text) of each
+    plan, read out of the JSON by the database (a plan without them is then read whole). On PostgreSQL with
+    one jsonb_to_record per plan: each `->>` of a key unpacks the whole compressed document again, five times
+    per plan (0.26 s for 9,000 plans, against 0.08 s)."""
+    head = ("institution_id", "period__year", "status", "pk", "period_id", "current_version__number")
+    keys = [f"{ind.PLAN_ROW}.{c}" for c in ind.PLAN_COLUMNS]
+    if connection.vendor != "postgresql":
+        totals = {f"t{i}": KT(f"plan_values__{key}") for i, key in enumerate(keys)}
+        return list(
+            plan_filings.annotate(plan_values=F("current_version__values"))
+            .annotate(**totals)
+            .order_by()
+            .values_list(*head, *totals)
+        )
+    version = FilingVersion._meta.db_table  # joined once, for current_version__number
+    record = ", ".join(f'"{key}" text' for key in keys)
+    picked = ", ".join(f'x."{key}"' for key in keys)
+    figures = RawSQL(
+        f'CASE WHEN jsonb_typeof("{version}"."values") = \'object\' THEN (SELECT ARRAY[{picked}] '
+        f'FROM jsonb_to_record("{version}"."values") AS x({record})) END',
+        [],
+    )
+    rows = plan_filings.annotate(figures=figures).order_by().values_list(*head, "figures")
+    return [(*row[:-1], *(row[-1] or [None] * len(keys))) for row in rows]
 
 
 def _records(queryset, columns: list[str], *, text=()) -> pd.DataFrame:
