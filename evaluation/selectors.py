@@ -14,7 +14,8 @@ import pandas as pd
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
-from indicators.models import IndicatorValue
+from indicators import storage
+from indicators.models import IndicatorMonth
 from institutions import access
 from institutions.models import Institution
 
@@ -410,6 +411,45 @@ def disclosure_for(evaluation: Evaluation, institution: Institution) -> Disclosu
     return Disclosure.objects.filter(evaluation=evaluation, institution=institution).first()
 
 
+def override_for(evaluation: Evaluation, institution: Institution) -> GradeOverride | None:
+    """The officer's grade override of the institution, with who decided it."""
+    return evaluation.overrides.filter(institution=institution).select_related("decided_by").first()
+
+
+def input_sources(evaluation: Evaluation) -> dict[int, str]:
+    """Item id → where its values were read from (the first institution's, in the members' order)."""
+    sources: dict[int, str] = {}
+    for item_id, source in ItemInput.objects.filter(evaluation=evaluation).values_list("item_id", "source"):
+        sources.setdefault(item_id, source)
+    return sources
+
+
+def has_inputs(evaluation: Evaluation) -> bool:
+    return ItemInput.objects.filter(evaluation=evaluation).exists()
+
+
+def draft_what_ifs(evaluation: Evaluation):
+    """The what-if copies of an evaluation still being tried, newest first."""
+    return evaluation.what_ifs.filter(status=Status.DRAFT).order_by("-id")
+
+
+def report_jobs_of(evaluation: Evaluation, user, limit: int = 5) -> list:
+    """The user's own latest report-card batches of the evaluation."""
+    return list(evaluation.jobs.filter(created_by=user)[:limit])
+
+
+def offices_for_new_evaluation(user):
+    """The PBoC offices a PBoC admin may create an evaluation for: their own office and those below it, or
+    every office for an admin of no office; none for anyone else."""
+    from institutions.models import PbocOffice
+
+    if not access.is_pboc_admin(user):
+        return PbocOffice.objects.none()
+    if not user.office_id:
+        return PbocOffice.objects.order_by("code")
+    return PbocOffice.objects.filter(pk__in=access.office_subtree_ids(user.office_id)).order_by("code")
+
+
 def scoring_progress(evaluation: Evaluation) -> dict[int, int]:
     """{institution_id: number of 定性 items scored}."""
     counts: dict[int, int] = {}
@@ -438,14 +478,17 @@ NO_VALUE = "该月指标尚未计算，或该机构没有已审核通过的监�
 def indicator_values(
     *, code: str, year: int, month: int, institution_ids
 ) -> dict[int, tuple[Decimal | None, str]]:
-    """An indicator at a month-end for each institution, from `indicators.IndicatorValue` (one query):
+    """An indicator at a month-end for each institution, from the stored indicators (one query):
     {institution_id: (value, reason)} — value None with the reason when it is undefined or not computed."""
     keys = {str(pk): pk for pk in institution_ids}
     found = {
-        keys[key]: (value, reason)
-        for key, value, reason in IndicatorValue.objects.filter(
-            scope_kind="institution", scope_key__in=list(keys), year=year, month=month, code=code
-        ).values_list("scope_key", "value", "reason")
+        keys[s.scope_key]: (s.value, s.reason)
+        for s in storage.read(
+            IndicatorMonth.objects.filter(
+                scope_kind="institution", scope_key__in=list(keys), year=year, month=month
+            ),
+            [code],
+        )
     }
     return {pk: found.get(pk, (None, NO_VALUE)) for pk in keys.values()}
 
@@ -459,10 +502,8 @@ def indicator_series_many(*, codes: list[str], year: int, scopes: list[tuple[str
     out = {(code, scope): [None] * 12 for code in codes for scope in scopes}
     if not scopes or not codes:
         return out
-    for kind, key, code, month, value in IndicatorValue.objects.filter(
-        q, year=year, code__in=codes
-    ).values_list("scope_kind", "scope_key", "code", "month", "value"):
-        out[(code, (kind, key))][month - 1] = value
+    for s in storage.read(IndicatorMonth.objects.filter(q, year=year), codes):
+        out[(s.code, (s.scope_kind, s.scope_key))][s.month - 1] = s.value
     return out
 
 

@@ -80,13 +80,7 @@ def _institution_url(evaluation, institution) -> str:
 def evaluation_list(request):
     user = request.user
     evaluations = list(selectors.evaluations_for(user).order_by("-year", "status", "-id"))
-    offices = (
-        PbocOffice.objects.filter(pk__in=access.office_subtree_ids(user.office_id)).order_by("code")
-        if access.is_pboc_admin(user) and user.office_id
-        else PbocOffice.objects.none()
-    )
-    if access.is_pboc_admin(user) and not user.office_id:
-        offices = PbocOffice.objects.order_by("code")
+    offices = selectors.offices_for_new_evaluation(user)
     return render(
         request,
         "evaluation/list.html",
@@ -135,11 +129,11 @@ def detail(request, pk):
         "progress": progress,
         "qualitative_count": qualitative_count,
         "can_manage": selectors.can_manage(user, evaluation),
-        "what_ifs": evaluation.what_ifs.filter(status=Status.DRAFT).order_by("-id"),
-        "jobs": evaluation.jobs.filter(created_by=user)[:5],
+        "what_ifs": selectors.draft_what_ifs(evaluation),
+        "jobs": selectors.report_jobs_of(evaluation, user),
         "method_labels": scoring.METHOD_LABELS,
         "inputs_missing": evaluation.is_draft
-        and not evaluation.inputs.exists()
+        and not selectors.has_inputs(evaluation)
         and any(i.kind == ItemKind.QUANTITATIVE for i in items),
     }
     return render(request, "evaluation/detail.html", context)
@@ -220,16 +214,8 @@ def _scheme_row(item, form, source) -> dict:
     }
 
 
-def _input_sources(evaluation) -> dict:
-    """Item id → where its first institution's value was read from (reference table or stored indicators)."""
-    sources: dict = {}
-    for item_id, source in evaluation.inputs.values_list("item_id", "source"):
-        sources.setdefault(item_id, source)
-    return sources
-
-
 def _show_scheme(request, evaluation, items, form):
-    sources = _input_sources(evaluation)
+    sources = selectors.input_sources(evaluation)
     thresholds = {
         "excellent": form.typed("excellent", f"{evaluation.excellent_threshold.normalize():f}"),
         "good": form.typed("good", f"{evaluation.good_threshold.normalize():f}"),
@@ -270,7 +256,7 @@ def institution(request, pk, institution_id):
     inputs = selectors.inputs_for(evaluation, inst)
     table = selectors.results(evaluation)
     row = table.row_for(inst.pk)
-    override = evaluation.overrides.filter(institution=inst).select_related("decided_by").first()
+    override = selectors.override_for(evaluation, inst)
     lines = []
     for item in items:
         entry = {"item": item, "score": scores.get(item.pk), "input": inputs.get(item.pk)}

@@ -22,9 +22,11 @@ from django.views.decorators.http import require_POST, require_safe
 from audit.services import record_download
 from institutions import access
 from institutions.views import client_ip
+from reporting.forms import first_error
 
 from . import dashcache, excel, selectors, services
 from . import indicators as ind
+from .forms import FollowUpForm, RefreshForm, SupervisionForm
 from .models import ScopeKind, SupervisionKind
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -92,8 +94,6 @@ def dashboard(request):
         rank_code=request.GET.get("rank", ""),
         memo=dashcache.remember,
     )
-    if not head["live"]:
-        services.ensure_fresh(head["as_of"])
     if head["empty"]:
         return render(request, "indicators/dashboard.html", head)
 
@@ -171,7 +171,9 @@ def refresh(request):
     except services.Forbidden as exc:
         raise PermissionDenied(exc.message) from None
     messages.success(request, f"已提交刷新任务 #{run.pk}，完成后页面上的“数据截至”会更新。")
-    return redirect(request.POST.get("next") or reverse("indicators:dashboard"))
+    form = RefreshForm(request.POST)
+    form.is_valid()  # only where to go back to: nothing to refuse
+    return redirect(form.cleaned_data["next"] or reverse("indicators:dashboard"))
 
 
 @login_required
@@ -179,27 +181,9 @@ def supervision(request):
     """The supervision log of the user's jurisdiction; an officer records an action here."""
     access.require(access.is_pboc(request.user), "只有人民银行用户可以查看督导记录。")
     if request.method == "POST":
-        inst = access.get_institution(request.user, request.POST.get("institution"))
-        try:
-            taken_on = date.fromisoformat(request.POST.get("taken_on", ""))
-        except ValueError:
-            messages.error(request, "请填写督导日期（年-月-日）。")
-        else:
-            try:
-                services.record_supervision(
-                    actor=request.user,
-                    institution=inst,
-                    kind=request.POST.get("kind", ""),
-                    taken_on=taken_on,
-                    reason=request.POST.get("reason", ""),
-                    follow_up=request.POST.get("follow_up", ""),
-                    ip=client_ip(request),
-                )
-            except services.ServiceError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, f"已记录对{inst.short_name}的督导。")
-        return redirect(request.POST.get("next") or reverse("indicators:supervision"))
+        form = SupervisionForm(request.POST)
+        _record_supervision(request, form)
+        return redirect(form.cleaned_data["next"] or reverse("indicators:supervision"))
     actions = selectors.supervision_for(request.user)[:300]
     institutions = access.visible_institutions(request.user).order_by("order")
     return render(
@@ -215,24 +199,51 @@ def supervision(request):
     )
 
 
+def _record_supervision(request, form) -> None:
+    """POST: the supervision recorded, or the reason it was refused (the institution first: 404 outside the
+    jurisdiction)."""
+    valid = form.is_valid()
+    inst = access.get_institution(request.user, form.cleaned_data.get("institution"))
+    if not valid:
+        messages.error(request, first_error(form))
+        return
+    data = form.cleaned_data
+    try:
+        services.record_supervision(
+            actor=request.user,
+            institution=inst,
+            kind=data["kind"],
+            taken_on=data["taken_on"],
+            reason=data["reason"],
+            follow_up=data["follow_up"],
+            ip=client_ip(request),
+        )
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已记录对{inst.short_name}的督导。")
+
+
 @login_required
 @require_POST
 def follow_up(request, action_id):
     action = get_object_or_404(
         selectors.supervision_for(request.user), pk=action_id
     )  # outside the jurisdiction → 404
+    form = FollowUpForm(request.POST)
+    form.is_valid()  # the text as typed: the service judges it
     try:
         services.update_follow_up(
             actor=request.user,
             action=action,
-            follow_up=request.POST.get("follow_up", ""),
+            follow_up=form.cleaned_data["follow_up"],
             ip=client_ip(request),
         )
     except services.ServiceError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, "已更新后续跟进。")
-    return redirect(request.POST.get("next") or reverse("indicators:supervision"))
+    return redirect(form.cleaned_data["next"] or reverse("indicators:supervision"))
 
 
 @login_required
