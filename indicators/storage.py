@@ -57,6 +57,13 @@ def layout_codes(keys: set[str]) -> dict[str, tuple[str, ...]]:
     return {k: _layouts.get(k, ()) for k in keys}
 
 
+def forget_cached() -> None:
+    """Drop this process's cache of layouts and notes (both keyed by content hash, so never stale): the next
+    read queries them again, as a freshly started worker would."""
+    _layouts.clear()
+    _notes.clear()
+
+
 def forget_unused_layouts() -> None:
     """Drop the layouts no stored row uses any more (after a full refresh, usually all but the current one):
     while only one is stored, the API counts its values without reading the rows."""
