@@ -55,6 +55,10 @@ DECIMALS = {
     "weighted_rate": 4,
 }
 CODES = tuple(DECIMALS)
+# the 2023 edition's two more fields (各项贷款余额, 普惠小微不良贷款核销金额): in the sheets the bench imports and
+# uploads (its months are in 2024), not in the world's 2021–2023 sheets
+EDITION_2023_DECIMALS = {"total_loan_balance": 4, "npl_write_offs": 4}
+ALL_DECIMALS = {**DECIMALS, **EDITION_2023_DECIMALS}
 PLAN_COLUMNS = ("balance_y2", "balance_y1", "planned_increase", "q1_actual", "q2_plan", "q3_plan", "q4_plan")
 
 
@@ -152,8 +156,8 @@ def sheet_arrays(n: int, first: tuple[int, int], count: int) -> dict[str, np.nda
     t_start = (t_first // 12) * 12
     ts = range(t_start, t_first + count)
     origin = month_index(*FIRST_MONTH)
-    cols: dict[str, list[np.ndarray]] = {code: [] for code in CODES}
-    ytd = {code: np.zeros(n, dtype=np.int64) for code in CODES}
+    cols: dict[str, list[np.ndarray]] = {code: [] for code in ALL_DECIMALS}
+    ytd = {code: np.zeros(n, dtype=np.int64) for code in ALL_DECIMALS}
     for t in ts:
         u = np.random.default_rng([SEED, 2, t]).random((n, 5))
         age = t - origin
@@ -163,13 +167,14 @@ def sheet_arrays(n: int, first: tuple[int, int], count: int) -> dict[str, np.nda
         monthly_new = np.rint(loan * prm["new_rate"] * (0.8 + 0.4 * u[:, 2]))
         monthly_borrowers = np.maximum(1, np.rint(monthly_new / 1e4 * prm["per_borrower"] * 0.3))
         if t % 12 == 0:  # January: the year-to-date figures start again
-            ytd = {code: np.zeros(n, dtype=np.int64) for code in CODES}
+            ytd = {code: np.zeros(n, dtype=np.int64) for code in ALL_DECIMALS}
         ytd["new_loans"] += monthly_new.astype(np.int64)
         ytd["new_credit_loans"] += np.rint(monthly_new * prm["new_credit"]).astype(np.int64)
         ytd["new_borrowers"] += monthly_borrowers.astype(np.int64)
         ytd["first_loan_borrowers"] += np.floor(monthly_borrowers * prm["first"]).astype(np.int64)
         ytd["first_loan_amount"] += np.rint(monthly_new * prm["first"]).astype(np.int64)
         ytd["fee_relief"] += np.rint(monthly_new * 0.002).astype(np.int64)
+        ytd["npl_write_offs"] += np.rint(monthly_new * 0.0005).astype(np.int64)
         if t < t_first:
             continue
         month = {
@@ -178,14 +183,21 @@ def sheet_arrays(n: int, first: tuple[int, int], count: int) -> dict[str, np.nda
             "borrowers": borrowers.astype(np.int64),
             "ftp_discount_bp": np.rint((prm["ftp"] + 2 * (u[:, 3] - 0.5)) * 100).astype(np.int64),
             "weighted_rate": np.rint((prm["rate"] + 0.1 * (u[:, 4] - 0.5)) * 1e4).astype(np.int64),
+            # 各项贷款: a steady multiple (4–9×) of the 普惠小微 balance
+            "total_loan_balance": np.rint(loan * (4 + 5 * prm["credit"] / 0.35)).astype(np.int64),
         }
-        for code in CODES:
+        for code in ALL_DECIMALS:
             cols[code].append(month[code] if code in month else ytd[code].copy())
-    return {code: np.stack(cols[code], axis=1) for code in CODES}
+    return {code: np.stack(cols[code], axis=1) for code in ALL_DECIMALS}
 
 
 def bulk_rows(specs: list[InstitutionSpec], year: int, month: int) -> list[dict]:
-    """The rows of a 批量导入 workbook for one month: every institution, values as Decimal."""
+    """The rows of a 批量导入 workbook for one month: every institution, every field of the edition in force,
+    values as Decimal."""
+    from reporting.definitions import definition_for
+    from reporting.models import Form
+
+    codes = definition_for(Form.MONITORING, year).codes
     arrays = sheet_arrays(len(specs), (year, month), 1)
     return [
         {
@@ -193,7 +205,9 @@ def bulk_rows(specs: list[InstitutionSpec], year: int, month: int) -> list[dict]
             "institution_name": s.short_name,
             "year": year,
             "month": month,
-            "values": {code: Decimal(text(int(arrays[code][s.index, 0]), DECIMALS[code])) for code in CODES},
+            "values": {
+                code: Decimal(text(int(arrays[code][s.index, 0]), ALL_DECIMALS[code])) for code in codes
+            },
         }
         for s in specs
     ]
@@ -274,7 +288,7 @@ def inputs(n: int, months: int = DATA_MONTHS):
         "version": 1,
     }
     for code in ind.SHEET_FIELDS:
-        if code in arrays:
+        if code in DECIMALS:  # the world's sheets are 2022-edition sheets
             frame[code] = arrays[code].reshape(-1) / 10 ** DECIMALS[code]
         else:
             frame[code] = np.nan
@@ -563,77 +577,33 @@ def _runs(months: list[tuple[int, int]]) -> list[tuple[tuple[int, int], int]]:
 
 # --- stored indicators ---------------------------------------------------------------------------------------
 
-INDICATOR_COLUMNS = [
-    "scope_kind",
-    "scope_key",
-    "year",
-    "month",
-    "code",
-    "value",
-    "reason",
-    "contributors",
-    "members",
-]
-
 
 def store_indicators(
     world: World, *, institution_months: list[tuple[int, int]], every_month: int = 24, log=lambda msg: None
 ) -> int:
     """What `indicators.services.refresh` stores, computed by the same engine from the same one-query inputs
-    (`selectors.load_inputs`), written with COPY instead of bulk_create: every aggregate of every data month,
-    the institution-level values of `institution_months` (the months the officer's dashboard reads), and every
-    month of the first `every_month` institutions (附件1's, whose report cards chart a whole year).
+    (`selectors.load_inputs`) and written as it writes them (`indicators.storage.write`, a binary COPY):
+    every aggregate of every data month, the institution-level values of `institution_months` (the months the
+    officer's dashboard reads), and every month of the first `every_month` institutions (附件1's, whose report
+    cards chart a whole year).
     A completed RefreshRun with the current fingerprint makes the stored values fresh."""
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
 
     from indicators import indicators as ind
-    from indicators import selectors
+    from indicators import selectors, storage
     from indicators.models import RefreshRun
 
     years = sorted({y for y, _m in world.months})
     result = ind.compute(selectors.load_inputs(years=years))
-    keep = {ind.month_index(y, m) for y, m in institution_months}
-    t = result.grid["year"].to_numpy() * 12 + result.grid["month"].to_numpy() - 1
-    full = [world.ids[s.code] for s in world.specs[:every_month]]
-    mask = np.isin(t, list(keep)) | np.isin(result.grid["institution_id"].to_numpy(), full)
-    sub = ind.Result(
-        result.grid[mask],
-        result.values[mask].reset_index(drop=True),
-        result.provisional[mask].reset_index(drop=True),
-        {},
-        result.aggregates,
-        result.applicable[mask].reset_index(drop=True),
+    keep = set(institution_months)
+    full = {str(world.ids[s.code]) for s in world.specs[:every_month]}
+    block = storage.select(
+        storage.from_result(result),
+        lambda key: key[0] != "institution" or key[2:] in keep or key[1] in full,
     )
-    # reasons are indexed by grid position: re-index the kept positions
-    positions = np.flatnonzero(mask)
-    new_pos = pd.Series(np.arange(len(positions)), index=positions)
-    for code, reason in result.reasons.items():
-        kept = reason[reason.index.isin(positions)]
-        sub.reasons[code] = pd.Series(kept.to_numpy(), index=new_pos[kept.index].to_numpy(), dtype=object)
-    sub.grid = sub.grid.reset_index(drop=True)
-    frame = sub.rows()
-
-    def rows():
-        for kind, key, year, month, code, value, reason, contributors, members, _p in frame.itertuples(
-            index=False, name=None
-        ):
-            d = ind.to_decimal(value)
-            yield (
-                kind,
-                str(key),
-                int(year),
-                int(month),
-                code,
-                None if d is None else str(d),
-                "" if d is not None else (reason or "无法计算")[:300],
-                int(contributors),
-                int(members),
-            )
-
-    with transaction.atomic(), connection.cursor() as wrapper:
-        _skip_foreign_key_checks(wrapper.cursor)
-        count = _copy(wrapper.cursor, "indicators_indicatorvalue", INDICATOR_COLUMNS, rows())
+    with transaction.atomic():
+        count = storage.write(block)
     approved, latest = selectors.fingerprint()
     now = timezone.now()
     RefreshRun.objects.create(
