@@ -12,7 +12,7 @@ class IndicatorsConfig(AppConfig):
         from reporting import events
         from reporting.models import Filing, Period
 
-        from . import dashcache
+        from . import dashcache, receivers
         from .models import RefreshRun, SupervisionAction, Target
 
         # whatever the cached dashboard body shows (dashcache.py)
@@ -21,11 +21,13 @@ class IndicatorsConfig(AppConfig):
                 signal.connect(
                     dashcache.renew_on_commit, sender=model, dispatch_uid=f"dashcache.{model.__name__}.{name}"
                 )
-        # what the filing rates and the freshness check count: saved rows, and what reporting's set-based
-        # writers announce (they send no post_save)
-        events.filings_changed.connect(
-            dashcache.renew_filings_on_commit, dispatch_uid="dashcache.filings_changed"
+        # what reporting announces (its set-based writers send no post_save; its workflow steps' follow-ups;
+        # its imports' approvals): indicators/receivers.py
+        events.filings_changed.connect(receivers.filings_changed, dispatch_uid="indicators.filings_changed")
+        events.filing_transitioned.connect(
+            receivers.filing_transitioned, dispatch_uid="indicators.transitioned"
         )
+        events.sheets_approved.connect(receivers.sheets_approved, dispatch_uid="indicators.sheets_approved")
         for model in (Filing, Period):
             for name, signal in (("save", post_save), ("delete", post_delete)):
                 signal.connect(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import bulletin_views, views
+from . import bulletin_views, campaign_views, views
 
 app_name = "indicators"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("table/", views.table, name="table"),
     path("institutions/<int:institution_id>/", views.institution, name="institution"),
     path("explain/", views.explain, name="explain"),
+    # next year's campaign: its periods (reporting) and its province targets, set up by a PBoC admin
+    path("campaign/", campaign_views.campaign, name="campaign"),
     path("refresh/", views.refresh, name="refresh"),
     path("supervision/", views.supervision, name="supervision"),
     path("supervision/<int:action_id>/follow-up/", views.follow_up, name="follow_up"),

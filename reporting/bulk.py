@@ -36,7 +36,7 @@ from django.utils import timezone
 from institutions import access
 from outbox import services as outbox
 
-from . import excel, headings, names, parsing, rules, services
+from . import events, excel, headings, names, parsing, rules, services
 from .definitions import definition_for
 from .models import Filing, FilingStatus, Form, ImportJob, Period, VersionSource
 from .uploads import UploadRejected
@@ -157,12 +157,14 @@ def process(job: ImportJob) -> None:
         from . import tasks
 
         outbox.enqueue(tasks.notify_import_replaced, job.pk)
-    if result["stored"] and choices["approve"]:
-        # One recomputation for the whole import, not one per approved row.
-        from indicators.models import RefreshRun
-        from indicators.services import request_refresh
-
-        request_refresh(trigger=RefreshRun.Trigger.APPROVAL)
+    if result.get("approved"):
+        # one announcement for the whole import, not one per approved row: what follows approved sheets
+        # (the indicators' refresh) recomputes what they reach at once
+        events.announce(
+            events.sheets_approved,
+            sender=Filing,
+            changes=[(inst, Form.MONITORING, year, month) for inst, year, month in result["approved"]],
+        )
 
 
 def _resolve_names(rows: list[excel.BulkRow], institutions: dict) -> list[excel.BulkRow]:
@@ -504,6 +506,10 @@ def _store(outcomes: list[_Outcome], actor, result: dict, *, choices: dict, star
         if written.item.replaces:
             result["replaced"].append({"filing": written.filing_id, "row": row, "was": written.item.replaces})
         result["stored"] += 1
+        if written.status == FilingStatus.APPROVED:
+            result.setdefault("approved", []).append(
+                [institution.pk, written.item.period.year, written.item.period.month]
+            )
 
 
 def _finish(job: ImportJob, status: str, *, result=None, error: str = "") -> None:

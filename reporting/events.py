@@ -1,15 +1,23 @@
 """What reporting announces when its data changes, for the apps that follow it to subscribe to.
 
-Reporting imports none of its followers: indicators connects to these signals in its AppConfig.ready (to renew
-the dashboard's cached filing rates and to refresh the indicators of approved sheets).
+Reporting imports none of its followers: indicators connects to these signals in its AppConfig.ready
+(indicators/receivers.py: the dashboard's cached filing rates renewed, the indicators of approved or reopened
+sheets refreshed).
 """
 
 from django.db import transaction
 from django.dispatch import Signal
 
-# New versions were stored (any way in: web, API, upload, bulk import, demo), sent on commit:
-# filings=[Filing ids].
+# New versions were stored (any way in: web, API, upload, bulk import, demo), or periods set up, sent on
+# commit: filings=[Filing ids] (none for periods).
 filings_changed = Signal()
+
+# Sheets became approved without a workflow step of their own (an officer's bulk import approving its rows):
+# changes=[(institution id, form, year, month)].
+sheets_approved = Signal()
+
+# A workflow step's follow-up (reporting.tasks.after_transition): filing=Filing, status=the status it reached.
+filing_transitioned = Signal()
 
 
 def announce(signal: Signal, **payload) -> None:

@@ -2,13 +2,8 @@
 services.save_version as typed: reading them ("11万", "1,234.5") is parsing.py's job and checking them the rule
 registry's, so no form here converts a value of a return."""
 
-from datetime import date
-
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
-
-from .campaigns import parse_targets
-from .services import ServiceError
 
 KEEP_AS_TYPED = {"required": False, "strip": False}
 
@@ -176,64 +171,3 @@ class UrgeForm(forms.Form):
         # back to the page it came from, never to another site
         target = self.cleaned_data["next"]
         return target if target.startswith("/") and not target.startswith("//") else ""
-
-
-class CampaignForm(forms.Form):
-    """The year's campaign as typed on the admin's page, previewed (GET) or set up (POST): the year, the
-    monthly deadline's day, the annual returns' deadline and the province targets (target:<indicator>).
-    Checked in the order the page has always named the first problem: year, annual deadline, day, targets."""
-
-    year = RawField()
-    annual_due_on = RawField()
-    due_day = RawField()
-
-    def __init__(self, data, *, default_year: int, preview: bool, **kwargs):
-        super().__init__(data, **kwargs)
-        self.default_year = default_year
-        self.preview = preview
-
-    @staticmethod
-    def _int(text: str, default: int) -> int:
-        try:
-            return int(text.strip()) if text.strip() else default
-        except ValueError:
-            raise forms.ValidationError(f"“{text[:10]}”不是整数。") from None
-
-    def clean_year(self) -> int:
-        return self._int(self.cleaned_data["year"], self.default_year)
-
-    def clean_annual_due_on(self) -> date | None:
-        text = self.cleaned_data["annual_due_on"]
-        try:
-            return date.fromisoformat(text.strip()) if text.strip() else None
-        except ValueError:
-            raise forms.ValidationError(f"日期“{text[:20]}”无效，请按 YYYY-MM-DD 填写。") from None
-
-    def clean_due_day(self) -> int:
-        return self._int(self.cleaned_data["due_day"], 15)
-
-    def clean(self):
-        cleaned = super().clean()
-        year, due = cleaned.get("year"), cleaned.get("annual_due_on")
-        cleaned["annual_due_text"] = self.data.get("annual_due_on", "")
-        if self.preview and year is not None and due and due.year != year:
-            # previewing another year: the date in the field was the previous preview's, carried over to the
-            # same day of this year (setting up still refuses a date outside the year)
-            cleaned["annual_due_on"] = due = _same_day_in(due, year)
-            cleaned["annual_due_text"] = due.isoformat()
-        try:
-            cleaned["targets"] = parse_targets(self.data)
-        except ServiceError as exc:
-            raise forms.ValidationError(exc.message) from None
-        return cleaned
-
-    def typed(self, name: str, default=""):
-        """A field as typed, to show again."""
-        return self.data.get(name, default)
-
-
-def _same_day_in(day: date, year: int) -> date:
-    try:
-        return day.replace(year=year)
-    except ValueError:  # 29 February
-        return day.replace(year=year, day=28)

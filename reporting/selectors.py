@@ -279,10 +279,3 @@ def reminders_for(user, *, period_id: str = ""):
 def campaign_years() -> list[int]:
     """The years that have any return set up, oldest first."""
     return sorted(set(Period.objects.values_list("year", flat=True)))
-
-
-def fixed_province_targets(year: int):
-    """The year's fixed province-wide targets, as the campaign page sets them."""
-    from indicators.models import Target, TargetScope
-
-    return Target.objects.filter(year=year, scope=TargetScope.PROVINCE, basis="fixed", institution=None)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from institutions.models import Institution
 from portal import clock
 
-from . import notifications
+from . import events, notifications
 from .models import Filing, FilingStatus, ImportJob, Period
 
 REMIND_DAYS_BEFORE = 3
@@ -17,15 +17,12 @@ REMIND_DAYS_BEFORE = 3
 
 @shared_task(name="reporting.after_transition", acks_late=True)
 def after_transition(filing_id: int, status: str) -> int:
-    """Follow-up work of a workflow step: queue the indicator refresh an approval (or a reopened approved
-    sheet) calls for, then e-mail the people concerned."""
-    from indicators.services import refresh_after_transition
-
+    """Follow-up work of a workflow step: announce it (the indicators refresh what an approval, or a reopened
+    approved sheet, changes), then e-mail the people concerned."""
     filing = Filing.objects.select_related("period", "institution", "current_version__submitted_by").get(
         pk=filing_id
     )
-    if status in {FilingStatus.APPROVED, FilingStatus.RETURNED}:
-        refresh_after_transition(filing=filing, status=status)
+    events.filing_transitioned.send(sender=Filing, filing=filing, status=status)
     return notifications.send(notifications.transition_messages(filing, status))
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import campaign_views, views
+from . import views
 
 app_name = "reporting"
 sheet = "institutions/<int:institution_id>/periods/<int:period_id>/"
@@ -16,7 +16,6 @@ urlpatterns = [
     path("import/<int:job_id>/confirm/", views.job_confirm, name="job_confirm"),
     path("periods/<int:period_id>/urge/", views.urge, name="urge"),
     path("reminders/", views.reminders, name="reminders"),
-    path("campaign/", campaign_views.campaign, name="campaign"),
     path("import/<int:job_id>/preview/", views.job_preview_again, name="job_preview_again"),
     path(sheet, views.sheet, name="sheet"),
     path(sheet + "template.xlsx", views.template_download, name="template"),

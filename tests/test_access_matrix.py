@@ -136,7 +136,7 @@ PAGES = {
     # none of the provincial banks: nothing to urge)
     "reporting:urge":              {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   deny    deny    deny    ok      refused ok"},
-    "reporting:campaign":          {"GET":  "login   deny    deny    deny    deny    deny    ok",
+    "indicators:campaign":          {"GET":  "login   deny    deny    deny    deny    deny    ok",
                                     "POST": "login   deny    deny    deny    deny    deny    ok"},
     "reporting:reminders":         {"GET":  "login   deny    deny    deny    ok      ok      ok",
                                     "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},

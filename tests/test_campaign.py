@@ -1,4 +1,4 @@
-"""Next year's campaign set up by a PBoC admin (reporting.campaigns): the preview, the periods and their
+"""Next year's campaign set up by a PBoC admin (indicators.campaigns): the preview, the periods and their
 deadlines, 附件3's year labels, the province targets; the earlier campaign stays untouched."""
 
 from datetime import date
@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEntry
+from indicators import campaigns
 from indicators.models import Target
-from reporting import campaigns, services
+from reporting import services
 from reporting.models import Form, Period
 
 from .factories import periods, sheet_values
@@ -56,10 +57,10 @@ def test_the_admin_sets_up_2023_with_targets_and_2022_stays_as_it_was(
         source="web",
     )
     client = client_for("pboc_admin")
-    page = client.get(reverse("reporting:campaign"), {"year": "2023"}).content.decode()
+    page = client.get(reverse("indicators:campaign"), {"year": "2023"}).content.decode()
     assert "各项贷款余额" in page and "2022年末普惠小微贷款余额" in page and "将新增" in page
     response = client.post(
-        reverse("reporting:campaign"),
+        reverse("indicators:campaign"),
         {
             "year": "2023",
             "due_day": "15",
@@ -94,10 +95,10 @@ def test_the_admin_sets_up_2023_with_targets_and_2022_stays_as_it_was(
 def test_only_an_admin_sets_up_a_campaign_and_bad_input_is_refused(campaign_2022, users, client_for):
     with pytest.raises(services.Forbidden):
         campaigns.set_up_campaign(actor=users["officer_in"], plan=campaigns.plan_campaign(year=2023))
-    assert client_for("officer_in").get(reverse("reporting:campaign")).status_code == 403
+    assert client_for("officer_in").get(reverse("indicators:campaign")).status_code == 403
     page = (
         client_for("pboc_admin")
-        .post(reverse("reporting:campaign"), {"year": "2023", "due_day": "31"}, follow=True)
+        .post(reverse("indicators:campaign"), {"year": "2023", "due_day": "31"}, follow=True)
         .content.decode()
     )
     assert "报送截止日应为次月 1–28 日" in page and not Period.objects.filter(year=2023).exists()

@@ -3,9 +3,9 @@ they refuse with, in the order the pages name them."""
 
 from django.http import QueryDict
 
-from indicators.forms import BulletinMonthForm, BulletinTextForm, SupervisionForm
+from indicators.forms import BulletinMonthForm, BulletinTextForm, CampaignForm, SupervisionForm
 from reporting.definitions import definition_for
-from reporting.forms import CampaignForm, ReturnForm, SheetForm, first_error
+from reporting.forms import ReturnForm, SheetForm, first_error
 from reporting.models import Form
 
 

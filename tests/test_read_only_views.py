@@ -33,7 +33,7 @@ WRITES = {
     "reporting:job_confirm",
     "reporting:job_preview_again",
     "reporting:urge",
-    "reporting:campaign",
+    "indicators:campaign",
     "reporting:document",
     "indicators:refresh",
     "indicators:supervision",

@@ -24,7 +24,7 @@ def test_the_admin_previews_and_sets_up_2023_and_2022_stays_readable(as_user, us
     before = list(Period.objects.filter(year=2022).values_list("pk", "opens_on", "due_on").order_by("pk"))
 
     admin = as_user("pboc_admin")
-    admin.goto("/reporting/campaign/")
+    admin.goto("/indicators/campaign/")
     expect(admin.locator("#c-year")).to_have_value("2023")  # the year after the last one set up
     plan = admin.locator("#campaign-plan")
     expect(plan.locator("h3").first).to_have_text("专项行动进展情况监测表（附件4）2023年版")

@@ -13,14 +13,14 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 
 from audit import services as audit
-from indicators import dashcache
-from indicators import indicators as ind
-from indicators.models import Target, TargetScope
 from institutions import access
+from reporting.definitions import definition_for, plan_definition
+from reporting.models import Form, Period
+from reporting.services import Forbidden, ServiceError, quarter_due
 
-from .definitions import definition_for, plan_definition
-from .models import Form, Period
-from .services import Forbidden, ServiceError, quarter_due
+from . import dashcache
+from . import indicators as ind
+from .models import Target, TargetScope
 
 ANNUAL_FORMS = (Form.PLAN, Form.CONTACTS, Form.WORK_PLAN)
 # the province targets an admin may set (seed 002 gives no numbers for 2023: the admin enters them)
@@ -180,3 +180,8 @@ def set_up_campaign(*, actor, plan: CampaignPlan, ip: str | None = None) -> dict
     )
     dashcache.renew_filings_on_commit()
     return {"periods": len(new), "targets": targets}
+
+
+def fixed_province_targets(year: int):
+    """The year's fixed province-wide targets, as the campaign page sets them."""
+    return Target.objects.filter(year=year, scope=TargetScope.PROVINCE, basis="fixed", institution=None)

@@ -1,4 +1,4 @@
-"""The PBoC admin's page for next year's campaign: choose, preview, set up (reporting.campaigns)."""
+"""The PBoC admin's page for next year's campaign: choose, preview, set up (indicators.campaigns)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -6,14 +6,16 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from indicators import indicators as ind
 from institutions import access
 from institutions.views import client_ip
 from portal import clock
+from reporting import selectors
+from reporting.forms import first_error
+from reporting.services import ServiceError
 
-from . import campaigns, selectors
-from .forms import CampaignForm, first_error
-from .services import ServiceError
+from . import campaigns
+from . import indicators as ind
+from .forms import CampaignForm
 
 
 @login_required
@@ -32,7 +34,7 @@ def campaign(request):
     if request.method == "POST" and plan is not None and error is None:
         error = _set_up(request, plan)
         if error is None:
-            return redirect(f"{reverse('reporting:campaign')}?year={plan.year}")
+            return redirect(f"{reverse('indicators:campaign')}?year={plan.year}")
     if error:
         messages.error(request, error)
     return _show(request, form, plan, years, default_year)
@@ -72,7 +74,7 @@ def _show(request, form, plan, years, default_year):
     # what was typed, else the year's province targets already set (shown as typed: 25 for 25%)
     targets = {t.indicator: t.value for t in (plan.targets if plan else [])}
     if plan is not None:
-        for t in selectors.fixed_province_targets(plan.year):
+        for t in campaigns.fixed_province_targets(plan.year):
             if t.indicator in campaigns.TARGET_CHOICES and not form.typed(f"target:{t.indicator}"):
                 shown = t.value * 100 if ind.get(t.indicator).share else t.value
                 targets.setdefault(t.indicator, f"{shown.normalize():f}")
@@ -80,7 +82,7 @@ def _show(request, form, plan, years, default_year):
     annual_due_text = form.cleaned_data.get("annual_due_text") or form.typed("annual_due_on")
     return render(
         request,
-        "reporting/campaign.html",
+        "indicators/campaign.html",
         {
             "plan": plan,
             "years": years,
