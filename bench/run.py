@@ -745,7 +745,7 @@ class Bench:
             parts.append((t_read, t_pandas, t_copy))
             self.rss[f"refresh_{world.n}"] = max(self.rss.get(f"refresh_{world.n}", 0), peak.mib)
             line = (
-                f"  refresh {world.n}: {t_full:.2f} s ({run.row_count:,} rows), floor {floors[-1]:.2f} s "
+                f"  refresh {world.n}: {t_full:.2f} s ({run.row_count:,} values), floor {floors[-1]:.2f} s "
                 f"(read {t_read:.2f} + pandas {t_pandas:.2f} + COPY {t_copy:.2f}), ×{t_full / floors[-1]:.1f}"
             )
             if scale == "main":
@@ -755,13 +755,13 @@ class Bench:
             self.log(line)
         self.details.setdefault("refresh", {})[str(world.n)] = {
             "scale": scale,
-            "rows_stored": run.row_count,
+            "values_stored": run.row_count,
             "refresh_seconds": Figure(full).summary(),
             "floor_seconds": Figure(floors).summary(),
             "floor_read_pandas_copy_seconds": [[round(x, 4) for x in p] for p in parts],
         }
         if scale == "main":
-            self.figures["refresh_full_seconds"] = Figure(full, note=f"{run.row_count:,} rows stored")
+            self.figures["refresh_full_seconds"] = Figure(full, note=f"{run.row_count:,} values stored")
             self.figures["refresh_ratio_vs_floor"] = Figure(
                 [f / b for f, b in zip(full, floors, strict=True)]
             )
