@@ -560,6 +560,22 @@ def _part_within_whole(part: str, whole: str) -> Test:
 # ---- E3xx: this month against last month ---------------------------------------------------------------------
 
 
+def _month_params(f: Frame, code: str, cur, prev, j: int, *, more=None, **fixed) -> Callable[[int], dict]:
+    """The message parameters of a field set against last month: its label, this month's and last month's
+    amounts (column j of the blocks `cur` and `prev`), then `fixed` and what `more(i)` adds for row i."""
+
+    def params(i):
+        return {
+            "label": f.label(code),
+            "current": f.amount(code, cur.v[i, j]),
+            "previous": f.amount(code, prev.v[i, j]),
+            **fixed,
+            **(more(i) if more else {}),
+        }
+
+    return params
+
+
 def _ytd_not_falling(f: Frame) -> Iterator[Failures]:
     if f.month is None or f.month <= 1:  # January restarts every year-to-date figure
         return
@@ -569,16 +585,7 @@ def _ytd_not_falling(f: Frame) -> Iterator[Failures]:
     cur, prev = f.block(codes), f.block(codes, "previous")
     falling = cur.ok & prev.ok & (cur.v < prev.v)
     for j, code in enumerate(codes):
-
-        def params(i, j=j, code=code):
-            return {
-                "label": f.label(code),
-                "current": f.amount(code, cur.v[i, j]),
-                "previous": f.amount(code, prev.v[i, j]),
-                "previous_month": f.month - 1,
-            }
-
-        yield Failures(code, falling[:, j], params)
+        yield Failures(code, falling[:, j], _month_params(f, code, cur, prev, j, previous_month=f.month - 1))
 
 
 # ---- W4xx: plausibility, explained rather than blocked ------------------------------------------------------
@@ -605,18 +612,13 @@ def _stock_swing(f: Frame) -> Iterator[Failures]:
     cur, prev = f.block(codes), f.block(codes, "previous")
     change, defined = _relative_changes(cur, prev)
     swung = defined & (np.abs(change) > limit)
+    shown_limit = format_percent(limit, signed=False)
     for j, code in enumerate(codes):
 
-        def params(i, j=j, code=code):
-            return {
-                "label": f.label(code),
-                "current": f.amount(code, cur.v[i, j]),
-                "previous": f.amount(code, prev.v[i, j]),
-                "change": format_percent(change[i, j]),
-                "limit": format_percent(limit, signed=False),
-            }
+        def extra(i, j=j):
+            return {"change": format_percent(change[i, j]), "limit": shown_limit}
 
-        yield Failures(code, swung[:, j], params)
+        yield Failures(code, swung[:, j], _month_params(f, code, cur, prev, j, more=extra))
 
 
 def _same_as_last_month(f: Frame) -> Iterator[Failures]:
