@@ -1300,6 +1300,8 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         parser.error("set DATABASE_URL to a PostgreSQL database of its own (make bench does)")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    # The bench asks its own pages over plain HTTP on 127.0.0.1, in process and through the server it starts.
+    os.environ.setdefault("PLAIN_HTTP", "1")
     sys.path.insert(0, str(ROOT))
     import django
 
