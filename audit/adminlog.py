@@ -55,8 +55,6 @@ def institution_of(obj):
 
 
 def _record(request, obj, verb: str, diff: dict) -> None:
-    from institutions.views import client_ip
-
     label = obj._meta.verbose_name
     services.record(
         actor=request.user,
@@ -65,7 +63,6 @@ def _record(request, obj, verb: str, diff: dict) -> None:
         institution=institution_of(obj),
         summary={"create": "新增", "update": "修改", "delete": "删除"}[verb] + f"{label}：{obj}",
         changes=diff,
-        ip=client_ip(request),
     )
 
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 from portal import bulkdb
+from portal.context import current_ip
 
 from .models import AuditEntry
 
@@ -18,11 +19,11 @@ def row(
     institution=None,
     institution_id: int | None = None,
     changes: dict | None = None,
-    ip: str | None = None,
     at=None,
 ) -> dict:
     """One audit entry as {attname: value}: who (the actor and, kept as it was then, their label), what,
-    on which object and institution, the changes, from where; `at` defaults to now."""
+    on which object and institution, the changes, from where (the address of the request being served,
+    portal.context); `at` defaults to now."""
     actor_obj = actor if getattr(actor, "is_authenticated", False) else None
     entry = {
         "actor_id": actor_obj.pk if actor_obj else None,
@@ -33,14 +34,14 @@ def row(
         "institution_id": institution.pk if institution is not None else institution_id,
         "summary": summary[:300],
         "changes": changes or {},
-        "ip": ip,
+        "ip": current_ip(),
     }
     if at is not None:
         entry["at"] = at
     return entry
 
 
-def record(*, actor, action: str, summary: str, obj: Any = None, institution=None, changes=None, ip=None):
+def record(*, actor, action: str, summary: str, obj: Any = None, institution=None, changes=None):
     """Append one entry (inside the caller's transaction)."""
     return AuditEntry.objects.create(
         **row(
@@ -50,7 +51,6 @@ def record(*, actor, action: str, summary: str, obj: Any = None, institution=Non
             obj=obj,
             institution=institution,
             changes=changes,
-            ip=ip,
         )
     )
 
@@ -72,13 +72,10 @@ def record_download(request, *, what: str, name: str, obj: Any = None, instituti
     """A download of confidential data (contacts, the audit log, indicators, findings, documents, evidence,
     evaluation results and report cards): who, what, when, from where. `what` is the kind of data
     ("contacts", "documents" …): the action is "download.<what>", which the audit browser filters by."""
-    from institutions.views import client_ip
-
     return record(
         actor=request.user,
         action=f"download.{what}",
         obj=obj,
         institution=institution,
         summary=f"下载{name}",
-        ip=client_ip(request),
     )

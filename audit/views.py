@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from institutions import access
-from reporting.excel import safe_text
+from portal.exports import safe_text
 
 from . import labels, selectors, services
 

@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from institutions import access
-from institutions.views import client_ip
 from reporting.serializers import ErrorSerializer
 
 from . import grading, scoring, selectors, services
@@ -122,13 +121,7 @@ def _rows(table) -> list[dict]:
 
 
 class EvaluationView(APIView):
-    def handle_exception(self, exc):
-        if isinstance(exc, services.ServiceError):
-            return Response(
-                {"error": {"code": exc.code, "message": exc.message, "details": exc.problems or None}},
-                status=exc.status,
-            )
-        return super().handle_exception(exc)
+    """Base of the evaluation endpoints; a service's refusal is answered by portal.api.exception_handler."""
 
 
 class EvaluationList(EvaluationView):
@@ -200,6 +193,5 @@ class Score(EvaluationView):
             criteria=body.validated_data.get("criteria"),
             comment=body.validated_data.get("comment", ""),
             expected_lock_version=body.validated_data.get("lock_version"),
-            ip=client_ip(request),
         )
         return Response(ScoreOutSerializer(row).data)

@@ -2,7 +2,7 @@
 families over their items), one row per institution with its group merged down the 分组 column, scores as
 numbers shown with two decimals, and the notes (grading rule, overridden grades with their reasons).
 
-Every text cell that comes from people — names, reasons, notes — goes through `reporting.excel.safe_text`,
+Every text cell that comes from people — names, reasons, notes — goes through `portal.exports.safe_text`,
 so nothing in the workbook can turn into a formula.
 """
 
@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from reporting.excel import safe_text
+from portal.exports import safe_text
 
 from . import scoring
 from .grading import GRADE_LABELS

@@ -25,6 +25,7 @@ from audit import services as audit
 from institutions import access
 from institutions.models import Institution, PbocOffice
 from outbox import services as outbox
+from portal.errors import Conflict, ServiceError, require
 from reporting.uploads import UploadRejected, inspect_document
 
 from . import grading, reference, scoring, selectors
@@ -49,35 +50,6 @@ from .models import (
     ResultOrder,
     Status,
 )
-
-
-class ServiceError(Exception):
-    """A refusal the user can act on; `message` is Chinese and says which and why."""
-
-    status = 400
-    code = "invalid"
-
-    def __init__(self, message: str, *, code: str | None = None, problems: list[str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.problems = problems or []
-        if code:
-            self.code = code
-
-
-class Forbidden(ServiceError):
-    status = 403
-    code = "permission_denied"
-
-
-class Conflict(ServiceError):
-    status = 409
-    code = "conflict"
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise Forbidden(message)
 
 
 def _lock(evaluation: Evaluation) -> Evaluation:
@@ -183,15 +155,13 @@ def _create_groups(evaluation: Evaluation, members: list[tuple[Institution, str]
 
 
 @transaction.atomic
-def create_evaluation(
-    *, actor, year: int, jurisdiction: PbocOffice, title: str = "", ip: str | None = None
-) -> Evaluation:
+def create_evaluation(*, actor, year: int, jurisdiction: PbocOffice, title: str = "") -> Evaluation:
     """A new year's evaluation with the 2021 scheme (weights, 定量 by linear interpolation with a 60% floor
     reading the indicators at December of `year`, grading relative to the group mean ±5). Its members are
     the institutions the jurisdiction follows that were active in the year, in their 附件1 groups."""
-    _require(access.is_pboc_admin(actor), "只有人民银行管理员可以创建评估。")
+    require(access.is_pboc_admin(actor), "只有人民银行管理员可以创建评估。")
     if actor.role != "sysadmin" and not actor.is_superuser:
-        _require(
+        require(
             jurisdiction.pk in access.office_subtree_ids(actor.office_id),
             f"您无权为{jurisdiction}组织评估。",
         )
@@ -222,18 +192,15 @@ def create_evaluation(
         action="evaluation.create",
         obj=evaluation,
         summary=f"创建 {evaluation}（{institutions.count()} 家机构）",
-        ip=ip,
     )
     return evaluation
 
 
 @transaction.atomic
-def move_member(
-    *, actor, evaluation: Evaluation, institution: Institution, group: PeerGroup | None, ip=None
-) -> None:
+def move_member(*, actor, evaluation: Evaluation, institution: Institution, group: PeerGroup | None) -> None:
     """Put an institution in another group of a draft, or take it out of the evaluation (group None)."""
     evaluation = _lock(evaluation)
-    _require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以调整分组。")
+    require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以调整分组。")
     _require_draft(evaluation, "分组")
     _require_original(evaluation, "调整分组")
     member = Member.objects.filter(evaluation=evaluation, institution=institution).first()
@@ -258,7 +225,6 @@ def move_member(
         institution=institution,
         summary=f"{evaluation}：{institution} 分组 {before} → {after}",
         changes={"group": [before, after]},
-        ip=ip,
     )
 
 
@@ -311,13 +277,12 @@ def update_scheme(
     thresholds: tuple,
     result_order: str = ResultOrder.LISTED,
     expected_lock_version: int | None = None,
-    ip: str | None = None,
 ) -> Evaluation:
     """Change weights, 定量 methods and parameters, the grading rule and its cut-offs of a draft, all at once.
     The whole scheme is checked before anything is saved: weights must add up to the total, cut-offs must
     be ordered, methods need their parameters."""
     evaluation = _lock(evaluation)
-    _require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以调整评估方案。")
+    require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以调整评估方案。")
     _require_draft(evaluation, "评估方案")
     _check_expected(evaluation.lock_version, expected_lock_version, f"{evaluation} 的方案")
     if grading_method not in GradingMethod.values:
@@ -361,7 +326,7 @@ def update_scheme(
     scheme = selectors.scheme_of(evaluation, current)
     problems = scoring.scheme_problems(scheme)
     if problems:
-        raise ServiceError("方案未保存：" + "；".join(problems) + "。", problems=problems)
+        raise ServiceError("方案未保存：" + "；".join(problems) + "。", details=problems)
     for item in current:
         item.save()
     # Inputs fetched for another indicator or month no longer belong to the item: fetch them again.
@@ -387,7 +352,6 @@ def update_scheme(
         obj=evaluation,
         summary=f"调整 {evaluation} 的评估方案（{grading.METHOD_LABELS[grading_method]}）",
         changes=changes,
-        ip=ip,
     )
     return evaluation
 
@@ -397,7 +361,7 @@ def update_scheme(
 
 def _locked_for_bank(actor, evaluation: Evaluation, institution: Institution) -> Evaluation:
     evaluation = _lock(evaluation)
-    _require(
+    require(
         access.can_prepare(actor, institution) and selectors.is_member(evaluation, institution),
         "只有参评机构本行的填报人或分管领导可以报送清单和公示材料。",
     )
@@ -417,7 +381,6 @@ def add_evidence(
     filename: str = "",
     link: str = "",
     note: str = "",
-    ip: str | None = None,
 ) -> Evidence:
     """A bank files one of its four lists or evidence of their 公示: a PDF/DOCX (checked by content with
     `reporting.uploads.inspect_document`), a link to where it is published, or both."""
@@ -461,13 +424,12 @@ def add_evidence(
         institution=institution,
         summary=f"{institution} 报送{evidence.get_kind_display()}：{evidence.file_name or link}"[:300],
         changes={"kind": [None, kind], "file": [None, evidence.file_name], "link": [None, link]},
-        ip=ip,
     )
     return evidence
 
 
 @transaction.atomic
-def remove_evidence(*, actor, evidence: Evidence, ip: str | None = None) -> None:
+def remove_evidence(*, actor, evidence: Evidence) -> None:
     _locked_for_bank(actor, evidence.evaluation, evidence.institution)
     audit.record(
         actor=actor,
@@ -477,7 +439,6 @@ def remove_evidence(*, actor, evidence: Evidence, ip: str | None = None) -> None
         summary=f"{evidence.institution} 撤回{evidence.get_kind_display()}：{evidence.file_name or evidence.link}"[
             :300
         ],
-        ip=ip,
     )
     evidence.delete()  # the stored file stays: the audit trail may point at it
 
@@ -492,7 +453,6 @@ def save_disclosure(
     outlets_disclosed,
     channels: str = "",
     expected_lock_version: int | None = None,
-    ip: str | None = None,
 ) -> Disclosure:
     """公示覆盖情况: the bank's lending outlets and how many display the four lists (公示全覆盖)."""
     evaluation = _locked_for_bank(actor, evaluation, institution)
@@ -529,7 +489,6 @@ def save_disclosure(
         institution=institution,
         summary=f"{institution} 公示覆盖 {outlets_disclosed}/{outlets} 个网点",
         changes=audit.diff(before, after),
-        ip=ip,
     )
     return row
 
@@ -548,13 +507,12 @@ def score(
     criteria: dict | None = None,
     comment: str = "",
     expected_lock_version: int | None = None,
-    ip: str | None = None,
 ) -> QualitativeScore:
     """An officer scores a 定性 item for an institution: the item score, or its sub-criteria (the score is
     then their sum), each within 0 and its maximum, with a comment. `expected_lock_version` is the score's
     revision the officer saw (0 when there was none): two officers never silently overwrite each other."""
     evaluation = _lock(evaluation)
-    _require(
+    require(
         access.can_review(actor, institution),
         f"您无权为{institution}评分：只有跟踪该机构的人民银行经办或管理员可以评分。",
     )
@@ -616,17 +574,16 @@ def score(
         institution=institution,
         summary=f"{evaluation.year}年四张清单评估：{institution}“{item.name}”评分 {value}",
         changes=audit.diff(before, after),
-        ip=ip,
     )
     return row
 
 
 @transaction.atomic
-def fetch_inputs(*, actor, evaluation: Evaluation, ip: str | None = None) -> dict[str, int]:
+def fetch_inputs(*, actor, evaluation: Evaluation) -> dict[str, int]:
     """取数: snapshot every 定量 item's indicator for every member from the stored indicators. A member
     without a value is recorded with the reason (and stops publishing until the data is there)."""
     evaluation = _lock(evaluation)
-    _require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以取数。")
+    require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以取数。")
     _require_draft(evaluation, "定量指标")
     member_ids = list(Member.objects.filter(evaluation=evaluation).values_list("institution_id", flat=True))
     counts = {"values": 0, "missing": 0}
@@ -658,7 +615,6 @@ def fetch_inputs(*, actor, evaluation: Evaluation, ip: str | None = None) -> dic
         obj=evaluation,
         summary=f"{evaluation} 定量指标取数：{counts['values']} 个有值，{counts['missing']} 个无数据",
         changes=counts,
-        ip=ip,
     )
     return counts
 
@@ -668,11 +624,11 @@ def fetch_inputs(*, actor, evaluation: Evaluation, ip: str | None = None) -> dic
 
 @transaction.atomic
 def override_grade(
-    *, actor, evaluation: Evaluation, institution: Institution, grade: str, reason: str, ip: str | None = None
+    *, actor, evaluation: Evaluation, institution: Institution, grade: str, reason: str
 ) -> GradeOverride:
     """An officer gives another grade than the rule's; the reason is required and shown wherever the grade is."""
     evaluation = _lock(evaluation)
-    _require(access.can_review(actor, institution), f"您无权调整{institution}的评估结果。")
+    require(access.can_review(actor, institution), f"您无权调整{institution}的评估结果。")
     _require_draft(evaluation, "评估结果")
     _require_original(evaluation, "调整评估结果")
     if grade not in grading.GRADES:
@@ -700,15 +656,14 @@ def override_grade(
         institution=institution,
         summary=f"{evaluation}：{institution} 评估结果调整为{grading.GRADE_LABELS[grade]}（{reason}）"[:300],
         changes=audit.diff(before, {"grade": grade, "reason": row.reason}),
-        ip=ip,
     )
     return row
 
 
 @transaction.atomic
-def clear_override(*, actor, evaluation: Evaluation, institution: Institution, ip: str | None = None) -> None:
+def clear_override(*, actor, evaluation: Evaluation, institution: Institution) -> None:
     evaluation = _lock(evaluation)
-    _require(access.can_review(actor, institution), f"您无权调整{institution}的评估结果。")
+    require(access.can_review(actor, institution), f"您无权调整{institution}的评估结果。")
     _require_draft(evaluation, "评估结果")
     _require_original(evaluation, "调整评估结果")
     row = GradeOverride.objects.filter(evaluation=evaluation, institution=institution).first()
@@ -721,7 +676,6 @@ def clear_override(*, actor, evaluation: Evaluation, institution: Institution, i
         institution=institution,
         summary=f"{evaluation}：撤销{institution}评估结果的调整，恢复按规则评定",
         changes={"grade": [row.grade, None], "reason": [row.reason, None]},
-        ip=ip,
     )
     row.delete()
     _bump(evaluation)
@@ -731,11 +685,11 @@ def clear_override(*, actor, evaluation: Evaluation, institution: Institution, i
 
 
 @transaction.atomic
-def start_what_if(*, actor, evaluation: Evaluation, ip: str | None = None) -> Evaluation:
+def start_what_if(*, actor, evaluation: Evaluation) -> Evaluation:
     """Copy a published evaluation — scheme, groups, scores, inputs, overrides, evidence — into a draft whose
     scheme the admin may change and compare before publishing it in place of the original."""
     evaluation = _lock(evaluation)
-    _require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以进行模拟测算。")
+    require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以进行模拟测算。")
     if evaluation.status != Status.PUBLISHED:
         raise ServiceError(f"{evaluation} 尚未发布：模拟测算以已发布的评估为基准。")
     source = evaluation
@@ -835,7 +789,6 @@ def start_what_if(*, actor, evaluation: Evaluation, ip: str | None = None) -> Ev
         action="evaluation.what_if",
         obj=copy,
         summary=f"以已发布的 {source}（#{source.pk}）为基准创建模拟测算草稿 #{copy.pk}",
-        ip=ip,
     )
     return copy
 
@@ -871,7 +824,7 @@ def _freeze(evaluation: Evaluation, outcome: scoring.Outcome) -> int:
     return len(results)
 
 
-def _publish(evaluation: Evaluation, actor, ip: str | None = None) -> Evaluation:
+def _publish(evaluation: Evaluation, actor) -> Evaluation:
     """Compute and freeze a locked draft; everything is checked before the first row is written."""
     try:
         outcome = selectors.compute(evaluation)
@@ -882,7 +835,7 @@ def _publish(evaluation: Evaluation, actor, ip: str | None = None) -> Evaluation
             + ("……" if len(exc.problems) > 20 else "")
             + "。",
             code="not_ready",
-            problems=exc.problems,
+            details=exc.problems,
         ) from None
     superseded = None
     if evaluation.based_on_id:
@@ -913,29 +866,26 @@ def _publish(evaluation: Evaluation, actor, ip: str | None = None) -> Evaluation
             + "）"
         ),
         changes={"status": [Status.DRAFT, Status.PUBLISHED]},
-        ip=ip,
     )
     return evaluation
 
 
 @transaction.atomic
-def publish(
-    *, actor, evaluation: Evaluation, expected_lock_version: int | None = None, ip: str | None = None
-) -> Evaluation:
+def publish(*, actor, evaluation: Evaluation, expected_lock_version: int | None = None) -> Evaluation:
     """Publish a draft: compute it, freeze every unrounded score, rank and grade, lock it. A what-if draft
     replaces the published evaluation it was copied from. Nothing is written unless everything computes."""
     evaluation = _lock(evaluation)
-    _require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以发布评估结果。")
+    require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以发布评估结果。")
     if evaluation.status != Status.DRAFT:
         raise ServiceError(f"{evaluation} {evaluation.get_status_display()}，不能再次发布。", code="locked")
     _check_expected(evaluation.lock_version, expected_lock_version, str(evaluation))
-    return _publish(evaluation, actor, ip)
+    return _publish(evaluation, actor)
 
 
 @transaction.atomic
-def discard_what_if(*, actor, evaluation: Evaluation, ip: str | None = None) -> None:
+def discard_what_if(*, actor, evaluation: Evaluation) -> None:
     evaluation = _lock(evaluation)
-    _require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以删除模拟测算。")
+    require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以删除模拟测算。")
     if not (evaluation.is_draft and evaluation.is_what_if):
         raise ServiceError("只能删除尚未发布的模拟测算草稿。")
     audit.record(
@@ -943,7 +893,6 @@ def discard_what_if(*, actor, evaluation: Evaluation, ip: str | None = None) -> 
         action="evaluation.what_if_discarded",
         obj=evaluation,
         summary=f"删除模拟测算草稿 #{evaluation.pk}",
-        ip=ip,
     )
     evaluation.delete()
 
@@ -952,11 +901,11 @@ def discard_what_if(*, actor, evaluation: Evaluation, ip: str | None = None) -> 
 
 
 @transaction.atomic
-def request_report_cards(*, actor, evaluation: Evaluation, ip: str | None = None) -> ReportJob:
+def request_report_cards(*, actor, evaluation: Evaluation) -> ReportJob:
     """Queue the ZIP of every member's report card (Celery); the job row tracks its progress."""
     from . import tasks
 
-    _require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以批量生成评估报告。")
+    require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以批量生成评估报告。")
     if evaluation.status != Status.PUBLISHED:
         raise ServiceError(f"{evaluation} 尚未发布：评估报告在发布后生成。")
     job = ReportJob.objects.create(
@@ -967,7 +916,6 @@ def request_report_cards(*, actor, evaluation: Evaluation, ip: str | None = None
         action="evaluation.cards",
         obj=job,
         summary=f"批量生成 {evaluation} 的评估报告（{job.total} 份）",
-        ip=ip,
     )
     outbox.enqueue(tasks.build_report_cards, job.pk)
     return job

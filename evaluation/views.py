@@ -17,8 +17,8 @@ from audit import services as audit
 from indicators import indicators as ind
 from institutions import access
 from institutions.models import PbocOffice
-from institutions.views import client_ip
 from portal import clock
+from portal.errors import Forbidden, ServiceError
 from reporting.forms import first_error
 from reporting.services import read_limited
 
@@ -53,12 +53,12 @@ def _valid(form_class, request, **kwargs) -> dict:
     """The input, checked: a refusal is the form's first message, shown as a service's would be."""
     form = form_class(request.POST, request.FILES, **kwargs)
     if not form.is_valid():
-        raise services.ServiceError(first_error(form))
+        raise ServiceError(first_error(form))
     return form.cleaned_data
 
 
-def _fail(request, exc: services.ServiceError) -> None:
-    if isinstance(exc, services.Forbidden):
+def _fail(request, exc: ServiceError) -> None:
+    if isinstance(exc, Forbidden):
         # a refusal of the role, not of the input: the 403 page with the service's reason, as the API answers
         raise PermissionDenied(exc.message) from exc
     messages.error(request, exc.message)
@@ -99,9 +99,9 @@ def create(request):
         return redirect("evaluation:list")
     try:
         evaluation = services.create_evaluation(
-            actor=request.user, year=form.cleaned_data["year"], jurisdiction=office, ip=client_ip(request)
+            actor=request.user, year=form.cleaned_data["year"], jurisdiction=office
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         _fail(request, exc)
         return redirect("evaluation:list")
     messages.success(
@@ -174,7 +174,7 @@ def _save_scheme(request, evaluation, form) -> bool:
     """POST: the scheme stored (True), or the page again with the reason it was refused."""
     try:
         if not form.is_valid():
-            raise services.ServiceError(first_error(form))
+            raise ServiceError(first_error(form))
         data = form.cleaned_data
         services.update_scheme(
             actor=request.user,
@@ -184,9 +184,8 @@ def _save_scheme(request, evaluation, form) -> bool:
             thresholds=data["thresholds"],
             result_order=data["result_order"],
             expected_lock_version=data["lock_version"],
-            ip=client_ip(request),
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         _fail(request, exc)
         return False
     messages.success(request, "评估方案已保存。")
@@ -314,9 +313,8 @@ def score(request, pk, institution_id, item_id):
             criteria=data["criteria"],
             comment=data["comment"],
             expected_lock_version=data["lock_version"],
-            ip=client_ip(request),
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         _fail(request, exc)
     else:
         messages.success(request, f"已保存{inst}“{item.name}”的评分：{row.value} 分。")
@@ -332,9 +330,7 @@ def override(request, pk, institution_id):
     try:
         data = _valid(OverrideForm, request)
         if data["clear"]:
-            services.clear_override(
-                actor=user, evaluation=evaluation, institution=inst, ip=client_ip(request)
-            )
+            services.clear_override(actor=user, evaluation=evaluation, institution=inst)
             messages.success(request, f"已撤销{inst}评估结果的调整。")
         else:
             services.override_grade(
@@ -343,10 +339,9 @@ def override(request, pk, institution_id):
                 institution=inst,
                 grade=data["grade"],
                 reason=data["reason"],
-                ip=client_ip(request),
             )
             messages.success(request, f"已调整{inst}的评估结果，理由将与结果一并展示。")
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         _fail(request, exc)
     return redirect(_institution_url(evaluation, inst) + "#override")
 
@@ -366,7 +361,7 @@ def evidence(request, pk):
     if request.method == "POST":
         try:
             _post_evidence(request, evaluation, inst)
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             _fail(request, exc)
         return redirect("evaluation:evidence", pk=evaluation.pk)
     return render(
@@ -397,13 +392,12 @@ def _post_evidence(request, evaluation, inst) -> None:
             outlets_disclosed=data["outlets_disclosed"],
             channels=data["channels"],
             expected_lock_version=data["lock_version"],
-            ip=client_ip(request),
         )
         messages.success(request, "公示覆盖情况已保存。")
     elif chosen == "remove":
         data = _valid(RemoveEvidenceForm, request)
         item = get_object_or_404(Evidence, pk=data["evidence"], evaluation=evaluation, institution=inst)
-        services.remove_evidence(actor=user, evidence=item, ip=client_ip(request))
+        services.remove_evidence(actor=user, evidence=item)
         messages.success(request, "已撤回该材料。")
     else:
         data = _valid(EvidenceForm, request)
@@ -417,7 +411,6 @@ def _post_evidence(request, evaluation, inst) -> None:
             filename=file.name if file else "",
             link=data["link"],
             note=data["note"],
-            ip=client_ip(request),
         )
         messages.success(request, f"已报送{item.get_kind_display()}。")
 
@@ -456,7 +449,7 @@ def _managed_action(request, pk, action):
     evaluation = selectors.get_evaluation(request.user, pk)
     try:
         target, note = action(evaluation)
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         _fail(request, exc)
         return redirect(_detail(evaluation))
     messages.success(request, note)
@@ -467,7 +460,7 @@ def _managed_action(request, pk, action):
 @require_POST
 def fetch(request, pk):
     def run(evaluation):
-        counts = services.fetch_inputs(actor=request.user, evaluation=evaluation, ip=client_ip(request))
+        counts = services.fetch_inputs(actor=request.user, evaluation=evaluation)
         note = f"已取数：{counts['values']} 个指标值"
         if counts["missing"]:
             note += f"，{counts['missing']} 个无数据（见下方待办）"
@@ -485,7 +478,6 @@ def publish(request, pk):
             actor=request.user,
             evaluation=evaluation,
             expected_lock_version=_valid(PublishForm, request)["lock_version"],
-            ip=client_ip(request),
         )
         note = f"已发布 {evaluation}，结果已锁定。"
         if replaced:
@@ -499,7 +491,7 @@ def publish(request, pk):
 @require_POST
 def copy(request, pk):
     def run(evaluation):
-        draft = services.start_what_if(actor=request.user, evaluation=evaluation, ip=client_ip(request))
+        draft = services.start_what_if(actor=request.user, evaluation=evaluation)
         return reverse(
             "evaluation:scheme", args=[draft.pk]
         ), "已复制为模拟测算草稿：调整分值、计分方法或评级线后保存，即可与已发布结果对比。"
@@ -512,7 +504,7 @@ def copy(request, pk):
 def discard(request, pk):
     def run(evaluation):
         base = evaluation.based_on
-        services.discard_what_if(actor=request.user, evaluation=evaluation, ip=client_ip(request))
+        services.discard_what_if(actor=request.user, evaluation=evaluation)
         return _detail(base), "已删除模拟测算草稿。"
 
     return _managed_action(request, pk, run)
@@ -624,7 +616,7 @@ def card_pdf(request, pk, institution_id):
 @require_POST
 def cards(request, pk):
     def run(evaluation):
-        job = services.request_report_cards(actor=request.user, evaluation=evaluation, ip=client_ip(request))
+        job = services.request_report_cards(actor=request.user, evaluation=evaluation)
         return reverse("evaluation:job", args=[evaluation.pk, job.pk]), "已开始生成全部评估报告。"
 
     return _managed_action(request, pk, run)

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from institutions import access
+from portal.errors import ServiceError
 
 from . import indicators as ind
 from . import services
@@ -67,7 +68,7 @@ class TargetForm(forms.ModelForm):
         probe = Target(**{k: cleaned.get(k) for k in ("scope", "indicator", "basis", "value")})
         try:
             services.validate_target(probe)
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             raise forms.ValidationError(exc.message) from None
         return cleaned
 
@@ -84,10 +85,10 @@ class TargetAdmin(PbocAdminOnly, admin.ModelAdmin):
         return indicator.label if indicator else obj.indicator
 
     def save_model(self, request, obj, form, change):
-        services.save_target(actor=request.user, target=obj, ip=request.META.get("REMOTE_ADDR"))
+        services.save_target(actor=request.user, target=obj)
 
     def delete_model(self, request, obj):
-        services.delete_target(actor=request.user, target=obj, ip=request.META.get("REMOTE_ADDR"))
+        services.delete_target(actor=request.user, target=obj)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
@@ -103,7 +104,7 @@ class LoanPrimeRateAdmin(PbocAdminOnly, admin.ModelAdmin):
         return False  # a month's LPR is corrected, never removed
 
     def save_model(self, request, obj, form, change):
-        services.save_lpr(actor=request.user, lpr=obj, ip=request.META.get("REMOTE_ADDR"))
+        services.save_lpr(actor=request.user, lpr=obj)
         messages.info(request, _("已提交该年度监测指标的刷新。"))
 
 
@@ -126,9 +127,7 @@ class RefreshRunAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.action(description=_("立即刷新全部年度的监测指标"))
     def refresh_all(self, request, queryset):
-        run = services.request_refresh(
-            trigger="manual", actor=request.user, ip=request.META.get("REMOTE_ADDR")
-        )
+        run = services.request_refresh(trigger="manual", actor=request.user)
         self.message_user(request, _("已提交刷新任务 #%(id)s。") % {"id": run.pk})
 
     def has_change_permission(self, request, obj=None):

@@ -14,7 +14,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST, require_safe
 
 from institutions import access
-from institutions.views import client_ip
+from portal.errors import ServiceError
 from reporting.forms import first_error
 
 from . import bulletin as composer
@@ -74,8 +74,8 @@ def bulletin_generate(request):
         return redirect("indicators:bulletins")
     year, month = form.cleaned_data["period"]
     try:
-        b = services.request_bulletin(actor=request.user, year=year, month=month, ip=client_ip(request))
-    except services.ServiceError as exc:
+        b = services.request_bulletin(actor=request.user, year=year, month=month)
+    except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("indicators:bulletins")
     return redirect("indicators:bulletin", pk=b.pk)
@@ -146,9 +146,8 @@ def bulletin_save(request, pk):
             bulletin=b,
             texts=data["texts"],
             title=data["title"],
-            ip=client_ip(request),
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         messages.error(request, exc.message)
     else:
         if data["publish"]:
@@ -162,8 +161,8 @@ def bulletin_save(request, pk):
 def bulletin_publish(request, pk):
     b = _bulletin(request, pk)
     try:
-        b = services.publish_bulletin(actor=request.user, bulletin=b, ip=client_ip(request))
-    except services.ServiceError as exc:
+        b = services.publish_bulletin(actor=request.user, bulletin=b)
+    except ServiceError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"已发布{b.year}年{b.month}月监测通报第{b.version}版。")
@@ -216,9 +215,8 @@ def bulletin_supervise(request, pk):
             taken_on=data["taken_on"],
             reason=data["reason"],
             email=data["email"],
-            ip=client_ip(request),
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         messages.error(request, exc.message)
     else:
         sent = "，通报邮件已排队发送" if data["email"] else ""

@@ -7,11 +7,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from institutions import access
-from institutions.views import client_ip
 from portal import clock
+from portal.errors import ServiceError
 from reporting import selectors
 from reporting.forms import first_error
-from reporting.services import ServiceError
 
 from . import campaigns
 from . import indicators as ind
@@ -60,7 +59,7 @@ def _plan(form) -> tuple["campaigns.CampaignPlan | None", str | None]:
 def _set_up(request, plan) -> str | None:
     """POST: the year's periods and targets created; the reason if refused."""
     try:
-        made = campaigns.set_up_campaign(actor=request.user, plan=plan, ip=client_ip(request))
+        made = campaigns.set_up_campaign(actor=request.user, plan=plan)
     except ServiceError as exc:
         return exc.message
     messages.success(

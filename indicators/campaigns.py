@@ -14,9 +14,10 @@ from django.db import transaction
 
 from audit import services as audit
 from institutions import access
+from portal.errors import Forbidden, ServiceError
 from reporting.definitions import definition_for, plan_definition
 from reporting.models import Form, Period
-from reporting.services import Forbidden, ServiceError, quarter_due
+from reporting.services import quarter_due
 
 from . import dashcache
 from . import indicators as ind
@@ -148,7 +149,7 @@ def _target_label(year: int, target: TargetInput) -> tuple[Decimal, str]:
 
 
 @transaction.atomic
-def set_up_campaign(*, actor, plan: CampaignPlan, ip: str | None = None) -> dict[str, int]:
+def set_up_campaign(*, actor, plan: CampaignPlan) -> dict[str, int]:
     """Create the year's missing periods and its province targets (an existing target of the same indicator
     is updated). Returns how many periods and targets were created or changed."""
     if not access.is_pboc_admin(actor):
@@ -176,7 +177,6 @@ def set_up_campaign(*, actor, plan: CampaignPlan, ip: str | None = None) -> dict
             f"设置 {plan.year} 年专项行动：新增报送期 {len(new)} 个（月度截止日次月 {plan.monthly_due_day} 日，"
             f"年度报送截止 {plan.annual_due_on:%Y-%m-%d}），全省目标 {targets} 项"
         ),
-        ip=ip,
     )
     dashcache.renew_filings_on_commit()
     return {"periods": len(new), "targets": targets}

@@ -3,7 +3,7 @@
 Each workbook is written from the same context the page renders, so every exported number is the stored
 value rounded exactly as the screen rounds it (`Indicator.rounded`), with a number format that shows the
 same decimals. Units are in the headers; panes are frozen below the headers; an undefined value is "—"
-with a comment saying why. Every text cell goes through reporting.excel.safe_text (no formula injection).
+with a comment saying why. Every text cell goes through portal.exports.safe_text (no formula injection).
 """
 
 from io import BytesIO
@@ -14,7 +14,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from reporting.excel import safe_text
+from portal.exports import safe_text
 
 from . import indicators as ind
 

@@ -6,8 +6,8 @@ from datetime import date
 
 from django import forms
 
+from portal.errors import ServiceError
 from reporting.forms import RawField
-from reporting.services import ServiceError
 
 from .campaigns import parse_targets
 

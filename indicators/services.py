@@ -19,6 +19,7 @@ from audit import services as audit
 from institutions import access
 from institutions.models import Institution
 from outbox import services as outbox
+from portal.errors import ServiceError, require
 from reporting.models import Filing, FilingStatus, Form, Period
 
 from . import indicators as ind
@@ -44,23 +45,6 @@ REFRESH_LOCK = 4_200_001  # PostgreSQL advisory lock id: one refresh writes at a
 STALE_RETRY = timedelta(minutes=2)
 
 
-class ServiceError(Exception):
-    """A refusal the user can act on; the message is Chinese and says what to do."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class Forbidden(ServiceError):
-    pass
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise Forbidden(message)
-
-
 # --- refresh -------------------------------------------------------------------------------------------------
 
 
@@ -70,7 +54,6 @@ def request_refresh(
     years: tuple[int, int] | None = None,
     actor=None,
     filing: Filing | None = None,
-    ip: str | None = None,
     changes=None,
 ) -> RefreshRun:
     """Queue a recomputation of the stored indicators for years (first, last), or for every year — or, with
@@ -79,7 +62,7 @@ def request_refresh(
     from . import tasks
 
     if trigger == RefreshRun.Trigger.MANUAL:
-        _require(access.is_pboc_admin(actor), "只有人民银行管理员可以手动刷新指标。")
+        require(access.is_pboc_admin(actor), "只有人民银行管理员可以手动刷新指标。")
     changes = sorted({(int(i), str(f), int(y), int(m or 0)) for i, f, y, m in changes or ()})
     if changes and years is None:
         years = (min(c[2] for c in changes), max(c[2] for c in changes) + 2)
@@ -98,7 +81,6 @@ def request_refresh(
                 action="indicators.refresh",
                 obj=run,
                 summary=f"手动刷新监测指标（#{run.pk}）",
-                ip=ip,
             )
         outbox.enqueue(tasks.refresh, run.pk)
     return run
@@ -328,9 +310,9 @@ def validate_target(target: Target) -> None:
 
 
 @transaction.atomic
-def save_target(*, actor, target: Target, ip: str | None = None) -> Target:
+def save_target(*, actor, target: Target) -> Target:
     """A PBoC admin adds or changes a year's target; audited with old → new."""
-    _require(access.is_pboc_admin(actor), "只有人民银行管理员可以维护年度目标。")
+    require(access.is_pboc_admin(actor), "只有人民银行管理员可以维护年度目标。")
     validate_target(target)
     old = _target_changes(Target.objects.get(pk=target.pk)) if target.pk else {}
     target.save()
@@ -340,29 +322,27 @@ def save_target(*, actor, target: Target, ip: str | None = None) -> Target:
         obj=target,
         summary=f"{'修改' if old else '新增'}年度目标：{target.year} {target.label}",
         changes=audit.diff(old, _target_changes(target)),
-        ip=ip,
     )
     return target
 
 
 @transaction.atomic
-def delete_target(*, actor, target: Target, ip: str | None = None) -> None:
-    _require(access.is_pboc_admin(actor), "只有人民银行管理员可以维护年度目标。")
+def delete_target(*, actor, target: Target) -> None:
+    require(access.is_pboc_admin(actor), "只有人民银行管理员可以维护年度目标。")
     audit.record(
         actor=actor,
         action="indicators.target.delete",
         obj=target,
         summary=f"删除年度目标：{target.year} {target.label}",
         changes=_target_changes(target),
-        ip=ip,
     )
     target.delete()
 
 
 @transaction.atomic
-def save_lpr(*, actor, lpr: LoanPrimeRate, ip: str | None = None) -> LoanPrimeRate:
+def save_lpr(*, actor, lpr: LoanPrimeRate) -> LoanPrimeRate:
     """A PBoC admin records a month's 1-year LPR; the indicators of that year are refreshed after commit."""
-    _require(access.is_pboc_admin(actor), "只有人民银行管理员可以维护一年期LPR。")
+    require(access.is_pboc_admin(actor), "只有人民银行管理员可以维护一年期LPR。")
     old = LoanPrimeRate.objects.filter(pk=lpr.pk).values_list("rate", flat=True).first() if lpr.pk else None
     lpr.save()
     audit.record(
@@ -371,9 +351,8 @@ def save_lpr(*, actor, lpr: LoanPrimeRate, ip: str | None = None) -> LoanPrimeRa
         obj=lpr,
         summary=f"一年期LPR {lpr.year}年{lpr.month}月：{lpr.rate}%",
         changes={"rate": [None if old is None else str(old), str(lpr.rate)]},
-        ip=ip,
     )
-    request_refresh(trigger=RefreshRun.Trigger.MANUAL, years=(lpr.year, lpr.year), actor=actor, ip=ip)
+    request_refresh(trigger=RefreshRun.Trigger.MANUAL, years=(lpr.year, lpr.year), actor=actor)
     return lpr
 
 
@@ -418,10 +397,9 @@ def record_supervision(
     taken_on: date,
     reason: str,
     follow_up: str = "",
-    ip: str | None = None,
 ) -> SupervisionAction:
     """An officer records a 约谈 / 现场督导 / 通报 of an institution in their jurisdiction (004 §(十九))."""
-    _require(access.can_review(actor, institution), "只有辖区内的人民银行经办或管理员可以记录督导。")
+    require(access.can_review(actor, institution), "只有辖区内的人民银行经办或管理员可以记录督导。")
     if kind not in SupervisionKind.values:
         raise ServiceError("请选择督导方式：约谈、现场督导或通报。")
     reason = _clean(reason, 2000)
@@ -444,16 +422,15 @@ def record_supervision(
         institution=institution,
         summary=f"{institution} {action.get_kind_display()}（{taken_on:%Y-%m-%d}）：{reason[:80]}",
         changes={"kind": kind, "taken_on": str(taken_on), "reason": reason, "follow_up": action.follow_up},
-        ip=ip,
     )
     return action
 
 
 @transaction.atomic
-def update_follow_up(*, actor, action: SupervisionAction, follow_up: str, ip: str | None = None):
+def update_follow_up(*, actor, action: SupervisionAction, follow_up: str):
     """Add or change the follow-up of a supervision action (整改跟进)."""
     action = SupervisionAction.objects.select_for_update().select_related("institution").get(pk=action.pk)
-    _require(
+    require(
         access.can_review(actor, action.institution), "只有辖区内的人民银行经办或管理员可以更新督导记录。"
     )
     old = action.follow_up
@@ -466,7 +443,6 @@ def update_follow_up(*, actor, action: SupervisionAction, follow_up: str, ip: st
         institution=action.institution,
         summary=f"{action.institution} {action.get_kind_display()} 后续跟进更新",
         changes={"follow_up": [old, action.follow_up]},
-        ip=ip,
     )
     return action
 
@@ -478,12 +454,12 @@ def _may_see_bulletin(actor, bulletin: Bulletin) -> bool:
     return selectors.bulletins_for(actor).filter(pk=bulletin.pk).exists()
 
 
-def request_bulletin(*, actor, year: int, month: int, ip: str | None = None) -> Bulletin:
+def request_bulletin(*, actor, year: int, month: int) -> Bulletin:
     """An officer asks for the month's bulletin of their jurisdiction: a draft row, generated by a Celery job
     (queued → running → draft, with progress) once this commits (004 §(十九)(二十))."""
     from . import tasks
 
-    _require(access.is_pboc(actor), "只有人民银行经办或管理员可以生成监测通报。")
+    require(access.is_pboc(actor), "只有人民银行经办或管理员可以生成监测通报。")
     if not getattr(actor, "office_id", None):
         raise ServiceError("监测通报按人民银行机构的辖区生成：请使用所属人民银行机构的账号。")
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
@@ -498,7 +474,6 @@ def request_bulletin(*, actor, year: int, month: int, ip: str | None = None) -> 
             obj=bulletin,
             summary=f"生成{year}年{month}月监测通报草稿（#{bulletin.pk}）",
             changes={"year": year, "month": month, "office": actor.office_id},
-            ip=ip,
         )
         outbox.enqueue(tasks.build_bulletin, bulletin.pk)
     return bulletin
@@ -544,7 +519,7 @@ def fail_bulletin(*, bulletin_id: int, error: str) -> None:
 
 def _editable(actor, bulletin: Bulletin) -> Bulletin:
     bulletin = Bulletin.objects.select_for_update().get(pk=bulletin.pk)
-    _require(_may_see_bulletin(actor, bulletin), "只有辖区内的人民银行经办或管理员可以修改监测通报。")
+    require(_may_see_bulletin(actor, bulletin), "只有辖区内的人民银行经办或管理员可以修改监测通报。")
     if bulletin.status == Bulletin.Status.PUBLISHED:
         raise ServiceError(
             f"该通报已于 {bulletin.published_at:%Y-%m-%d %H:%M} 发布（第{bulletin.version}版），不再修改：请重新生成草稿后发布新版本。"
@@ -556,7 +531,7 @@ def _editable(actor, bulletin: Bulletin) -> Bulletin:
 
 @transaction.atomic
 def save_bulletin_text(
-    *, actor, bulletin: Bulletin, texts: dict[str, str], title: str | None = None, ip: str | None = None
+    *, actor, bulletin: Bulletin, texts: dict[str, str], title: str | None = None
 ) -> Bulletin:
     """The officer's edits of the drafted paragraphs (key → text; a key not given keeps its text)."""
     bulletin = _editable(actor, bulletin)
@@ -582,13 +557,12 @@ def save_bulletin_text(
             obj=bulletin,
             summary=f"修改{bulletin.year}年{bulletin.month}月监测通报草稿（#{bulletin.pk}）",
             changes=changes,
-            ip=ip,
         )
     return bulletin
 
 
 @transaction.atomic
-def publish_bulletin(*, actor, bulletin: Bulletin, ip: str | None = None) -> Bulletin:
+def publish_bulletin(*, actor, bulletin: Bulletin) -> Bulletin:
     """Publish a draft as the next version of its month (第 N 版): earlier versions stay as they were."""
     bulletin = _editable(actor, bulletin)
     # one publisher at a time per office and month: the version numbers never collide
@@ -618,7 +592,6 @@ def publish_bulletin(*, actor, bulletin: Bulletin, ip: str | None = None) -> Bul
             "data_cutoff": str(bulletin.data_cutoff or ""),
             "paragraphs": {p["key"]: p["text"] for p in bulletin.paragraphs},
         },
-        ip=ip,
     )
     return bulletin
 
@@ -664,7 +637,6 @@ def supervise_from_bulletin(
     taken_on: date,
     reason: str,
     email: bool = False,
-    ip: str | None = None,
 ) -> SupervisionAction:
     """From the bulletin's 不到位 list: record a 约谈 / 现场督导 / 通报 (the supervision log) in one step; a 通报
     may be e-mailed to the institution's 附件2 contacts with its own extract, through the outbox."""
@@ -672,9 +644,9 @@ def supervise_from_bulletin(
 
     from . import tasks
 
-    _require(_may_see_bulletin(actor, bulletin), "只有辖区内的人民银行经办或管理员可以记录督导。")
+    require(_may_see_bulletin(actor, bulletin), "只有辖区内的人民银行经办或管理员可以记录督导。")
     action = record_supervision(
-        actor=actor, institution=institution, kind=kind, taken_on=taken_on, reason=reason, ip=ip
+        actor=actor, institution=institution, kind=kind, taken_on=taken_on, reason=reason
     )
     if email:
         if kind != SupervisionKind.NOTICE:
@@ -698,7 +670,6 @@ def supervise_from_bulletin(
             institution=institution,
             summary=f"通报邮件：{institution} → {len(recipients)} 个联系人邮箱",
             changes={"recipients": recipients, "subject": subject},
-            ip=ip,
         )
         outbox.enqueue(tasks.send_bulletin_notice, notice.pk)
     return action

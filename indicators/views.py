@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from audit.services import record_download
 from institutions import access
-from institutions.views import client_ip
+from portal.errors import Forbidden, ServiceError
 from reporting.forms import first_error
 
 from . import dashcache, excel, selectors, services
@@ -167,8 +167,8 @@ def explain(request):
 @require_POST
 def refresh(request):
     try:
-        run = services.request_refresh(trigger="manual", actor=request.user, ip=client_ip(request))
-    except services.Forbidden as exc:
+        run = services.request_refresh(trigger="manual", actor=request.user)
+    except Forbidden as exc:
         raise PermissionDenied(exc.message) from None
     messages.success(request, f"已提交刷新任务 #{run.pk}，完成后页面上的“数据截至”会更新。")
     form = RefreshForm(request.POST)
@@ -216,9 +216,8 @@ def _record_supervision(request, form) -> None:
             taken_on=data["taken_on"],
             reason=data["reason"],
             follow_up=data["follow_up"],
-            ip=client_ip(request),
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"已记录对{inst.short_name}的督导。")
@@ -237,9 +236,8 @@ def follow_up(request, action_id):
             actor=request.user,
             action=action,
             follow_up=form.cleaned_data["follow_up"],
-            ip=client_ip(request),
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, "已更新后续跟进。")

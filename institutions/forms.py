@@ -5,6 +5,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from portal.context import client_ip
 from reporting.forms import DigitsField, RawField
 
 from . import services, throttle
@@ -19,8 +20,6 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     }
 
     def clean(self):
-        from .views import client_ip  # the views import this form
-
         username = self.data.get("username", "")
         ip = client_ip(self.request) if self.request else None
         throttled = forms.ValidationError(self.error_messages["throttled"], code="throttled")

@@ -82,7 +82,7 @@ def _retire_tokens(records, *, by, at) -> None:
 
 
 @transaction.atomic
-def rotate_api_token(*, user, ip: str | None = None) -> str:
+def rotate_api_token(*, user) -> str:
     """Issue a new API token for the user's own systems; the old one stops working at once."""
     from rest_framework.authtoken.models import Token
 
@@ -104,7 +104,6 @@ def rotate_api_token(*, user, ip: str | None = None) -> str:
         obj=record,
         institution=user.institution,
         summary=f"{summary}，新令牌 {record.key_prefix}…",
-        ip=ip,
     )
     return token.key
 
@@ -170,7 +169,7 @@ def use_totp_code(*, user, code: str, secret: str | None = None) -> bool:
 
 
 @transaction.atomic
-def enable_totp(*, user, secret: str, code: str, ip: str | None = None) -> None:
+def enable_totp(*, user, secret: str, code: str) -> None:
     """Turn on the second factor once the user proves their app shows the right code."""
     from audit import services as audit
 
@@ -180,18 +179,18 @@ def enable_totp(*, user, secret: str, code: str, ip: str | None = None) -> None:
         raise TwoFactorError("验证码不正确：请输入验证器应用当前显示的 6 位数字，并确认手机时间准确。")
     user.totp_secret = secret
     user.save(update_fields=["totp_secret"])
-    audit.record(actor=user, action="2fa.enable", obj=user, summary="启用两步验证", ip=ip)
+    audit.record(actor=user, action="2fa.enable", obj=user, summary="启用两步验证")
 
 
 @transaction.atomic
-def disable_totp(*, user, code: str, ip: str | None = None) -> None:
+def disable_totp(*, user, code: str) -> None:
     from audit import services as audit
 
     if not use_totp_code(user=user, code=code):
         raise TwoFactorError("验证码不正确（或已使用过），两步验证仍保持开启。")
     user.totp_secret = ""
     user.save(update_fields=["totp_secret"])
-    audit.record(actor=user, action="2fa.disable", obj=user, summary="关闭两步验证", ip=ip)
+    audit.record(actor=user, action="2fa.disable", obj=user, summary="关闭两步验证")
 
 
 def record_login_failure(*, username: str, ip: str | None, locked: bool = False, busy: bool = False) -> None:
@@ -211,7 +210,6 @@ def record_login_failure(*, username: str, ip: str | None, locked: bool = False,
         obj=account,
         summary=f"登录失败：用户名“{name}”" + ("密码不正确" if account else "不存在"),
         changes={"username": name},
-        ip=ip,
     )
     if locked:
         audit.record(
@@ -220,19 +218,17 @@ def record_login_failure(*, username: str, ip: str | None, locked: bool = False,
             obj=account,
             summary=f"用户名“{name}”登录失败次数过多，暂停登录 {minutes} 分钟",
             changes={"username": name},
-            ip=ip,
         )
     if busy:
         audit.record(
             actor=None,
             action="login.address_throttled",
             summary=f"地址 {ip} 登录失败次数过多：{minutes} 分钟内来自该地址的失败登录一律提示稍后再试",
-            ip=ip,
         )
 
 
 @transaction.atomic
-def revoke_api_token(*, actor, token, ip: str | None = None) -> bool:
+def revoke_api_token(*, actor, token) -> bool:
     """Revoke an issued API token (models.ApiToken): its owner may, and an admin whose jurisdiction covers it
     (access.can_revoke_token). Systems using it are refused from their next request. False if it already was."""
     from audit import services as audit
@@ -256,7 +252,6 @@ def revoke_api_token(*, actor, token, ip: str | None = None) -> bool:
         institution=token.institution,
         summary=f"撤销{whose}接口令牌 {token.key_prefix}…（生成于 {created}）",
         changes={"status": ["有效", "已撤销"], "revoked_at": [None, now.isoformat()]},
-        ip=ip,
     )
     return True
 
@@ -268,7 +263,7 @@ class PasswordResetError(Exception):
 
 
 @transaction.atomic
-def request_password_reset(*, actor, user, base_url: str, ip: str | None = None) -> None:
+def request_password_reset(*, actor, user, base_url: str) -> None:
     """An admin has a one-time link e-mailed to the user (tasks.send_password_reset): it sets a new password
     once and expires after settings.PASSWORD_RESET_TIMEOUT. The link itself is made by the worker and is
     stored nowhere; the request is audited."""
@@ -290,5 +285,4 @@ def request_password_reset(*, actor, user, base_url: str, ip: str | None = None)
         obj=user,
         institution=user.institution,
         summary=f"向 {user.username}（{user}）的邮箱发送重置密码链接（一次有效，{hours} 小时内）",
-        ip=ip,
     )

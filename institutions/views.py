@@ -1,7 +1,4 @@
-import ipaddress
-
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
@@ -14,35 +11,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from audit import services as audit
+from portal.context import client_ip
 
 from . import access, selectors, services, throttle, totp
 from .forms import ApiTokenForm, ChosenRowForm, CodeForm, ThrottledAuthenticationForm
-
-
-def _trusted(address: str | None) -> bool:
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return False
-    return any(ip in network for network in settings.TRUSTED_PROXIES)
-
-
-def client_ip(request) -> str | None:
-    """The client's address: REMOTE_ADDR, unless that is a trusted proxy (settings.TRUSTED_PROXIES) — then the
-    nearest address in X-Forwarded-For that is not one of ours (the left-most entries are the client's to
-    write, so the chain is read from the right)."""
-    remote = request.META.get("REMOTE_ADDR")
-    if not _trusted(remote):
-        return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    for address in reversed([part for part in forwarded if part]):
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            return remote  # a chain we cannot read names no client; the proxy is what we know
-        if not _trusted(address):
-            return address
-    return remote
 
 
 class LoginView(auth_views.LoginView):
@@ -61,7 +33,7 @@ class LoginView(auth_views.LoginView):
             }
             return redirect("login_2fa")
         response = super().form_valid(form)
-        audit.record(actor=self.request.user, action="login", summary="登录", ip=client_ip(self.request))
+        audit.record(actor=self.request.user, action="login", summary="登录")
         return response
 
 
@@ -89,7 +61,7 @@ def login_2fa(request):
             throttle.reset(key, ip)
             request.session.pop(PENDING_2FA, None)
             auth_login(request, user, backend=pending["backend"])
-            audit.record(actor=user, action="login", summary="登录（两步验证）", ip=ip)
+            audit.record(actor=user, action="login", summary="登录（两步验证）")
             return redirect(pending["next"] or "home")
         else:
             reached = throttle.record_failure(key, ip)
@@ -98,7 +70,6 @@ def login_2fa(request):
                 action="login.2fa_failed",
                 obj=user,
                 summary=f"{user.username} 两步验证码不正确或已使用过",
-                ip=ip,
             )
             if reached["locked"]:
                 audit.record(
@@ -106,7 +77,6 @@ def login_2fa(request):
                     action="login.2fa_locked",
                     obj=user,
                     summary=f"{user.username} 两步验证码错误次数过多，暂停验证 15 分钟",
-                    ip=ip,
                 )
             error = gettext("验证码不正确或已使用过：请输入验证器应用当前显示的 6 位数字。")
     return render(request, "registration/login_2fa.html", {"form": form, "error": error})
@@ -126,12 +96,10 @@ def two_factor(request):
     if request.method == "POST" and form.is_valid():
         try:
             if user.totp_secret:
-                services.disable_totp(user=user, code=form.cleaned_data["code"], ip=client_ip(request))
+                services.disable_totp(user=user, code=form.cleaned_data["code"])
                 messages.success(request, "已关闭两步验证。")
             else:
-                services.enable_totp(
-                    user=user, secret=setup, code=form.cleaned_data["code"], ip=client_ip(request)
-                )
+                services.enable_totp(user=user, secret=setup, code=form.cleaned_data["code"])
                 request.session.pop("totp_setup", None)
                 messages.success(request, "已启用两步验证：今后登录需输入验证器应用中的验证码。")
             return redirect("two_factor")
@@ -148,7 +116,7 @@ def two_factor(request):
 class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            audit.record(actor=request.user, action="logout", summary="退出登录", ip=client_ip(request))
+            audit.record(actor=request.user, action="logout", summary="退出登录")
         return super().post(request, *args, **kwargs)
 
 
@@ -160,10 +128,10 @@ def api_token(request):
     form = ApiTokenForm(request.POST if request.method == "POST" else None)
     if form.is_valid() and form.cleaned_data["action"] == "revoke":
         live = selectors.live_api_token(request.user)
-        if live and services.revoke_api_token(actor=request.user, token=live, ip=client_ip(request)):
+        if live and services.revoke_api_token(actor=request.user, token=live):
             messages.success(request, "接口令牌已撤销，使用它的系统将无法再访问。")
     elif form.is_valid():
-        new_key = services.rotate_api_token(user=request.user, ip=client_ip(request))
+        new_key = services.rotate_api_token(user=request.user)
     token = selectors.api_key_of(request.user)
     return render(request, "registration/api_token.html", {"token": token, "new_key": new_key})
 
@@ -188,7 +156,7 @@ def api_tokens(request):
     if request.method == "POST":
         chosen = _chosen(request, "token")
         token = get_object_or_404(tokens, pk=chosen)  # another jurisdiction's token is a 404 too
-        if services.revoke_api_token(actor=request.user, token=token, ip=client_ip(request)):
+        if services.revoke_api_token(actor=request.user, token=token):
             messages.success(
                 request,
                 gettext("已撤销 %(user)s 的接口令牌 %(prefix)s…，使用它的系统将无法再访问。")
@@ -232,7 +200,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             action="password.change",
             obj=self.request.user,
             summary="修改密码",
-            ip=client_ip(self.request),
         )
         return response
 
@@ -255,7 +222,6 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
             obj=user,
             institution=user.institution,
             summary=f"{user.username} 通过重置链接设置了新密码",
-            ip=client_ip(self.request),
         )
         return response
 
@@ -279,7 +245,6 @@ def user_passwords(request):
                 actor=request.user,
                 user=target,
                 base_url=request.build_absolute_uri("/"),
-                ip=client_ip(request),
             )
         except services.PasswordResetError as exc:
             messages.error(request, exc.message)

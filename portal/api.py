@@ -5,9 +5,12 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, pagination, status
+from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from . import errors
+from .errors import ServiceError
 
 MESSAGES = {
     exceptions.NotAuthenticated: (
@@ -25,13 +28,9 @@ MESSAGES = {
 }
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "数据已被他人修改，请刷新后重试。"
-    default_code = "conflict"
-
-
 def exception_handler(exc, context):
+    if isinstance(exc, ServiceError):  # a service's refusal keeps its status, code and details
+        return Response(errors.body(exc), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

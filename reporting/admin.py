@@ -25,7 +25,6 @@ class PeriodAdmin(admin.ModelAdmin):
                 actor=request.user,
                 due_on=obj.due_on,
                 closes_on=obj.closes_on,
-                ip=request.META.get("REMOTE_ADDR"),
             )
             return
         super().save_model(request, obj, form, change)
@@ -34,7 +33,6 @@ class PeriodAdmin(admin.ModelAdmin):
             action="period.add",
             obj=obj,
             summary=f"新增报送期 {obj}",
-            ip=request.META.get("REMOTE_ADDR"),
         )
 
 

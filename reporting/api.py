@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from audit import services as audit
 from institutions import access
-from institutions.views import client_ip
+from portal.errors import ServiceError
 
 from . import excel, parsing, selectors, services
 from .definitions import EDITIONS, Layout, definition_for
@@ -82,17 +82,7 @@ def error_response(status_code: int, code: str, message: str, details=None) -> R
     return Response({"error": {"code": code, "message": message, "details": details}}, status=status_code)
 
 
-class ServiceErrorsMixin:
-    """Turns a service's refusal into the one error shape, keeping its status, code and findings."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.ServiceError):
-            findings = [f.as_dict() if hasattr(f, "as_dict") else dict(f) for f in exc.findings]
-            return error_response(exc.status, exc.code, exc.message, findings or None)
-        return super().handle_exception(exc)
-
-
-class ReportingView(ServiceErrorsMixin, APIView):
+class ReportingView(APIView):
     """Base of the reporting endpoints."""
 
 
@@ -304,7 +294,7 @@ class FindingsReport(DownloadView):
         if number:
             version = get_object_or_404(filing.versions, number=number if number.isdigit() else -1)
         elif filing.current_version is None:
-            raise services.ServiceError("尚未填报任何数据，暂无校验结果。", code="no_version")
+            raise ServiceError("尚未填报任何数据，暂无校验结果。", code="no_version")
         else:
             version = filing.current_version
         definition = definition_for(filing.period.form, filing.period.year)
@@ -358,7 +348,6 @@ class SaveValues(ReportingView):
             source=VersionSource.API,
             explanations=data.get("explanations"),
             expected_lock_version=data.get("lock_version"),
-            ip=client_ip(request),
         )
         return Response(SavedVersionSerializer(_saved(version, data.get("explanations"))).data, status=201)
 
@@ -420,7 +409,6 @@ class UploadWorkbook(ReportingView):
             sha256=received.sha256,
             size=received.size,
             expected_lock_version=body.validated_data.get("lock_version"),
-            ip=client_ip(request),
         )
         return Response(SavedVersionSerializer(_saved(version, None)).data, status=201)
 
@@ -443,7 +431,7 @@ class Template(DownloadView):
                 if definition.layout == Layout.DOCUMENT
                 else "请通过 values/ 报送，或在网页上填写"
             )
-            raise services.ServiceError(
+            raise ServiceError(
                 f"该报表没有 Excel 模板（{period.get_form_display()}）：{how}。", code="no_template"
             )
         filing = (
@@ -503,7 +491,6 @@ class UploadDocument(ReportingView):
             size=received.size,
             expected_lock_version=body.validated_data.get("lock_version"),
             source=VersionSource.API,
-            ip=client_ip(request),
         )
         return Response(SavedVersionSerializer(_saved(version, None)).data, status=201)
 
@@ -574,9 +561,9 @@ class Explanations(ReportingView):
         current = filing.current_version
         if definition_for(filing.period.form, filing.period.year).layout == Layout.DOCUMENT:
             # a new version from the current values would drop the file: documents have no warnings anyway
-            raise services.ServiceError("文件类报表没有预警，不需要填写说明。", code="not_applicable")
+            raise ServiceError("文件类报表没有预警，不需要填写说明。", code="not_applicable")
         if current is None:
-            raise services.ServiceError("尚未填报任何数据，请先报送数值或上传监测表。", code="no_version")
+            raise ServiceError("尚未填报任何数据，请先报送数值或上传监测表。", code="no_version")
         posted = body.validated_data["explanations"]
         lock_version = body.validated_data.get("lock_version")
         version = services.save_version(
@@ -588,7 +575,6 @@ class Explanations(ReportingView):
             explanations={**current.explanations, **posted},
             # the values were read just now: if anyone saved since, refuse rather than overwrite their values
             expected_lock_version=filing.lock_version if lock_version is None else lock_version,
-            ip=client_ip(request),
         )
         return Response(SavedVersionSerializer(_saved(version, posted)).data, status=201)
 
@@ -616,7 +602,6 @@ class Submit(ReportingView):
             actor=request.user,
             confirm=body.validated_data.get("confirm", False),
             expected_lock_version=body.validated_data.get("lock_version"),
-            ip=client_ip(request),
         )
         filing.refresh_from_db()
         result = {
@@ -647,7 +632,6 @@ class Approve(ReportingView):
             filing=filing,
             actor=request.user,
             expected_lock_version=body.validated_data.get("lock_version"),
-            ip=client_ip(request),
         )
         return Response(FilingSerializer(filing).data)
 
@@ -672,7 +656,6 @@ class Return(ReportingView):
             reason=body.validated_data["reason"],
             field_comments=body.validated_data["field_comments"],
             expected_lock_version=body.validated_data.get("lock_version"),
-            ip=client_ip(request),
         )
         return Response(FilingSerializer(filing).data)
 
@@ -696,7 +679,6 @@ class Reopen(ReportingView):
             actor=request.user,
             reason=body.validated_data["reason"],
             expected_lock_version=body.validated_data.get("lock_version"),
-            ip=client_ip(request),
         )
         return Response(FilingSerializer(filing).data)
 
@@ -721,7 +703,7 @@ class BulkApprove(ReportingView):
             .order_by("pk")
         )
         before = {f.pk: f.status for f in filings}
-        services.bulk_approve(filings=filings, actor=request.user, ip=client_ip(request))
+        services.bulk_approve(filings=filings, actor=request.user)
         after = dict(Filing.objects.filter(pk__in=before).values_list("pk", "status"))
         approved = [
             pk

@@ -51,12 +51,12 @@ from typing import Any
 
 from defusedxml import ElementTree as SafeET
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
+from portal.exports import safe_text
 from reporting import headings, names
 from reporting.definitions import (
     CONTACTS_2022,
@@ -95,25 +95,13 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _UNLOCKED = Protection(locked=False)
 
 _KEYWORDS = re.compile(r"^\s*([^;\s]+)\s*;\s*(\d{4})-(\d{1,2})\s*$")
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- shared helpers -------------------------------------------------------------------------------------
 
 
-def safe_text(value: Any) -> str:
-    """Text for a cell that must never become a formula (CSV/formula injection, OWASP).
-
-    A leading =, +, -, @, tab or CR gets a single-quote prefix; characters XML cannot hold are dropped.
-    """
-    text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
-    if text.startswith(_FORMULA_TRIGGERS):
-        return "'" + text
-    return text
-
-
 def _unquote(text: str) -> str:
-    """Undo `safe_text` on read: a quote protecting a formula trigger is not part of the value."""
+    """Undo `safe_text` (portal.exports) on read: a quote protecting a formula trigger is not part of the value."""
     if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
         return text[1:]
     return text

@@ -24,40 +24,11 @@ from institutions import access
 from institutions.models import Institution
 from outbox import services as outbox
 from portal import bulkdb, clock
+from portal.errors import Conflict, ServiceError, require
 
 from . import events, names, parsing, rules, selectors
 from .definitions import FormDefinition, Layout, definition_for
 from .models import Filing, FilingStatus, FilingVersion, Form, Period, Transition, VersionSource
-
-
-class ServiceError(Exception):
-    """A refusal the user can act on; `message` is Chinese and says what to do."""
-
-    status = 400
-    code = "invalid"
-
-    def __init__(self, message: str, *, code: str | None = None, findings: list | None = None):
-        super().__init__(message)
-        self.message = message
-        self.findings = findings or []
-        if code:
-            self.code = code
-
-
-class Forbidden(ServiceError):
-    status = 403
-    code = "permission_denied"
-
-
-class Conflict(ServiceError):
-    status = 409
-    code = "conflict"
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise Forbidden(message)
-
 
 # --- periods --------------------------------------------------------------------------------
 
@@ -121,11 +92,9 @@ def ensure_campaign_periods(year: int, *, due_on: date) -> list[Period]:
 
 
 @transaction.atomic
-def change_period_window(
-    *, period: Period, actor, due_on: date, closes_on: date | None = None, ip: str | None = None
-) -> Period:
+def change_period_window(*, period: Period, actor, due_on: date, closes_on: date | None = None) -> Period:
     """A PBoC admin moves a period's deadline (e.g. for a public holiday) or closes its window."""
-    _require(access.is_pboc_admin(actor), "只有人民银行管理员可以调整报送期。")
+    require(access.is_pboc_admin(actor), "只有人民银行管理员可以调整报送期。")
     if due_on < period.opens_on:
         raise ServiceError(
             f"截止日 {due_on:%Y-%m-%d} 早于开始报送日 {period.opens_on:%Y-%m-%d}，请重新选择。"
@@ -145,7 +114,6 @@ def change_period_window(
         obj=period,
         summary=f"调整 {period} 报送期",
         changes=changes,
-        ip=ip,
     )
     return period
 
@@ -307,7 +275,6 @@ def save_version(
     expected_lock_version: int | None = None,
     locate=None,
     reading_notes: list[str] | None = None,
-    ip: str | None = None,
 ) -> FilingVersion:
     """Store a new immutable version of the institution's return for the period, with its findings.
 
@@ -319,9 +286,9 @@ def save_version(
             f"{period.get_form_display()}是文件类报送，请上传 PDF 或 Word 文件。", code="not_applicable"
         )
     if source == VersionSource.BULK:
-        _require(access.can_review(actor, institution), "您无权为该机构导入数据。")
+        require(access.can_review(actor, institution), "您无权为该机构导入数据。")
     else:
-        _require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以填报。")
+        require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以填报。")
     if not period.is_open() and source != VersionSource.BULK:
         if period.closes_on is None or clock.today() < period.opens_on:  # set up ahead, not yet open
             raise ServiceError(f"{period} 自 {period.opens_on:%Y-%m-%d} 起接受报送，届时再填报。")
@@ -342,7 +309,7 @@ def save_version(
         upload=upload,
         expected_lock_version=expected_lock_version,
     )
-    return _stored_version(write_versions([item], actor=actor, ip=ip)[0])
+    return _stored_version(write_versions([item], actor=actor)[0])
 
 
 def _stored_version(written: "Written") -> FilingVersion:
@@ -448,9 +415,7 @@ _FILING_FIELDS = [
 ]
 
 
-def write_versions(
-    items: list[NewVersion], *, actor, ip: str | None = None, strict: bool = True
-) -> list[Written]:
+def write_versions(items: list[NewVersion], *, actor, strict: bool = True) -> list[Written]:
     """Store new versions with one write per table, in the caller's transaction (or one of its own): the
     filings created when missing and locked (select_for_update), each version numbered after its filing's
     last, its file saved, the filing pointed at it (a 已退回 filing back to 草稿, "退回后重新报送"), then each
@@ -472,7 +437,7 @@ def write_versions(
             .values_list("filing", "n")
         )
         ids = iter(bulkdb.next_ids(FilingVersion, len(items)))
-        rows = _Rows(actor=actor, ip=ip)
+        rows = _Rows(actor=actor)
         written = []
         for item in items:
             filing = filings[(item.institution.pk, item.period.pk)]
@@ -511,8 +476,8 @@ def _refusal(item: NewVersion, filing: "_Locked", *, strict: bool) -> str:
 class _Rows:
     """The rows `write_versions` writes, collected item by item, then written with one statement per table."""
 
-    def __init__(self, *, actor, ip):
-        self.actor, self.ip, self.now = actor, ip, timezone.now()
+    def __init__(self, *, actor):
+        self.actor, self.now = actor, timezone.now()
         self.versions, self.transitions, self.entries = [], [], []
         self.filings: dict[int, tuple] = {}
 
@@ -631,7 +596,6 @@ class _Rows:
             institution_id=item.institution.pk,
             summary=summary,
             changes=changes,
-            ip=self.ip,
             at=at,
         )
 
@@ -728,7 +692,6 @@ def _record_step(
     summary: str,
     changes: dict,
     fields=(),
-    ip=None,
     notify: str | None = None,
 ) -> None:
     """The end of every workflow step: bump the revision, save, audit, and queue the follow-up on commit."""
@@ -741,7 +704,6 @@ def _record_step(
         institution=filing.institution,
         summary=summary,
         changes=changes,
-        ip=ip,
     )
     if notify:
         from . import tasks
@@ -753,11 +715,11 @@ def _record_step(
 
 @transaction.atomic
 def submit(
-    *, filing: Filing, actor, confirm: bool, expected_lock_version: int | None = None, ip=None
+    *, filing: Filing, actor, confirm: bool, expected_lock_version: int | None = None
 ) -> FilingVersion:
     """草稿 → 已提交, by the bank's signer, only with no errors and every warning explained."""
     filing = _lock(filing)
-    _require(access.can_submit(actor, filing.institution), "只有本机构的分管领导（签批人）可以提交报表。")
+    require(access.can_submit(actor, filing.institution), "只有本机构的分管领导（签批人）可以提交报表。")
     _check_expected(filing, expected_lock_version)
     if filing.status != FilingStatus.DRAFT:
         raise Conflict(f"{filing} 当前状态为“{filing.get_status_display()}”，不能提交。")
@@ -772,13 +734,13 @@ def submit(
     found = [rules.Finding.from_dict(d) for d in version.findings]
     errors = [f for f in found if f.severity == "error"]
     if errors:
-        raise ServiceError(f"还有 {len(errors)} 个错误，请修改后再提交。", code="has_errors", findings=errors)
+        raise ServiceError(f"还有 {len(errors)} 个错误，请修改后再提交。", code="has_errors", details=errors)
     missing = rules.unexplained(found, version.explanations)
     if missing:
         raise ServiceError(
             f"还有 {len(missing)} 条预警没有说明，请逐条填写说明后再提交。",
             code="unexplained",
-            findings=missing,
+            details=missing,
         )
     if not confirm:
         raise ServiceError("请勾选确认声明后再提交。", code="attestation")
@@ -798,7 +760,6 @@ def submit(
         summary=f"{filing} 提交第 {version.number} 版，回执 {version.receipt_no}",
         changes={"status": [FilingStatus.DRAFT, FilingStatus.SUBMITTED]},
         fields=["submitted_at", "first_submitted_at"],
-        ip=ip,
         notify=FilingStatus.SUBMITTED,
     )
     return version
@@ -806,7 +767,7 @@ def submit(
 
 def _review(filing: Filing, actor, expected_lock_version, allowed_from: str) -> Filing:
     filing = _lock(filing)
-    _require(access.can_review(actor, filing.institution), "您无权审核该机构的报表。")
+    require(access.can_review(actor, filing.institution), "您无权审核该机构的报表。")
     _check_expected(filing, expected_lock_version)
     if filing.status != allowed_from:
         raise Conflict(
@@ -817,7 +778,7 @@ def _review(filing: Filing, actor, expected_lock_version, allowed_from: str) -> 
 
 
 @transaction.atomic
-def approve(*, filing: Filing, actor, expected_lock_version: int | None = None, ip=None) -> Filing:
+def approve(*, filing: Filing, actor, expected_lock_version: int | None = None) -> Filing:
     """已提交 → 已通过: the month's sheet is locked."""
     filing = _review(filing, actor, expected_lock_version, FilingStatus.SUBMITTED)
     _transition(filing, to=FilingStatus.APPROVED, actor=actor)
@@ -838,7 +799,6 @@ def approve(*, filing: Filing, actor, expected_lock_version: int | None = None, 
         summary=f"{filing} 审核通过（第 {filing.current_version.number} 版）",
         changes={"status": [FilingStatus.SUBMITTED, FilingStatus.APPROVED]},
         fields=["approved_at"],
-        ip=ip,
         notify=FilingStatus.APPROVED,
     )
     return filing
@@ -852,7 +812,6 @@ def return_filing(
     reason: str,
     field_comments: dict[str, str] | None = None,
     expected_lock_version=None,
-    ip=None,
 ) -> Filing:
     """已提交 → 已退回, with the officer's reason and optional per-field comments."""
     reason = (reason or "").strip()
@@ -874,14 +833,13 @@ def return_filing(
             "reason": reason,
             "comments": comments,
         },
-        ip=ip,
         notify=FilingStatus.RETURNED,
     )
     return filing
 
 
 @transaction.atomic
-def reopen(*, filing: Filing, actor, reason: str, expected_lock_version=None, ip=None) -> Filing:
+def reopen(*, filing: Filing, actor, reason: str, expected_lock_version=None) -> Filing:
     """已通过 → 已退回: an officer reopens an approved sheet, only with a reason."""
     reason = (reason or "").strip()
     if not reason:
@@ -896,15 +854,14 @@ def reopen(*, filing: Filing, actor, reason: str, expected_lock_version=None, ip
         summary=f"{filing} 重新打开：{reason}",
         changes={"status": [FilingStatus.APPROVED, FilingStatus.RETURNED], "reason": reason},
         fields=["approved_at"],
-        ip=ip,
         notify=FilingStatus.RETURNED,
     )
     return filing
 
 
-def bulk_approve(*, filings, actor, ip=None) -> dict[str, int]:
+def bulk_approve(*, filings, actor) -> dict[str, int]:
     """Approve every clean submission (no findings at all) among `filings`; others are left for review."""
-    _require(access.is_pboc(actor), "只有人民银行经办可以批量审核。")
+    require(access.is_pboc(actor), "只有人民银行经办可以批量审核。")
     approved = skipped = 0
     for filing in filings:
         version = filing.current_version
@@ -912,14 +869,14 @@ def bulk_approve(*, filings, actor, ip=None) -> dict[str, int]:
             skipped += 1
             continue
         try:
-            approve(filing=filing, actor=actor, ip=ip)
+            approve(filing=filing, actor=actor)
             approved += 1
         except (Conflict, ServiceError):
             skipped += 1
     return {"approved": approved, "skipped": skipped}
 
 
-def record_rejected_upload(*, actor, institution, period, filename: str, sha256: str, message: str, ip=None):
+def record_rejected_upload(*, actor, institution, period, filename: str, sha256: str, message: str):
     """A refused file leaves only this trace: who tried what, and why it was refused."""
     audit.record(
         actor=actor,
@@ -927,13 +884,10 @@ def record_rejected_upload(*, actor, institution, period, filename: str, sha256:
         institution=institution,
         summary=f"上传被拒绝：{filename[:80]}（{period}）：{message}"[:300],
         changes={"filename": filename[:255], "sha256": sha256, "message": message},
-        ip=ip,
     )
 
 
-def start_import(
-    *, actor, data: bytes, filename: str, size: int | None = None, sha256: str | None = None, ip=None
-):
+def start_import(*, actor, data: bytes, filename: str, size: int | None = None, sha256: str | None = None):
     """An officer's bulk workbook: checked as a file and as our bulk template now (so a wrong file never
     becomes a job), processed row by row by a Celery task."""
     from django.conf import settings
@@ -942,7 +896,7 @@ def start_import(
     from .models import ImportJob
     from .uploads import UploadRejected, inspect_workbook
 
-    _require(access.is_pboc(actor), "只有人民银行经办或管理员可以批量导入。")
+    require(access.is_pboc(actor), "只有人民银行经办或管理员可以批量导入。")
     upload = Upload(data, filename)
     try:
         inspect_workbook(data, filename, settings.UPLOAD_MAX_BYTES, size=size)
@@ -953,14 +907,13 @@ def start_import(
             action="import.rejected",
             summary=f"批量导入文件被拒绝：{filename[:80]}：{exc.message}"[:300],
             changes={"filename": filename[:255], "sha256": sha256 or upload.sha256, "message": exc.message},
-            ip=ip,
         )
         raise ServiceError(exc.message, code=exc.code) from None
     with transaction.atomic():
         job = ImportJob(created_by=actor, upload_name=filename[:255], upload_sha256=upload.sha256)
         job.upload.save(f"bulk-{upload.sha256[:16]}.xlsx", ContentFile(data), save=False)
         job.save()
-        audit.record(actor=actor, action="import.start", obj=job, summary=f"批量导入 {filename[:80]}", ip=ip)
+        audit.record(actor=actor, action="import.start", obj=job, summary=f"批量导入 {filename[:80]}")
         outbox.enqueue(tasks.run_import, job.pk)
     return job
 
@@ -1015,13 +968,13 @@ def _own_row(sheet, institution: Institution):
     return sheet.select(filled[0] if filled else unnamed[0])
 
 
-def urge(*, period: Period, actor, ip=None) -> list[Institution]:
+def urge(*, period: Period, actor) -> list[Institution]:
     """An officer's 催报 for a period: every institution of the officer's jurisdiction whose return is not
     submitted or approved is e-mailed (with the link to its sheet; the officer gets a copy) — sent after the
     step commits, through the outbox, and recorded as Reminder rows by the task that sends them."""
     from . import tasks
 
-    _require(access.is_pboc(actor), "只有人民银行经办或管理员可以催报。")
+    require(access.is_pboc(actor), "只有人民银行经办或管理员可以催报。")
     done = Filing.objects.filter(
         period=period, status__in=[FilingStatus.SUBMITTED, FilingStatus.APPROVED]
     ).values_list("institution_id", flat=True)
@@ -1041,20 +994,19 @@ def urge(*, period: Period, actor, ip=None) -> list[Institution]:
             action="period.urge",
             summary=f"催报 {period} {period.get_form_display()}：{len(pending)} 家机构"[:300],
             changes={"period": period.pk, "institutions": [i.code for i in pending]},
-            ip=ip,
         )
         outbox.enqueue(tasks.send_urge, period.pk, actor.pk, [i.pk for i in pending])
     return pending
 
 
-def confirm_import(*, job, actor, replace: list[str], reason: str, approve: bool, ip=None):
+def confirm_import(*, job, actor, replace: list[str], reason: str, approve: bool):
     """The officer's decision on a previewed bulk import: which banks' own drafts or returned sheets to
     replace (a reason is required for any), and whether to approve the stored rows on the banks' behalf.
     Refused when the filings concerned changed since the preview was made: the officer previews again."""
     from . import bulk, tasks
     from .models import ImportJob
 
-    _require(access.is_pboc(actor) and job.created_by_id == actor.pk, "只有发起导入的人民银行经办可以确认。")
+    require(access.is_pboc(actor) and job.created_by_id == actor.pk, "只有发起导入的人民银行经办可以确认。")
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status != ImportJob.Status.READY:
@@ -1093,18 +1045,17 @@ def confirm_import(*, job, actor, replace: list[str], reason: str, approve: bool
             summary=f"确认批量导入 {job.upload_name[:80]}：替换 {len(chosen)} 张机构报表，"
             + ("导入后审核通过" if approve else "导入为草稿，由机构提交"),
             changes={"replace": chosen, "reason": reason, "approve": bool(approve)},
-            ip=ip,
         )
         outbox.enqueue(tasks.run_import, job.pk)
     return job
 
 
-def preview_again(*, job, actor, ip=None):
+def preview_again(*, job, actor):
     """Make the preview anew (the filings changed since it was made)."""
     from . import tasks
     from .models import ImportJob
 
-    _require(
+    require(
         access.is_pboc(actor) and job.created_by_id == actor.pk, "只有发起导入的人民银行经办可以重新预览。"
     )
     with transaction.atomic():
@@ -1114,7 +1065,7 @@ def preview_again(*, job, actor, ip=None):
         job.result, job.status, job.processed, job.finished_at = {}, ImportJob.Status.QUEUED, 0, None
         job.save(update_fields=["result", "status", "processed", "finished_at"])
         audit.record(
-            actor=actor, action="import.preview", obj=job, summary=f"重新预览 {job.upload_name[:80]}", ip=ip
+            actor=actor, action="import.preview", obj=job, summary=f"重新预览 {job.upload_name[:80]}"
         )
         outbox.enqueue(tasks.run_import, job.pk)
     return job
@@ -1198,7 +1149,6 @@ def save_workbook(
     sha256: str | None = None,
     size: int | None = None,
     expected_lock_version: int | None = None,
-    ip: str | None = None,
 ) -> FilingVersion:
     """A bank's filled 附件4 template, from the browser or the API: checked as a file, matched to the
     institution and period, then stored like any other version with findings located by cell.
@@ -1208,7 +1158,7 @@ def save_workbook(
     from . import excel
     from .uploads import UploadRejected, inspect_workbook
 
-    _require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以上传。")
+    require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以上传。")
     try:
         inspect_workbook(data, filename, settings.UPLOAD_MAX_BYTES, size=size)
         definition = definition_for(period.form, period.year)
@@ -1229,7 +1179,6 @@ def save_workbook(
             filename=filename,
             sha256=sha256 or Upload(data, filename).sha256,
             message=exc.message,
-            ip=ip,
         )
         raise ServiceError(exc.message, code=exc.code) from None
     return save_version(
@@ -1242,7 +1191,6 @@ def save_workbook(
         expected_lock_version=expected_lock_version,
         locate=lambda code: f"{sheet.sheet}!{sheet.cells[code]}",
         reading_notes=list(sheet.notes),
-        ip=ip,
     )
 
 
@@ -1263,7 +1211,6 @@ def save_document(
     size: int | None = None,
     expected_lock_version: int | None = None,
     source: str = VersionSource.WEB,
-    ip: str | None = None,
 ) -> FilingVersion:
     """A document return (工作方案, 经验做法): a PDF or DOCX, its type checked by content, stored as a new
     version with its SHA-256. A refused file leaves only the audit entry of the attempt."""
@@ -1271,7 +1218,7 @@ def save_document(
 
     from .uploads import UploadRejected, inspect_document
 
-    _require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以上传。")
+    require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以上传。")
     definition = definition_for(period.form, period.year)
     if definition.layout != Layout.DOCUMENT:
         raise ServiceError(f"{period.get_form_display()}不是文件类报送，请填写表格。", code="not_a_document")
@@ -1286,7 +1233,6 @@ def save_document(
             filename=filename,
             sha256=sha256 or upload.sha256,
             message=exc.message,
-            ip=ip,
         )
         raise ServiceError(exc.message, code=exc.code) from None
     if not period.is_open():
@@ -1303,4 +1249,4 @@ def save_document(
         summary="{filing} 上传第 {number} 版文件 " + filename[:60].replace("{", "{{").replace("}", "}}"),
         changes={"sha256": upload.sha256, "type": kind},
     )
-    return _stored_version(write_versions([item], actor=actor, ip=ip)[0])
+    return _stored_version(write_versions([item], actor=actor)[0])

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST, require_safe
 from audit import services as audit
 from institutions import access
 from institutions.models import EvaluationGroup
-from institutions.views import client_ip
+from portal.errors import Forbidden, ServiceError
 
 from . import bulk, excel, parsing, rules, selectors, services
 from .definitions import Layout, definition_for
@@ -54,16 +54,16 @@ def _valid(form_class, request, **kwargs) -> dict:
     """The action's input, checked: a refusal is the form's first message, shown as a service's would be."""
     form = form_class(request.POST, request.FILES, **kwargs)
     if not form.is_valid():
-        raise services.ServiceError(first_error(form))
+        raise ServiceError(first_error(form))
     return form.cleaned_data
 
 
-def _fail(request, exc: services.ServiceError) -> None:
-    if isinstance(exc, services.Forbidden):
+def _fail(request, exc: ServiceError) -> None:
+    if isinstance(exc, Forbidden):
         # a refusal of the role, not of the input: the 403 page with the service's reason, as the API answers
         raise PermissionDenied(exc.message) from exc
     messages.error(request, exc.message)
-    for finding in exc.findings[:10]:
+    for finding in exc.details[:10]:
         messages.error(request, f"{finding.location}：{finding.message}")
 
 
@@ -109,9 +109,8 @@ def _save_sheet(request, institution, period, definition) -> dict | None:
             source=VersionSource.WEB,
             explanations=data["explanations"],
             expected_lock_version=data["expected_lock_version"],
-            ip=client_ip(request),
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         _fail(request, exc)
         return data["raw"]
     messages.success(
@@ -322,9 +321,8 @@ def upload(request, institution_id, period_id):
             filename=file.name,
             sha256=received.sha256,
             size=received.size,
-            ip=client_ip(request),
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         messages.error(request, f"上传失败：{exc.message}")
     else:
         messages.success(
@@ -344,7 +342,7 @@ def _act(request, institution_id, period_id, action, capability):
         return redirect(_sheet_url(institution, period))
     try:
         note = action(filing)
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         _fail(request, exc)
     else:
         messages.success(request, note)
@@ -361,7 +359,6 @@ def submit(request, institution_id, period_id):
             actor=request.user,
             confirm=data["confirm"],
             expected_lock_version=data["lock_version"],
-            ip=client_ip(request),
         )
         return f"已提交，回执编号 {version.receipt_no}。"
 
@@ -377,7 +374,6 @@ def approve(request, institution_id, period_id):
             filing=filing,
             actor=request.user,
             expected_lock_version=data["lock_version"],
-            ip=client_ip(request),
         )
         return f"{filing} 已审核通过。"
 
@@ -395,7 +391,6 @@ def return_view(request, institution_id, period_id):
             reason=data["reason"],
             field_comments=data["field_comments"],
             expected_lock_version=data["lock_version"],
-            ip=client_ip(request),
         )
         return f"{filing} 已退回。"
 
@@ -412,7 +407,6 @@ def reopen(request, institution_id, period_id):
             actor=request.user,
             reason=data["reason"],
             expected_lock_version=data["lock_version"],
-            ip=client_ip(request),
         )
         return f"{filing} 已重新打开，等待机构更正。"
 
@@ -579,7 +573,7 @@ def bulk_approve(request):
     form.is_valid()  # nothing in it can be refused: unreadable ids are left out
     data = form.cleaned_data
     filings = selectors.filings_for_user(request.user).filter(pk__in=data["filing"])
-    result = services.bulk_approve(filings=filings, actor=request.user, ip=client_ip(request))
+    result = services.bulk_approve(filings=filings, actor=request.user)
     messages.success(
         request,
         f"批量审核通过 {result['approved']} 张，跳过 {result['skipped']} 张（有预警或状态已变化的需逐张审核）。",
@@ -616,9 +610,8 @@ def _start_import(request) -> ImportJob | None:
             filename=file.name,
             size=received.size,
             sha256=received.sha256,
-            ip=client_ip(request),
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         _fail(request, exc)
         return None
 
@@ -684,9 +677,8 @@ def job_confirm(request, job_id):
             replace=data["replace"],
             reason=data["reason"],
             approve=data["approve"],
-            ip=client_ip(request),
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         _fail(request, exc)
     else:
         messages.success(request, "已确认，正在导入。")
@@ -700,8 +692,8 @@ def urge(request, period_id):
     access.require(access.is_pboc(request.user), "只有人民银行经办或管理员可以催报。")
     period = get_object_or_404(Period, pk=period_id)
     try:
-        pending = services.urge(period=period, actor=request.user, ip=client_ip(request))
-    except services.ServiceError as exc:
+        pending = services.urge(period=period, actor=request.user)
+    except ServiceError as exc:
         _fail(request, exc)
     else:
         names = "、".join(i.short_name for i in pending[:8]) + (" 等" if len(pending) > 8 else "")
@@ -734,8 +726,8 @@ def reminders(request):
 def job_preview_again(request, job_id):
     j = _job_for(request, job_id)
     try:
-        services.preview_again(job=j, actor=request.user, ip=client_ip(request))
-    except services.ServiceError as exc:
+        services.preview_again(job=j, actor=request.user)
+    except ServiceError as exc:
         _fail(request, exc)
     return redirect("reporting:job", job_id=j.pk)
 
@@ -781,9 +773,8 @@ def document_upload(request, institution_id, period_id):
             sha256=received.sha256,
             size=received.size,
             expected_lock_version=form.cleaned_data["lock_version"],
-            ip=client_ip(request),
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         messages.error(request, f"上传失败：{exc.message}")
     else:
         messages.success(request, f"已上传第 {version.number} 版文件：{version.upload_name}")

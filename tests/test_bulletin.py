@@ -21,6 +21,7 @@ from indicators import bulletin as composer
 from indicators import selectors, services
 from indicators.models import Bulletin, BulletinNotice, SupervisionAction
 from institutions.models import Contact, ContactRole
+from portal.errors import ServiceError
 from tests.worlds import pdftotext
 
 MARCH = "?period=2022-03"
@@ -174,7 +175,7 @@ def test_edits_are_saved_audited_and_publishing_twice_makes_a_new_version(
     client.post(reverse("indicators:bulletin_save", args=[march.pk]), {"p-next": "改写"})
     march.refresh_from_db()
     assert march.paragraphs[-1]["text"] == "下一步，对进度滞后的机构逐一约谈。"
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         services.publish_bulletin(actor=world["officer_branch"], bulletin=march)
 
     second = generate(world["officer_branch"], capture=django_capture_on_commit_callbacks)
@@ -187,7 +188,7 @@ def test_edits_are_saved_audited_and_publishing_twice_makes_a_new_version(
 
 
 def test_an_empty_paragraph_is_refused(world, march):
-    with pytest.raises(services.ServiceError, match="不能为空"):
+    with pytest.raises(ServiceError, match="不能为空"):
         services.save_bulletin_text(actor=world["officer_branch"], bulletin=march, texts={"overview": "  "})
 
 
@@ -301,7 +302,7 @@ def test_a_notice_is_mailed_to_the_institutions_contacts_with_only_its_own_figur
 
 
 def test_only_a_notice_may_be_mailed(world, march):
-    with pytest.raises(services.ServiceError, match="只有“通报”"):
+    with pytest.raises(ServiceError, match="只有“通报”"):
         services.supervise_from_bulletin(
             actor=world["officer_branch"],
             bulletin=march,

@@ -10,6 +10,7 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from indicators import campaigns
 from indicators.models import Target
+from portal.errors import Forbidden, ServiceError
 from reporting import services
 from reporting.models import Form, Period
 
@@ -93,7 +94,7 @@ def test_the_admin_sets_up_2023_with_targets_and_2022_stays_as_it_was(
 
 
 def test_only_an_admin_sets_up_a_campaign_and_bad_input_is_refused(campaign_2022, users, client_for):
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         campaigns.set_up_campaign(actor=users["officer_in"], plan=campaigns.plan_campaign(year=2023))
     assert client_for("officer_in").get(reverse("indicators:campaign")).status_code == 403
     page = (
@@ -102,7 +103,7 @@ def test_only_an_admin_sets_up_a_campaign_and_bad_input_is_refused(campaign_2022
         .content.decode()
     )
     assert "报送截止日应为次月 1–28 日" in page and not Period.objects.filter(year=2023).exists()
-    with pytest.raises(services.ServiceError, match="不是数值"):
+    with pytest.raises(ServiceError, match="不是数值"):
         campaigns.parse_targets({"target:loan_increase_ytd": "很多"})
 
 
@@ -110,7 +111,7 @@ def test_a_period_set_up_ahead_refuses_a_filing_until_it_opens(campaign_2022, us
     time_machine.move_to("2023-01-10 10:00 +08:00")
     campaigns.set_up_campaign(actor=users["pboc_admin"], plan=campaigns.plan_campaign(year=2023))
     march = Period.objects.get(year=2023, form=Form.MONITORING, month=3)
-    with pytest.raises(services.ServiceError, match="自 2023-04-01 起接受报送"):
+    with pytest.raises(ServiceError, match="自 2023-04-01 起接受报送"):
         services.save_version(
             institution=master["A"], period=march, actor=users["filer_a"], raw=sheet_values(), source="web"
         )

@@ -12,6 +12,7 @@ import pytest
 
 from evaluation import grading, reference, selectors, services
 from evaluation.models import Evaluation, InputSource, ItemInput, Result, Status
+from portal.errors import ServiceError
 from tests.worlds import CSV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,7 +133,7 @@ def test_loading_the_reference_publishes_it_with_the_published_figures(db, maste
 
 def test_the_reference_is_refused_when_an_institution_is_unknown(db, master, tmp_path):
     path = perturbed(tmp_path, "恒丰银行", "机构", "某某银行")
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.load_reference(path=path)
     assert "某某银行" in caught.value.message
     assert not Evaluation.objects.exists()

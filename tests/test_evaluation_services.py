@@ -23,6 +23,7 @@ from evaluation.models import (
     Status,
 )
 from institutions.models import Institution
+from portal.errors import Conflict, Forbidden, ServiceError
 from reporting.demo import demo_pdf
 from tests.worlds import put_indicators, score_all
 
@@ -69,9 +70,9 @@ def test_a_new_evaluation_has_the_2021_scheme_and_the_three_groups(evaluation):
 
 
 def test_only_an_admin_creates_and_only_one_per_year(evaluation, users, master):
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.create_evaluation(actor=users["officer_branch"], year=2023, jurisdiction=master["branch"])
-    with pytest.raises(services.Conflict) as caught:
+    with pytest.raises(Conflict) as caught:
         services.create_evaluation(actor=users["pboc_admin"], year=2022, jurisdiction=master["branch"])
     assert "已存在" in caught.value.message
 
@@ -110,7 +111,7 @@ def test_an_officer_scores_an_item_with_a_comment_and_the_change_is_audited(eval
     ],
 )
 def test_a_score_out_of_bounds_is_refused_with_a_message(evaluation, users, master, value, message):
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.score(
             actor=users["officer_in"],
             evaluation=evaluation,
@@ -136,7 +137,7 @@ def test_scoring_by_sub_criteria_adds_them_up_and_checks_each(evaluation, users,
         "timeliness": "4.00",
         "channels": "2.00",
     }
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.score(
             actor=users["officer_in"],
             evaluation=evaluation,
@@ -146,7 +147,7 @@ def test_scoring_by_sub_criteria_adds_them_up_and_checks_each(evaluation, users,
             expected_lock_version=1,
         )
     assert "“受理回告清单—逐笔回告”的得分 9.00 超出范围：应在 0 到 8 分之间" in caught.value.message
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.score(
             actor=users["officer_in"],
             evaluation=evaluation,
@@ -160,7 +161,7 @@ def test_scoring_by_sub_criteria_adds_them_up_and_checks_each(evaluation, users,
 
 @pytest.mark.parametrize("who", ["officer_out", "filer_a", "signer_b"])
 def test_only_officers_who_follow_the_institution_score_it(evaluation, users, master, who):
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.score(
             actor=users[who],
             evaluation=evaluation,
@@ -171,7 +172,7 @@ def test_only_officers_who_follow_the_institution_score_it(evaluation, users, ma
 
 
 def test_officer_in_cannot_score_a_bank_followed_by_another_office(evaluation, users, master):
-    with pytest.raises(services.Forbidden) as caught:
+    with pytest.raises(Forbidden) as caught:
         services.score(
             actor=users["officer_in"],
             evaluation=evaluation,
@@ -193,7 +194,7 @@ def test_two_officers_cannot_silently_overwrite_each_other(evaluation, users, ma
         value="18",
         expected_lock_version=0,
     )
-    with pytest.raises(services.Conflict) as caught:
+    with pytest.raises(Conflict) as caught:
         services.score(
             actor=users["officer_branch"],
             evaluation=evaluation,
@@ -217,7 +218,7 @@ def test_two_officers_cannot_silently_overwrite_each_other(evaluation, users, ma
 
 
 def test_a_quantitative_item_cannot_be_scored_by_hand(evaluation, users, master):
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.score(
             actor=users["officer_in"],
             evaluation=evaluation,
@@ -239,7 +240,7 @@ def test_fetch_reads_the_stored_indicator_and_names_institutions_without_data(ev
     snapshot = ItemInput.objects.get(evaluation=evaluation, institution=icbc, item__code="growth_ytd")
     assert snapshot.value == D("0.11") and snapshot.source == InputSource.INDICATOR
     score_all(evaluation, users["officer_branch"])
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.publish(actor=users["pboc_admin"], evaluation=evaluation)
     assert (
         "湖北银行的“普惠小微贷款比年初增长”没有指标值（2022年12月监测表未报送），无法计算定量得分"
@@ -257,7 +258,7 @@ def test_an_indicator_never_computed_is_named_too(evaluation, users):
 
 def test_publishing_with_an_unscored_item_writes_nothing(ready, users, master):
     QualitativeScore.objects.filter(institution=master["B"], item__code="exemption").delete()
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.publish(actor=users["pboc_admin"], evaluation=ready)
     assert caught.value.message.startswith(f"{ready} 不能发布：湖北银行的“尽职免责清单”尚未评分")
     assert not Result.objects.exists() and Evaluation.objects.get(pk=ready.pk).status == Status.DRAFT
@@ -275,7 +276,7 @@ def test_weights_that_do_not_add_up_are_refused_and_nothing_is_saved(evaluation,
         )
         for i in evaluation.items.all()
     }
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.update_scheme(
             actor=users["pboc_admin"],
             evaluation=evaluation,
@@ -289,7 +290,7 @@ def test_weights_that_do_not_add_up_are_refused_and_nothing_is_saved(evaluation,
 
 def test_a_group_with_no_members_stops_publishing(ready, users):
     PeerGroup.objects.create(evaluation=ready, code="G4", name="第4组", order=4)
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.publish(actor=users["pboc_admin"], evaluation=ready)
     assert "第4组没有参评机构" in caught.value.message
 
@@ -298,14 +299,14 @@ def test_moving_a_member_changes_its_group(evaluation, users, master):
     g1 = evaluation.groups.get(code="G1")
     services.move_member(actor=users["pboc_admin"], evaluation=evaluation, institution=master["B"], group=g1)
     assert Member.objects.get(evaluation=evaluation, institution=master["B"]).group == g1
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.move_member(
             actor=users["officer_branch"], evaluation=evaluation, institution=master["B"], group=None
         )
 
 
 def test_a_stale_scheme_form_is_a_conflict(evaluation, users):
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.update_scheme(
             actor=users["pboc_admin"],
             evaluation=evaluation,
@@ -333,7 +334,7 @@ def test_publishing_freezes_unrounded_scores_and_locks_everything(ready, users, 
     assert "24 家机构" in audit.summary
 
     item = items(ready)["authorization"]
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.score(
             actor=users["officer_in"],
             evaluation=ready,
@@ -343,7 +344,7 @@ def test_publishing_freezes_unrounded_scores_and_locks_everything(ready, users, 
             expected_lock_version=1,
         )
     assert "已发布，评分已锁定" in caught.value.message
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         services.update_scheme(
             actor=users["pboc_admin"],
             evaluation=ready,
@@ -351,7 +352,7 @@ def test_publishing_freezes_unrounded_scores_and_locks_everything(ready, users, 
             grading_method="absolute",
             thresholds=(1, 1, 1),
         )
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         services.override_grade(
             actor=users["officer_in"],
             evaluation=ready,
@@ -359,11 +360,11 @@ def test_publishing_freezes_unrounded_scores_and_locks_everything(ready, users, 
             grade="good",
             reason="调整一下",
         )
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         services.fetch_inputs(actor=users["pboc_admin"], evaluation=ready)
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         services.publish(actor=users["pboc_admin"], evaluation=ready)
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         services.add_evidence(
             actor=users["filer_a"],
             evaluation=ready,
@@ -374,7 +375,7 @@ def test_publishing_freezes_unrounded_scores_and_locks_everything(ready, users, 
 
 
 def test_only_an_admin_publishes(ready, users):
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.publish(actor=users["officer_branch"], evaluation=ready)
 
 
@@ -382,7 +383,7 @@ def test_only_an_admin_publishes(ready, users):
 
 
 def test_an_override_needs_a_reason_and_travels_with_the_grade(ready, users, master):
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.override_grade(
             actor=users["officer_in"],
             evaluation=ready,
@@ -443,7 +444,7 @@ def test_a_bank_files_its_lists_checked_by_content(evaluation, users, master):
     )
     assert item.file_type == "pdf" and item.file_name == "授权清单.pdf" and len(item.file_sha256) == 64
     assert AuditEntry.objects.filter(action="evaluation.evidence", institution=master["A"]).exists()
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.add_evidence(
             actor=users["filer_a"],
             evaluation=evaluation,
@@ -453,7 +454,7 @@ def test_a_bank_files_its_lists_checked_by_content(evaluation, users, master):
             filename="授信清单.pdf",
         )
     assert caught.value.message.startswith("D105") and "授信清单.pdf" in caught.value.message
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.add_evidence(
             actor=users["filer_a"],
             evaluation=evaluation,
@@ -466,7 +467,7 @@ def test_a_bank_files_its_lists_checked_by_content(evaluation, users, master):
 
 
 def test_a_bank_files_only_for_itself(evaluation, users, master):
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.add_evidence(
             actor=users["filer_b"],
             evaluation=evaluation,
@@ -474,7 +475,7 @@ def test_a_bank_files_only_for_itself(evaluation, users, master):
             kind=ListKind.CREDIT,
             link="https://example.com/list",
         )
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.add_evidence(
             actor=users["officer_in"],
             evaluation=evaluation,
@@ -494,7 +495,7 @@ def test_outlet_coverage_is_checked_and_locked_optimistically(evaluation, users,
         channels="网点公告栏、官网",
     )
     assert row.coverage == D("0.99")
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.save_disclosure(
             actor=users["filer_a"],
             evaluation=evaluation,
@@ -504,7 +505,7 @@ def test_outlet_coverage_is_checked_and_locked_optimistically(evaluation, users,
             expected_lock_version=1,
         )
     assert "大于网点总数" in caught.value.message
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.save_disclosure(
             actor=users["signer_a"],
             evaluation=evaluation,
@@ -573,7 +574,7 @@ def test_a_what_if_copies_the_published_scheme_compares_and_replaces_it_on_publi
     assert [r.total for r in selectors.results(ready).rows] == [r.total for r in published.rows]
     assert items(ready)["growth_ytd"].method == scoring.LINEAR
 
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.score(
             actor=users["officer_in"],
             evaluation=draft,
@@ -595,7 +596,7 @@ def test_a_what_if_copies_the_published_scheme_compares_and_replaces_it_on_publi
 
 
 def test_a_what_if_starts_only_from_a_published_evaluation(evaluation, users):
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.start_what_if(actor=users["pboc_admin"], evaluation=evaluation)
     assert "尚未发布" in caught.value.message
 
@@ -606,7 +607,7 @@ def test_a_stale_what_if_cannot_replace_a_newer_publication(ready, users):
     first = services.start_what_if(actor=admin, evaluation=ready)
     second = services.start_what_if(actor=admin, evaluation=ready)
     services.publish(actor=admin, evaluation=first)
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.publish(actor=admin, evaluation=second)
     assert Evaluation.objects.get(pk=second.pk).status == Status.DRAFT
 

@@ -10,6 +10,7 @@ from io import BytesIO
 import openpyxl
 import pytest
 
+from portal import exports
 from reporting import excel
 from reporting.definitions import MONITORING_2022 as D
 from reporting.uploads import CFB_MAGIC, UploadRejected, inspect_workbook, sha256
@@ -753,12 +754,12 @@ def test_bulk_read_of_4500_rows_reads_every_row():
 
 
 def test_safe_text_neutralises_formula_triggers_only():
-    assert excel.safe_text("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
+    assert exports.safe_text("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
     for text in ("+1", "-1", "@SUM(A1)", "\tx"):
-        assert excel.safe_text(text) == "'" + text
-    assert excel.safe_text("贷款余额为负") == "贷款余额为负"
-    assert excel.safe_text(None) == ""
-    assert excel.safe_text("a\x01b") == "ab"
+        assert exports.safe_text(text) == "'" + text
+    assert exports.safe_text("贷款余额为负") == "贷款余额为负"
+    assert exports.safe_text(None) == ""
+    assert exports.safe_text("a\x01b") == "ab"
 
 
 def test_findings_report_groups_errors_first_counts_them_and_neutralises_user_text():

@@ -32,6 +32,7 @@ from evaluation.models import ItemKind, Member, ReportJob
 from indicators import services as indicator_services
 from indicators.models import Target
 from institutions.models import Institution, User
+from portal.errors import ServiceError
 from reporting import services as reporting_services
 from reporting.demo import demo_pdf
 from reporting.models import Form, Period, VersionSource
@@ -171,7 +172,7 @@ def world(master, users, settings, tmp_path):
     )
     current = save({**sheet, "new_loans": HYPERLINK, "fee_relief": AT}, explanations)
     assert {f["rule"] for f in current.findings} >= {"E102"}
-    with pytest.raises(reporting_services.ServiceError):
+    with pytest.raises(ServiceError):
         reporting_services.save_workbook(
             institution=A, period=april, actor=filer, data=b"not a workbook", filename=f"{AT}.xlsx"
         )

@@ -6,7 +6,7 @@ import pytest
 from audit.models import AuditEntry
 from institutions import access
 from institutions.models import Role
-from reporting import services
+from portal.errors import ServiceError
 from reporting.models import FilingStatus, Form, Transition
 from tests.factories import (
     PASSWORD,
@@ -71,7 +71,7 @@ def test_warnings_are_explained_so_the_filing_can_be_submitted(master, users):
 
 
 def test_a_filing_with_errors_can_only_be_a_draft(master, users):
-    with pytest.raises(services.ServiceError, match="错误"):
+    with pytest.raises(ServiceError, match="错误"):
         FilingFactory(institution=master["A"], values=sheet_values(credit_loan_balance="150"))
     draft = FilingFactory(
         institution=master["A"], values=sheet_values(credit_loan_balance="150"), status="draft"

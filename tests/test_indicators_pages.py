@@ -17,6 +17,7 @@ from indicators import indicators as ind
 from indicators import selectors, services, storage
 from indicators.models import LoanPrimeRate, RefreshRun, SupervisionAction, Target
 from institutions.models import Institution
+from portal.errors import Forbidden, ServiceError
 from tests.worlds import A_2021_12, A_2022_03, file_sheet
 
 MARCH = "?period=2022-03"
@@ -336,7 +337,7 @@ def test_supervision_is_scoped_by_jurisdiction_and_validated(world, client_for):
         {"institution": world["B"].pk, "kind": "interview", "taken_on": "2022-05-10", "reason": "x"},
     )
     assert outside.status_code == 404
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.record_supervision(
             actor=world["officer_in"],
             institution=world["B"],
@@ -346,7 +347,7 @@ def test_supervision_is_scoped_by_jurisdiction_and_validated(world, client_for):
         )
     for bad in ({"reason": "  "}, {"kind": "lunch"}, {"taken_on": date.today() + timedelta(days=2)}):
         args = {"kind": "interview", "taken_on": date(2022, 5, 1), "reason": "原因", **bad}
-        with pytest.raises(services.ServiceError):
+        with pytest.raises(ServiceError):
             services.record_supervision(actor=world["officer_in"], institution=world["A"], **args)
     assert not SupervisionAction.objects.exists() and not AuditEntry.objects.filter(
         action__startswith="supervision"
@@ -429,7 +430,7 @@ def test_officers_cannot_change_targets(world, client_for):
     officer.is_staff = True
     officer.save(update_fields=["is_staff"])
     assert client_for("officer_branch").get(reverse("admin:indicators_target_changelist")).status_code == 403
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.save_target(actor=officer, target=Target.objects.first())
 
 

@@ -1,5 +1,5 @@
 """Login throttling locks the account being guessed, never an address alone (institutions/throttle.py), and
-the client's address comes from X-Forwarded-For only through a trusted proxy (institutions.views.client_ip)."""
+the client's address comes from X-Forwarded-For only through a trusted proxy (portal.context.client_ip)."""
 
 import ipaddress
 
@@ -8,7 +8,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from institutions.views import client_ip
+from portal.context import client_ip
 
 from .factories import PASSWORD
 

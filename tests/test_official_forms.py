@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
+from portal.errors import ServiceError
 from reporting import excel, names, services
 from reporting.definitions import MONITORING_2022, plan_definition
 from reporting.models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period
@@ -182,7 +183,7 @@ def test_a_balance_typed_in_wanyuan_is_an_error_at_its_cell_with_the_likely_figu
     e601 = finding("E601")
     assert e601["location"] == "Sheet1!B6" and "应为 312.45 亿元" in e601["message"]
     filing = Filing.objects.get()
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         services.submit(filing=filing, actor=filing.current_version.created_by, confirm=True)
 
 

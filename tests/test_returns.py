@@ -7,6 +7,7 @@ import pytest
 
 from audit.models import AuditEntry
 from institutions.models import Contact
+from portal.errors import ServiceError
 from reporting import rules, services
 from reporting.definitions import CONTACTS_2022
 from reporting.models import Filing, FilingStatus, Form, Period, VersionSource
@@ -215,7 +216,7 @@ def test_approved_contacts_become_the_institutions_contacts(campaign, users, mas
 def test_a_document_return_takes_files_not_values_and_records_where_it_came_from(campaign, users, master):
     from reporting.demo import demo_pdf
 
-    with pytest.raises(services.ServiceError) as exc:
+    with pytest.raises(ServiceError) as exc:
         services.save_version(
             institution=master["A"],
             period=campaign[Form.WORK_PLAN],

@@ -5,6 +5,7 @@ import time_machine
 from django.core import mail
 
 from audit.models import AuditEntry
+from portal.errors import Conflict, Forbidden, ServiceError
 from reporting import services
 from reporting.models import Filing, FilingStatus, FilingVersion, Transition, VersionSource
 
@@ -40,17 +41,17 @@ def test_every_save_adds_an_immutable_version_with_its_findings(setup):
 
 def test_submit_with_an_error_is_refused_and_names_the_finding(setup):
     version = save(setup, credit_loan_balance="150")
-    with pytest.raises(services.ServiceError) as exc:
+    with pytest.raises(ServiceError) as exc:
         services.submit(filing=version.filing, actor=setup["signer_a"], confirm=True)
     assert exc.value.code == "has_errors"
-    assert exc.value.findings[0].rule == "E201"
+    assert exc.value.details[0].rule == "E201"
     assert Filing.objects.get(pk=version.filing_id).status == FilingStatus.DRAFT
 
 
 def test_submit_needs_every_warning_explained(setup):
     version = save(setup, weighted_rate="15")  # W401: outside the configured band
     assert version.warning_count == 1
-    with pytest.raises(services.ServiceError) as exc:
+    with pytest.raises(ServiceError) as exc:
         services.submit(filing=version.filing, actor=setup["signer_a"], confirm=True)
     assert exc.value.code == "unexplained"
     key = version.findings[0]["key"]
@@ -69,9 +70,9 @@ def test_submit_needs_every_warning_explained(setup):
 
 def test_only_the_signer_submits_and_only_with_the_attestation(setup):
     version = save(setup)
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.submit(filing=version.filing, actor=setup["filer_a"], confirm=True)
-    with pytest.raises(services.ServiceError) as exc:
+    with pytest.raises(ServiceError) as exc:
         services.submit(filing=version.filing, actor=setup["signer_a"], confirm=False)
     assert exc.value.code == "attestation"
 
@@ -80,7 +81,7 @@ def test_return_with_reason_then_new_version_then_approve_locks_the_sheet(setup)
     version = save(setup)
     filing = version.filing
     services.submit(filing=filing, actor=setup["signer_a"], confirm=True)
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         services.return_filing(filing=filing, actor=setup["officer_in"], reason="  ")
     services.return_filing(
         filing=filing,
@@ -98,7 +99,7 @@ def test_return_with_reason_then_new_version_then_approve_locks_the_sheet(setup)
     assert Filing.objects.get(pk=filing.pk).status == FilingStatus.DRAFT
     services.submit(filing=filing, actor=setup["signer_a"], confirm=True)
     services.approve(filing=filing, actor=setup["officer_in"])
-    with pytest.raises(services.ServiceError) as exc:
+    with pytest.raises(ServiceError) as exc:
         save(setup)
     assert exc.value.code == "locked"
     assert FilingVersion.objects.filter(filing=filing).count() == 2
@@ -108,7 +109,7 @@ def test_reopen_needs_a_reason(setup):
     filing = save(setup).filing
     services.submit(filing=filing, actor=setup["signer_a"], confirm=True)
     services.approve(filing=filing, actor=setup["officer_in"])
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         services.reopen(filing=filing, actor=setup["officer_in"], reason="")
     services.reopen(filing=filing, actor=setup["officer_in"], reason="发现口径错误")
     assert Filing.objects.get(pk=filing.pk).status == FilingStatus.RETURNED
@@ -117,13 +118,13 @@ def test_reopen_needs_a_reason(setup):
 def test_an_officer_outside_the_jurisdiction_cannot_review(setup):
     filing = save(setup).filing
     services.submit(filing=filing, actor=setup["signer_a"], confirm=True)
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.approve(filing=filing, actor=setup["officer_out"])
     services.approve(filing=filing, actor=setup["officer_branch"])  # the branch covers every office below it
 
 
 def test_a_bank_cannot_file_for_another_bank(setup):
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.save_version(
             institution=setup["A"],
             period=setup["periods"][(2022, 3)],
@@ -138,7 +139,7 @@ def test_second_review_of_the_same_submission_is_a_conflict(setup):
     filing = save(setup).filing
     services.submit(filing=filing, actor=setup["signer_a"], confirm=True)
     services.approve(filing=filing, actor=setup["officer_in"])
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.return_filing(filing=filing, actor=setup["officer_branch"], reason="迟到的退回")
 
 
@@ -146,7 +147,7 @@ def test_a_stale_form_cannot_overwrite_a_newer_version(setup):
     filing = save(setup).filing
     stale = Filing.objects.get(pk=filing.pk).lock_version
     save(setup, who="signer_a", borrowers="10001")
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.save_version(
             institution=setup["A"],
             period=setup["periods"][(2022, 3)],
@@ -227,7 +228,7 @@ def test_bulk_approve_takes_only_clean_submissions(setup):
 
 def test_only_an_admin_moves_a_deadline(setup):
     period = setup["periods"][(2022, 3)]
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.change_period_window(
             period=period, actor=setup["officer_in"], due_on=period.due_on.replace(day=20)
         )
@@ -242,7 +243,7 @@ def test_a_closed_window_refuses_new_versions(setup):
     services.change_period_window(
         period=period, actor=setup["pboc_admin"], due_on=period.due_on, closes_on=period.due_on
     )
-    with time_machine.travel("2022-04-16 09:00 +0800"), pytest.raises(services.ServiceError) as exc:
+    with time_machine.travel("2022-04-16 09:00 +0800"), pytest.raises(ServiceError) as exc:
         save(setup)
     assert "报送窗口已关闭" in exc.value.message
     assert not FilingVersion.objects.exists()

@@ -9,6 +9,7 @@ from django.test import TestCase
 
 from audit.models import AuditEntry
 from institutions.models import Institution
+from portal.errors import ServiceError
 from reporting import bulk, excel, services
 from reporting.definitions import MONITORING_2022
 from reporting.demo import load_monthly_data
@@ -170,7 +171,7 @@ def test_a_save_over_a_submitted_sheet_is_refused_and_writes_nothing(users, mast
     ).filing
     services.submit(filing=filing, actor=users["signer_a"], confirm=True)
     counts = (FilingVersion.objects.count(), Transition.objects.count(), AuditEntry.objects.count())
-    with pytest.raises(services.ServiceError) as refused:
+    with pytest.raises(ServiceError) as refused:
         services.save_version(
             institution=master["A"],
             period=month,

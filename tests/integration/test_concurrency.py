@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from portal.errors import Conflict
 from reporting import excel, services
 from reporting.definitions import MONITORING_2022
 from reporting.models import Filing, FilingStatus, FilingVersion, VersionSource
@@ -58,7 +59,7 @@ def test_parallel_approve_and_return_exactly_one_wins(transactional_db, users, m
     kinds = sorted(kind for kind, _ in outcomes)
     assert kinds == ["error", "ok"]
     loser = next(value for kind, value in outcomes if kind == "error")
-    assert isinstance(loser, services.Conflict)
+    assert isinstance(loser, Conflict)
     assert "可能已被他人处理" in loser.message
     assert Filing.objects.get(pk=filing.pk).status in {FilingStatus.APPROVED, FilingStatus.RETURNED}
     assert filing.transitions.count() == 2  # the submission and the one review that won

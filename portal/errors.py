@@ -1,0 +1,72 @@
+"""The refusals services raise, for every app, and the one way each reaches the user.
+
+A service refuses with `ServiceError` (or `Forbidden`, `Conflict`): a Chinese message that says what to do,
+a machine-readable `code`, and `details` (the findings of a refused sheet, the problems of a draft that
+cannot be computed). The API answers it in its one error shape (`portal.api.exception_handler`); an HTML
+view usually catches it and shows the message on the page it re-renders, and one it does not catch becomes
+a page of its own (`ServiceErrorMiddleware`) — never a 500.
+"""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from django.shortcuts import render
+
+
+class ServiceError(Exception):
+    """A refusal the user can act on; `message` is Chinese and says what to do."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, details: list | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = list(details or [])
+        if code:
+            self.code = code
+
+    def api_details(self) -> list | None:
+        """`details` as the API shows them: findings as dicts, texts as they are; none is None."""
+        shown = [d.as_dict() if hasattr(d, "as_dict") else d for d in self.details]
+        return shown or None
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "permission_denied"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+def require(condition: bool, message: str) -> None:
+    """Refuse with `Forbidden(message)` unless `condition` holds."""
+    if not condition:
+        raise Forbidden(message)
+
+
+def body(exc: ServiceError) -> dict:
+    """The API's error shape for a refusal."""
+    return {"error": {"code": exc.code, "message": exc.message, "details": exc.api_details()}}
+
+
+class ServiceErrorMiddleware:
+    """A refusal no view caught: the API's error shape under /api/, else a page with the message."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, ServiceError):
+            return None
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                body(exception), status=exception.status, json_dumps_params={"ensure_ascii": False}
+            )
+        return render(request, "errors/refused.html", {"message": exception.message}, status=exception.status)
