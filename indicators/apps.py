@@ -8,9 +8,9 @@ class IndicatorsConfig(AppConfig):
     verbose_name = _("监测指标")
 
     def ready(self) -> None:
+        # imported here, not above: models can be imported only once the app registry is ready
         from institutions.models import Institution, PbocOffice
         from reporting import events
-        from reporting.models import Filing, Period
 
         from . import dashcache, receivers
         from .models import RefreshRun, SupervisionAction, Target
@@ -21,17 +21,10 @@ class IndicatorsConfig(AppConfig):
                 signal.connect(
                     dashcache.renew_on_commit, sender=model, dispatch_uid=f"dashcache.{model.__name__}.{name}"
                 )
-        # what reporting announces (its set-based writers send no post_save; its workflow steps' follow-ups;
-        # its imports' approvals): indicators/receivers.py
+        # what reporting announces — filings moved, a workflow step's follow-up, an import's approvals — is
+        # heard here and nowhere else: indicators/receivers.py
         events.filings_changed.connect(receivers.filings_changed, dispatch_uid="indicators.filings_changed")
         events.filing_transitioned.connect(
             receivers.filing_transitioned, dispatch_uid="indicators.transitioned"
         )
         events.sheets_approved.connect(receivers.sheets_approved, dispatch_uid="indicators.sheets_approved")
-        for model in (Filing, Period):
-            for name, signal in (("save", post_save), ("delete", post_delete)):
-                signal.connect(
-                    dashcache.renew_filings_on_commit,
-                    sender=model,
-                    dispatch_uid=f"dashcache.filings.{model.__name__}.{name}",
-                )

@@ -8,8 +8,8 @@ sheets refreshed).
 from django.db import transaction
 from django.dispatch import Signal
 
-# New versions were stored (any way in: web, API, upload, bulk import, demo), or periods set up, sent on
-# commit: filings=[Filing ids] (none for periods).
+# Filings moved: new versions stored (any way in: web, API, upload, bulk import, demo) or a workflow step
+# taken; or periods set up or their window changed. Sent on commit: filings=[Filing ids] (none for periods).
 filings_changed = Signal()
 
 # Sheets became approved without a workflow step of their own (an officer's bulk import approving its rows):

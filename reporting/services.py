@@ -115,6 +115,7 @@ def change_period_window(*, period: Period, actor, due_on: date, closes_on: date
         summary=f"调整 {period} 报送期",
         changes=changes,
     )
+    events.announce(events.filings_changed, sender=Period, filings=[])
     return period
 
 
@@ -697,6 +698,7 @@ def _record_step(
     """The end of every workflow step: bump the revision, save, audit, and queue the follow-up on commit."""
     filing.lock_version += 1
     filing.save(update_fields=["status", "lock_version", "updated_at", *fields])
+    events.announce(events.filings_changed, sender=Filing, filings=[filing.pk])
     audit.record(
         actor=actor,
         action=action,

@@ -556,7 +556,7 @@ def test_the_dashboard_works_when_the_cache_is_unreachable(world, client_for, se
 def test_filing_rates_follow_each_submission_and_bulk_writes(
     world, client_for, django_capture_on_commit_callbacks
 ):
-    from indicators import dashcache
+    from reporting import events
     from reporting.models import Filing
 
     def rates(page: str) -> str:
@@ -567,13 +567,14 @@ def test_filing_rates_follow_each_submission_and_bulk_writes(
     march = world["periods"][(2022, 3)]
     Filing.objects.filter(institution=world["B"], period=march).update(first_submitted_at=None)
     assert rates(html(client.get(reverse("indicators:dashboard") + MARCH))) == before  # kept: no signal
-    # what a bulk import does after each chunk it stores with COPY
+    # what reporting announces after the versions a bulk import stores with COPY
     with django_capture_on_commit_callbacks(execute=True):
-        dashcache.renew_filings_on_commit()
+        events.announce(events.filings_changed, sender=Filing, filings=[])
     fewer = rates(html(client.get(reverse("indicators:dashboard") + MARCH)))
     assert fewer != before
     filing = Filing.objects.get(institution=world["B"], period=march)
     filing.first_submitted_at = filing.approved_at
-    with django_capture_on_commit_callbacks(execute=True):  # a submission through the services saves it
+    with django_capture_on_commit_callbacks(execute=True):  # a workflow step saves it and announces it
         filing.save()
+        events.announce(events.filings_changed, sender=Filing, filings=[filing.pk])
     assert rates(html(client.get(reverse("indicators:dashboard") + MARCH))) == before

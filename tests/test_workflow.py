@@ -6,7 +6,7 @@ from django.core import mail
 
 from audit.models import AuditEntry
 from portal.errors import Conflict, Forbidden, ServiceError
-from reporting import services
+from reporting import events, services
 from reporting.models import Filing, FilingStatus, FilingVersion, Transition, VersionSource
 
 from .factories import periods, sheet_values
@@ -259,3 +259,27 @@ def test_the_admin_page_moves_a_deadline_through_the_service(client, setup):
     response = client.post(url, {"due_on": "2022-04-18", "closes_on": ""})
     assert response.status_code == 302
     assert AuditEntry.objects.get(action="period.window").changes == {"due_on": ["2022-04-15", "2022-04-18"]}
+
+
+def test_every_save_and_workflow_step_is_announced_once_committed(setup, django_capture_on_commit_callbacks):
+    """What followers (the dashboard's filing rates) hear: reporting.events.filings_changed, sent on commit."""
+    heard = []
+
+    def listen(*, filings, **_payload):
+        heard.append(list(filings))
+
+    events.filings_changed.connect(listen, dispatch_uid="test.listen")
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as pending:
+            version = save(setup)
+        assert heard == [] and pending  # nothing before the commit
+        for callback in pending:
+            callback()
+        filing = version.filing
+        with django_capture_on_commit_callbacks(execute=True):
+            services.submit(filing=filing, actor=setup["signer_a"], confirm=True)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.approve(filing=filing, actor=setup["officer_in"])
+    finally:
+        events.filings_changed.disconnect(dispatch_uid="test.listen")
+    assert heard == [[filing.pk], [filing.pk], [filing.pk]]
