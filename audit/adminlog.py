@@ -12,6 +12,8 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
+from institutions.models import Institution
+
 from . import services
 
 SECRET = {"password", "totp_secret"}
@@ -47,8 +49,6 @@ def changes(old: dict, new: dict) -> dict:
 
 
 def institution_of(obj):
-    from institutions.models import Institution
-
     if isinstance(obj, Institution):
         return obj
     return getattr(obj, "institution", None)

@@ -1,7 +1,13 @@
 """What the audit browser shows people: an action's name instead of its code (`filing.return` → 退回报表) and
 a change as old → new in words (`['submitted', 'returned']` → 已提交 → 已退回). The log keeps the codes."""
 
+from django.apps import apps
 from django.utils.translation import gettext_lazy as _
+
+from evaluation.grading import GRADE_LABELS
+from evaluation.models import Status
+from reporting.definitions import EDITIONS
+from reporting.models import FilingStatus
 
 ACTIONS = {
     "login": _("登录"),
@@ -99,16 +105,11 @@ KEYS = {
 
 
 def _states() -> dict:
-    from evaluation.grading import GRADE_LABELS
-    from evaluation.models import Status
-    from reporting.models import FilingStatus
-
     return {**dict(FilingStatus.choices), **dict(Status.choices), **GRADE_LABELS}
 
 
 def _fields() -> dict:
     """Field codes of the returns (loan_balance → 普惠小微贷款余额…), from the forms' definitions."""
-    from reporting.definitions import EDITIONS
 
     out = {}
     for definition in EDITIONS.values():
@@ -122,8 +123,6 @@ def action_label(code: str) -> str:
         return str(ACTIONS[code])
     model, _dot, verb = code.rpartition(".")
     if verb in VERBS and model:
-        from django.apps import apps
-
         for candidate in apps.get_models():
             if candidate._meta.model_name == model:
                 return f"{VERBS[verb]}{candidate._meta.verbose_name}"

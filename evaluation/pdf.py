@@ -24,6 +24,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",  # Debian/Ubuntu: fonts-wqy-zenhei
@@ -49,7 +51,6 @@ def font_path() -> Path:
 
 def _fetcher(font: Path):
     """WeasyPrint's fetcher limited to the font file and data: URIs (no network, no other file)."""
-    from weasyprint.urls import URLFetcher
 
     allowed = font.as_uri()
 
@@ -63,8 +64,6 @@ def _fetcher(font: Path):
 
 
 def _write(html: str, font: Path) -> bytes:
-    from weasyprint import HTML
-
     return HTML(string=html, url_fetcher=_fetcher(font), base_url=str(settings.BASE_DIR)).write_pdf()
 
 

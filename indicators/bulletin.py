@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.html import escape
 
 from evaluation.pdf import trend_svg
 from institutions import access
@@ -440,7 +441,6 @@ def title(content: dict) -> str:
 
 def _target_bars(rows: list[dict]) -> str:
     """Each province target's completion (bar) against 时序进度 (tick), as inline SVG."""
-    from django.utils.html import escape
 
     rows = [r for r in rows if r["bar"] is not None]
     if not rows:

@@ -18,7 +18,7 @@ from portal.errors import ServiceError
 from reporting.forms import first_error
 
 from . import bulletin as composer
-from . import selectors, services
+from . import docx, pdf, selectors, services
 from .forms import BulletinMonthForm, BulletinSupervisionForm, BulletinTextForm
 from .models import Bulletin, SupervisionKind
 
@@ -172,8 +172,6 @@ def bulletin_publish(request, pk):
 @login_required
 @require_safe
 def bulletin_pdf(request, pk):
-    from . import pdf
-
     b = _bulletin(request, pk)
     if not b.is_ready:
         messages.error(request, "通报尚未生成完毕。")
@@ -184,8 +182,6 @@ def bulletin_pdf(request, pk):
 @login_required
 @require_safe
 def bulletin_docx(request, pk):
-    from . import docx
-
     b = _bulletin(request, pk)
     if not b.is_ready:
         messages.error(request, "通报尚未生成完毕。")

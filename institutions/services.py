@@ -7,8 +7,13 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
-from .models import Institution, PbocOffice, Region
+from audit import services as audit
+from outbox import services as outbox
+
+from . import access, tasks, totp
+from .models import ApiToken, Contact, ContactRole, Institution, PbocOffice, Region, User
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 CAMPAIGN_START = date(2021, 1, 1)
@@ -72,9 +77,6 @@ def load_master_data() -> dict[str, int]:
 
 def _retire_tokens(records, *, by, at) -> None:
     """Mark live token records revoked, then delete their credentials (the record protects its Token)."""
-    from rest_framework.authtoken.models import Token
-
-    from .models import ApiToken
 
     keys = [r.token_id for r in records]
     ApiToken.objects.filter(pk__in=[r.pk for r in records]).update(token=None, revoked_at=at, revoked_by=by)
@@ -84,11 +86,6 @@ def _retire_tokens(records, *, by, at) -> None:
 @transaction.atomic
 def rotate_api_token(*, user) -> str:
     """Issue a new API token for the user's own systems; the old one stops working at once."""
-    from rest_framework.authtoken.models import Token
-
-    from audit import services as audit
-
-    from .models import ApiToken
 
     replaced = list(ApiToken.objects.select_for_update().filter(user=user, token__isnull=False))
     _retire_tokens(replaced, by=user, at=timezone.now())
@@ -111,9 +108,6 @@ def rotate_api_token(*, user) -> str:
 def sync_contacts(*, institution, values: dict, actor=None) -> int:
     """An approved 附件2 return becomes the institution's contacts (who reminders and notices go to).
     `values` are keyed "<role>.<column>" as the return stores them. Audited old → new."""
-    from audit import services as audit
-
-    from .models import Contact, ContactRole
 
     before = {
         f"{c.role}.{name}": getattr(c, name)
@@ -156,8 +150,6 @@ def use_totp_code(*, user, code: str, secret: str | None = None) -> bool:
     """Accept `code` for the user once: it must match (this step or one either side) and belong to a later
     time step than the last code accepted. The step is remembered with a conditional UPDATE, so that of two
     requests racing with the same code only one wins. Call inside the caller's transaction when there is one."""
-    from . import totp
-    from .models import User
 
     step = totp.matching_step(user.totp_secret if secret is None else secret, code)
     if step is None:
@@ -171,7 +163,6 @@ def use_totp_code(*, user, code: str, secret: str | None = None) -> bool:
 @transaction.atomic
 def enable_totp(*, user, secret: str, code: str) -> None:
     """Turn on the second factor once the user proves their app shows the right code."""
-    from audit import services as audit
 
     if not user.is_pboc:
         raise TwoFactorError("两步验证目前面向人民银行经办和管理员。")
@@ -184,8 +175,6 @@ def enable_totp(*, user, secret: str, code: str) -> None:
 
 @transaction.atomic
 def disable_totp(*, user, code: str) -> None:
-    from audit import services as audit
-
     if not use_totp_code(user=user, code=code):
         raise TwoFactorError("验证码不正确（或已使用过），两步验证仍保持开启。")
     user.totp_secret = ""
@@ -197,9 +186,6 @@ def record_login_failure(*, username: str, ip: str | None, locked: bool = False,
     """A refused password, and the lock-outs it began (throttle.record_failure says which): audited with the
     name as typed, the account when there is one, and the address. Attempts refused while a lock lasts are
     not recorded one by one — the lock's entry stands for them."""
-    from audit import services as audit
-
-    from .models import User
 
     name = (username or "").strip()[:60]
     account = User._default_manager.filter(username=username).first()
@@ -231,10 +217,6 @@ def record_login_failure(*, username: str, ip: str | None, locked: bool = False,
 def revoke_api_token(*, actor, token) -> bool:
     """Revoke an issued API token (models.ApiToken): its owner may, and an admin whose jurisdiction covers it
     (access.can_revoke_token). Systems using it are refused from their next request. False if it already was."""
-    from audit import services as audit
-
-    from . import access
-    from .models import ApiToken
 
     access.require(access.can_revoke_token(actor, token), "您无权撤销该接口令牌。")
     token = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
@@ -267,10 +249,6 @@ def request_password_reset(*, actor, user, base_url: str) -> None:
     """An admin has a one-time link e-mailed to the user (tasks.send_password_reset): it sets a new password
     once and expires after settings.PASSWORD_RESET_TIMEOUT. The link itself is made by the worker and is
     stored nowhere; the request is audited."""
-    from audit import services as audit
-    from outbox import services as outbox
-
-    from . import access, tasks
 
     access.require(access.managed_users(actor).filter(pk=user.pk).exists(), "您无权重置该用户的密码。")
     if not user.is_active:

@@ -8,13 +8,14 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from .models import User
+
 
 @shared_task(name="institutions.send_password_reset", acks_late=True)
 def send_password_reset(user_id: int, base_url: str) -> int:
     """E-mail the one-time link an admin asked for (services.request_password_reset). Django's token is
     bound to the password and the last sign-in, so it stops working once used, and it expires after
     settings.PASSWORD_RESET_TIMEOUT."""
-    from .models import User
 
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None or not user.email:

@@ -20,6 +20,7 @@ from django.db.models import (
     JSONField,
 )
 from django.utils import timezone
+from psycopg2.extras import Json, execute_values
 
 
 def next_ids(model, count: int) -> list[int]:
@@ -63,8 +64,6 @@ def insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> None:
     table = quote(model._meta.db_table)
     with connection.cursor() as cursor:
         if ignore_conflicts:
-            from psycopg2.extras import Json, execute_values  # PostgreSQL only: the driver's own helpers
-
             values = [
                 tuple(
                     Json(v) if isinstance(f, JSONField) and v is not None else v

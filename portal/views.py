@@ -4,13 +4,14 @@ import sys
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from institutions.models import Role
+from portal.celery import app
 from reporting import selectors
 
 
@@ -39,7 +40,6 @@ def _check_broker() -> tuple[str, str]:
         return "in-process", "in-process"
     if settings.EMBEDDED_WORKER:  # the file broker of `make run` has no broadcast: no worker to ping
         return "files", "embedded"
-    from portal.celery import app
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
@@ -79,7 +79,6 @@ def page_not_found(request, exception=None):
 def _database_unavailable() -> bool:
     """The exception being handled (handler500 runs inside Django's except block) is the database being out
     of reach: the server is fine, the request can be retried — 503, not 500."""
-    from django.db import InterfaceError, OperationalError
 
     return isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
 

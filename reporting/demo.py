@@ -3,16 +3,16 @@ year-to-date figures never fall within a year and restart in January, 信用 ≤
 首贷金额 ≤ 新发放, 首贷户 ≤ 新发放户数, 户数 whole numbers."""
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import models, transaction
 
-from institutions.models import EvaluationGroup, Institution
+from institutions.models import Contact, EvaluationGroup, Institution
 
 from . import parsing, services
-from .definitions import definition_for
+from .definitions import definition_for, plan_definition
 from .models import FilingStatus, FilingVersion, Form, Period, VersionSource
 
 SEED = 20220415
@@ -333,7 +333,6 @@ def _split(total: Decimal, weights: list[float]) -> list[Decimal]:
 
 def plan_values(institution: Institution, balances: dict, year: int) -> dict[str, Decimal]:
     """A plan consistent with the demo's monthly sheets: 上年末余额 and 一季度实际新增 agree with 附件4."""
-    from .definitions import plan_definition
 
     definition = plan_definition(year)
     regions = [r.code for r in definition.rows if r.code != definition.total_row]
@@ -368,9 +367,6 @@ def plan_values(institution: Institution, balances: dict, year: int) -> dict[str
 def load_annual_data(*, year: int = 2022, officer, signers) -> int:
     """附件3 plans (consistent with the monthly sheets), 附件2 contacts from master data, work plans and the
     four quarters' 经验做法, as they stand on the demo's day in January 2023 (SUBMITTED_ON, LAGGARD)."""
-    from datetime import date
-
-    from institutions.models import Contact
 
     services.ensure_campaign_periods(year, due_on=date(*CAMPAIGN_DUE))
     periods = {(p.form, p.quarter): p for p in Period.objects.filter(year=year).exclude(form=Form.MONITORING)}

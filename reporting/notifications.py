@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from institutions.models import Contact, Institution, Role, User
 
-from .models import Filing, FilingStatus
+from .models import Filing, FilingStatus, Reminder
 
 
 def bank_addresses(institution: Institution) -> list[str]:
@@ -122,7 +122,6 @@ def reminders(
 
 def send_reminders(period, institutions, *, kind: str, sender=None) -> int:
     """Send and record (Reminder rows) the reminders of one period to these institutions; the number sent."""
-    from .models import Reminder
 
     pairs = reminders(period, institutions, kind=kind, sender=sender)
     sent = send([message for _institution, message in pairs])

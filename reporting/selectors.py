@@ -4,9 +4,11 @@ querysets scoped through institutions.access — a bounded number of queries wha
 from collections import Counter
 
 from institutions.access import visible_institutions
+from institutions.models import ContactRole
 from portal import clock
 
-from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, Transition
+from . import parsing
+from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, Reminder, Transition
 
 NOT_FILED = "not_filed"
 
@@ -174,7 +176,6 @@ def latest_contacts(user) -> list:
 
 def neighbour_values(institution, period) -> tuple[dict | None, dict | None]:
     """The institution's current values for the previous month and the same month last year (one query)."""
-    from . import parsing
 
     prev_index = period.year * 12 + period.month - 2
     prev = (prev_index // 12, prev_index % 12 + 1)
@@ -221,7 +222,6 @@ def status_matrix(user, periods, *, group: str = "", status: str = ""):
 def approved_monthly_balances(institution, year: int) -> dict:
     """附件4 普惠小微贷款余额 from the institution's approved sheets that 附件3 is checked against:
     December of the year before and March of the year (None where that sheet is not approved)."""
-    from . import parsing
 
     found = {
         (f.period.year, f.period.month): parsing.values_from_json(f.current_version.values).get(
@@ -256,7 +256,6 @@ def annual_periods(year: str = "") -> list:
 def template_contact(institution, user) -> tuple[str, str]:
     """(填报人, 联系方式) to pre-fill a template with: the institution's 牵头部门联系人 of 附件2, else the bank user
     downloading it (a PBoC user is nobody's 填报人)."""
-    from institutions.models import ContactRole
 
     contact = institution.contacts.filter(role=ContactRole.LIAISON).first()
     if contact is None:
@@ -266,7 +265,6 @@ def template_contact(institution, user) -> tuple[str, str]:
 
 def reminders_for(user, *, period_id: str = ""):
     """The reminders, overdue notices and 催报 sent to the institutions the user sees, newest first."""
-    from .models import Reminder
 
     sent = Reminder.objects.filter(institution__in=visible_institutions(user)).select_related(
         "institution", "period", "sent_by"

@@ -1,6 +1,8 @@
 """Pages for filers, signers and officers. No business logic here: reads go through selectors, every
 change through reporting.services; access through institutions.access."""
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -292,8 +294,6 @@ def template_download(request, institution_id, period_id):
 
 
 def _quote(name: str) -> str:
-    from urllib.parse import quote
-
     return quote(name)
 
 
