@@ -12,8 +12,6 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
-from institutions.models import Institution
-
 from . import services
 
 SECRET = {"password", "totp_secret"}
@@ -49,7 +47,9 @@ def changes(old: dict, new: dict) -> dict:
 
 
 def institution_of(obj):
-    if isinstance(obj, Institution):
+    """The institution an edited row belongs to: itself for an institution (audit sits below the app that
+    defines it, so it is recognised by its label), else the row's `institution`."""
+    if obj._meta.label == "institutions.Institution":
         return obj
     return getattr(obj, "institution", None)
 

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from institutions import access
-from reporting.serializers import ErrorSerializer
+from portal.api import ErrorSerializer
 
 from . import grading, scoring, selectors, services
 from .models import ItemKind, Status

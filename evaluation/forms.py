@@ -4,7 +4,8 @@ text as typed and turn numbers and the scoring steps into what the services take
 
 from django import forms
 
-from reporting.forms import DigitsField, LockVersionField, RawField, prefixed
+from portal.forms import DigitsField, RawField
+from reporting.forms import LockVersionField, prefixed
 
 from . import services
 from .models import ResultOrder

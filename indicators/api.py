@@ -17,7 +17,8 @@ from rest_framework.views import APIView
 
 from institutions import access
 from institutions.models import Institution
-from reporting.serializers import ErrorSerializer, QueryFilterSerializer
+from portal.api import ErrorSerializer
+from reporting.serializers import QueryFilterSerializer
 
 from . import indicators as ind
 from . import selectors, storage

@@ -7,7 +7,7 @@ from datetime import date
 from django import forms
 
 from portal.errors import ServiceError
-from reporting.forms import RawField
+from portal.forms import RawField
 
 from .campaigns import parse_targets
 

@@ -3,7 +3,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reporting.serializers import ErrorSerializer
+from portal.api import ErrorSerializer
 
 from .access import visible_institutions
 from .models import Institution

@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from portal.context import client_ip
-from reporting.forms import DigitsField, RawField
+from portal.forms import DigitsField, RawField
 
 from . import services, throttle
 from .models import User

@@ -5,7 +5,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -26,6 +26,21 @@ MESSAGES = {
     exceptions.Throttled: ("throttled", "请求过于频繁，请稍后再试。"),
     exceptions.ValidationError: ("validation_error", "提交的数据有误，请按提示修改。"),
 }
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="稳定的错误代码，如 has_errors、unexplained、conflict、U105。")
+    message = serializers.CharField(help_text="中文说明：错在哪里、怎么改。")
+    details = serializers.JSONField(
+        allow_null=True,
+        help_text="补充信息：校验不通过时为校验结果（finding）列表；请求字段有误时为 {字段: [错误]}；否则为 null。",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the whole API."""
+
+    error = ErrorBodySerializer()
 
 
 def exception_handler(exc, context):

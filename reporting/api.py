@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from audit import services as audit
 from institutions import access
+from portal.api import ErrorSerializer
 from portal.errors import ServiceError
 
 from . import excel, parsing, selectors, services
@@ -36,7 +37,6 @@ from .serializers import (
     DiffQuerySerializer,
     DiffSerializer,
     DocumentUploadSerializer,
-    ErrorSerializer,
     ExplanationsInSerializer,
     FilingDetailSerializer,
     FilingFilterSerializer,

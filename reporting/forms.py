@@ -5,25 +5,7 @@ registry's, so no form here converts a value of a return."""
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 
-KEEP_AS_TYPED = {"required": False, "strip": False}
-
-
-class RawField(forms.CharField):
-    """A value as the browser sent it (blank when absent), never stripped: the service reads it."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**{**KEEP_AS_TYPED, **kwargs})
-
-
-class DigitsField(forms.CharField):
-    """A whole number typed as digits, or none when blank or anything else (never refused)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**{**KEEP_AS_TYPED, **kwargs})
-
-    def to_python(self, value):
-        raw = super().to_python(value)
-        return int(raw) if raw.isdigit() else None
+from portal.forms import KEEP_AS_TYPED, DigitsField, RawField
 
 
 class LockVersionField(DigitsField):

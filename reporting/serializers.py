@@ -19,21 +19,6 @@ from .uploads import DOCUMENT_CONTENT_TYPES
 # --- shared pieces --------------------------------------------------------------------------
 
 
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="稳定的错误代码，如 has_errors、unexplained、conflict、U105。")
-    message = serializers.CharField(help_text="中文说明：错在哪里、怎么改。")
-    details = serializers.JSONField(
-        allow_null=True,
-        help_text="补充信息：校验不通过时为校验结果（finding）列表；请求字段有误时为 {字段: [错误]}；否则为 null。",
-    )
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one error shape of the whole API."""
-
-    error = ErrorBodySerializer()
-
-
 @extend_schema_field(
     {
         "oneOf": [{"type": "number"}, {"type": "string"}],
