@@ -103,14 +103,14 @@ class ScoringError(Exception):
 # --- the scheme --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Criterion:
     code: str
     name: str
     max_points: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ItemSpec:
     code: str
     name: str
@@ -131,7 +131,7 @@ class ItemSpec:
         return f"{self.name}（{self.weight.normalize():f}）"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Scheme:
     total_weight: Decimal
     items: tuple[ItemSpec, ...]
