@@ -149,9 +149,6 @@ class Scheme:
     def quantitative(self) -> tuple[ItemSpec, ...]:
         return tuple(i for i in self.items if i.kind == QUANTITATIVE)
 
-    def family_weight(self, kind: str) -> Decimal:
-        return sum((i.weight for i in self.items if i.kind == kind), ZERO)
-
 
 def scheme_problems(scheme: Scheme) -> list[str]:
     """What is wrong with the scheme itself, whatever the data."""
