@@ -30,7 +30,7 @@ CENT = Decimal("0.01")
 ZERO, ONE = Decimal(0), Decimal(1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GradingSpec:
     method: str
     thresholds: tuple[Decimal, Decimal, Decimal]  # cut-offs of 优秀, 良好, 一般
@@ -126,7 +126,7 @@ def grade(frame: pd.DataFrame, spec: GradingSpec) -> pd.DataFrame:
 # --- which rule fits a published table ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Bound:
     """The cut-off of `grade` must lie in (low, high] (None: unbounded); `suggested` is a round value in it."""
 
@@ -136,7 +136,7 @@ class Bound:
     suggested: Decimal | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Fit:
     method: str
     feasible: bool
@@ -147,7 +147,7 @@ class Fit:
     def spec(self) -> GradingSpec | None:
         if not self.feasible:
             return None
-        return GradingSpec(self.method, tuple(b.suggested for b in self.bounds))
+        return GradingSpec(method=self.method, thresholds=tuple(b.suggested for b in self.bounds))
 
 
 def _suggest(low: Decimal | None, high: Decimal | None) -> Decimal:
@@ -178,16 +178,16 @@ def _threshold_fit(method: str, table: pd.DataFrame, measure: pd.Series, names: 
             bottom = measure[better].astype(float).idxmin()
             what = "总分" if method == ABSOLUTE else "总分与组内平均分之差"
             return Fit(
-                method,
-                False,
+                method=method,
+                feasible=False,
                 reason=(
                     f"{names[bottom]}（{GRADE_LABELS[table.loc[bottom, 'grade']]}，{what} {_round(measure[bottom])}）"
                     f"不高于{names[top]}（{GRADE_LABELS[table.loc[top, 'grade']]}，{what} {_round(measure[top])}），"
                     f"不存在同一条{GRADE_LABELS[g]}线"
                 ),
             )
-        bounds.append(Bound(g, low, high, _suggest(low, high)))
-    return Fit(method, True, tuple(bounds))
+        bounds.append(Bound(grade=g, low=low, high=high, suggested=_suggest(low, high)))
+    return Fit(method=method, feasible=True, bounds=tuple(bounds))
 
 
 def _quota_fit(table: pd.DataFrame, names: pd.Series, group_names: dict) -> Fit:
@@ -199,8 +199,8 @@ def _quota_fit(table: pd.DataFrame, names: pd.Series, group_names: dict) -> Fit:
             for b in rows.index:
                 if ranks[a] < ranks[b] and level[a] > level[b]:
                     return Fit(
-                        RANK_QUOTA,
-                        False,
+                        method=RANK_QUOTA,
+                        feasible=False,
                         reason=f"{group_names.get(group, group)}中{names[a]}排名高于{names[b]}，评估结果却更低，与任何排名比例都不符",
                     )
     bounds, previous = [], ZERO
@@ -216,11 +216,11 @@ def _quota_fit(table: pd.DataFrame, names: pd.Series, group_names: dict) -> Fit:
             )
             low, high = max(low, lo), min(high, hi)
         if not low < high:
-            return Fit(RANK_QUOTA, False, reason="；".join(why) + "：不存在同一个比例")
+            return Fit(method=RANK_QUOTA, feasible=False, reason="；".join(why) + "：不存在同一个比例")
         share = _round((low + high) / 2 - previous, 4)
-        bounds.append(Bound(g, low, high, share))
+        bounds.append(Bound(grade=g, low=low, high=high, suggested=share))
         previous += share
-    return Fit(RANK_QUOTA, True, tuple(bounds))
+    return Fit(method=RANK_QUOTA, feasible=True, bounds=tuple(bounds))
 
 
 def analyse(table: pd.DataFrame, group_names: dict | None = None) -> list[Fit]:

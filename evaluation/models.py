@@ -284,10 +284,6 @@ class Item(models.Model):
     def is_quantitative(self) -> bool:
         return self.kind == ItemKind.QUANTITATIVE
 
-    @property
-    def floor_points(self):
-        return self.weight * self.floor_share
-
 
 class Criterion(models.Model):
     """A sub-criterion of a 定性 item (e.g. 公示渠道, 审批权限下放); their maxima add up to the item's weight."""

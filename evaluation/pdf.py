@@ -16,7 +16,6 @@ import os
 import re
 import statistics
 import time
-from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -176,10 +175,6 @@ def trend_svg(title: str, series: list[tuple[str, list, str, bool]], *, percent:
         legend_x += 20 + 9 * len(label)
     out.append("</svg>")
     return mark_safe("".join(out))
-
-
-def as_float(value) -> float | None:
-    return None if value is None else float(Decimal(value))
 
 
 # --- timing: the CJK page against the same page in a Latin font -----------------------------------------------

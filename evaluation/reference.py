@@ -43,13 +43,15 @@ from . import grading, scoring
 from .scoring import QUALITATIVE, QUANTITATIVE, Criterion, ItemSpec, Scheme
 
 TITLE_2021 = "2021年湖北省小微企业“四张清单”工作评估"
-GRADING_2021 = grading.GradingSpec(grading.RELATIVE_MEAN, (Decimal(5), Decimal(0), Decimal(-5)))
+GRADING_2021 = grading.GradingSpec(
+    method=grading.RELATIVE_MEAN, thresholds=(Decimal(5), Decimal(0), Decimal(-5))
+)
 GROUPS = (("G1", "第1组"), ("G2", "第2组"), ("G3", "第3组"))
 FLOOR_SHARE = Decimal("0.6")
 SHIFT = Decimal("0.00375")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ItemDef:
     """An item of the 2021 scheme: the CSV header names it; indicator/criteria configure the portal's copy."""
 
@@ -58,48 +60,56 @@ class ItemDef:
     kind: str
     weight: Decimal
     indicator: str = ""
-    criteria: tuple[tuple[str, str, Decimal], ...] = ()
+    criteria: tuple[Criterion, ...] = ()
 
 
 # 附件1's columns. Sub-criteria are the portal's scoring aid (004 §(十二): 公示全覆盖, 审批权限下放, 办贷环节压缩,
 # 逐笔回告, 免责比例); the 2021 scores were published per item, so the reference loads them per item.
 ITEMS_2021 = (
     ItemDef(
-        "authorization",
-        "授权、授信清单",
-        QUALITATIVE,
-        Decimal(25),
+        code="authorization",
+        name="授权、授信清单",
+        kind=QUALITATIVE,
+        weight=Decimal(25),
         criteria=(
-            ("completeness", "清单内容完整规范", Decimal(8)),
-            ("delegation", "审批权限下放", Decimal(7)),
-            ("streamlining", "办贷环节压缩", Decimal(5)),
-            ("channels", "公示渠道", Decimal(5)),
+            Criterion(code="completeness", name="清单内容完整规范", max_points=Decimal(8)),
+            Criterion(code="delegation", name="审批权限下放", max_points=Decimal(7)),
+            Criterion(code="streamlining", name="办贷环节压缩", max_points=Decimal(5)),
+            Criterion(code="channels", name="公示渠道", max_points=Decimal(5)),
         ),
     ),
     ItemDef(
-        "acceptance",
-        "受理回告清单",
-        QUALITATIVE,
-        Decimal(15),
+        code="acceptance",
+        name="受理回告清单",
+        kind=QUALITATIVE,
+        weight=Decimal(15),
         criteria=(
-            ("each_reply", "逐笔回告", Decimal(8)),
-            ("timeliness", "回告时限", Decimal(4)),
-            ("channels", "公示渠道", Decimal(3)),
+            Criterion(code="each_reply", name="逐笔回告", max_points=Decimal(8)),
+            Criterion(code="timeliness", name="回告时限", max_points=Decimal(4)),
+            Criterion(code="channels", name="公示渠道", max_points=Decimal(3)),
         ),
     ),
     ItemDef(
-        "exemption",
-        "尽职免责清单",
-        QUALITATIVE,
-        Decimal(20),
+        code="exemption",
+        name="尽职免责清单",
+        kind=QUALITATIVE,
+        weight=Decimal(20),
         criteria=(
-            ("situations", "免责情形明确", Decimal(6)),
-            ("ratio", "免责比例", Decimal(8)),
-            ("channels", "公示渠道", Decimal(6)),
+            Criterion(code="situations", name="免责情形明确", max_points=Decimal(6)),
+            Criterion(code="ratio", name="免责比例", max_points=Decimal(8)),
+            Criterion(code="channels", name="公示渠道", max_points=Decimal(6)),
         ),
     ),
-    ItemDef("growth_ytd", "普惠小微贷款比年初增长", QUANTITATIVE, Decimal(20), indicator="loan_growth_ytd"),
-    ItemDef("growth_yoy", "同比增速", QUANTITATIVE, Decimal(20), indicator="loan_growth_yoy"),
+    ItemDef(
+        code="growth_ytd",
+        name="普惠小微贷款比年初增长",
+        kind=QUANTITATIVE,
+        weight=Decimal(20),
+        indicator="loan_growth_ytd",
+    ),
+    ItemDef(
+        code="growth_yoy", name="同比增速", kind=QUANTITATIVE, weight=Decimal(20), indicator="loan_growth_yoy"
+    ),
 )
 
 
@@ -114,7 +124,7 @@ def scheme_2021(grading_spec: grading.GradingSpec = GRADING_2021) -> Scheme:
                 weight=d.weight,
                 method=scoring.LINEAR if d.kind == QUANTITATIVE else "",
                 floor_share=FLOOR_SHARE if d.kind == QUANTITATIVE else Decimal(0),
-                criteria=tuple(Criterion(*c) for c in d.criteria),
+                criteria=d.criteria,
             )
             for d in ITEMS_2021
         ),

@@ -103,14 +103,14 @@ class ScoringError(Exception):
 # --- the scheme --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Criterion:
     code: str
     name: str
     max_points: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ItemSpec:
     code: str
     name: str
@@ -131,7 +131,7 @@ class ItemSpec:
         return f"{self.name}（{self.weight.normalize():f}）"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Scheme:
     total_weight: Decimal
     items: tuple[ItemSpec, ...]
@@ -148,9 +148,6 @@ class Scheme:
     @property
     def quantitative(self) -> tuple[ItemSpec, ...]:
         return tuple(i for i in self.items if i.kind == QUANTITATIVE)
-
-    def family_weight(self, kind: str) -> Decimal:
-        return sum((i.weight for i in self.items if i.kind == kind), ZERO)
 
 
 def scheme_problems(scheme: Scheme) -> list[str]:

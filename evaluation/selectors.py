@@ -127,12 +127,14 @@ def item_spec(item: Item) -> scoring.ItemSpec:
         floor_share=item.floor_share,
         target=item.target,
         steps=steps,
-        criteria=tuple(scoring.Criterion(c.code, c.name, c.max_points) for c in item.criteria.all()),
+        criteria=tuple(
+            scoring.Criterion(code=c.code, name=c.name, max_points=c.max_points) for c in item.criteria.all()
+        ),
     )
 
 
 def grading_spec(evaluation: Evaluation) -> grading.GradingSpec:
-    return grading.GradingSpec(evaluation.grading_method, tuple(evaluation.thresholds))
+    return grading.GradingSpec(method=evaluation.grading_method, thresholds=tuple(evaluation.thresholds))
 
 
 def scheme_of(evaluation: Evaluation, items: list[Item] | None = None) -> scoring.Scheme:

@@ -137,8 +137,8 @@ def _create_scheme(evaluation: Evaluation, *, indicator_year: int, indicator_mon
             indicator_month=indicator_month if quantitative else None,
         )
         Criterion.objects.bulk_create(
-            Criterion(item=item, code=code, name=name, max_points=points, order=i)
-            for i, (code, name, points) in enumerate(d.criteria, start=1)
+            Criterion(item=item, code=c.code, name=c.name, max_points=c.max_points, order=i)
+            for i, c in enumerate(d.criteria, start=1)
         )
         items.append(item)
     return items

@@ -347,7 +347,7 @@ def _screen(row, institutions, periods, state: _State, actor, *, choices: dict |
     ):  # the rows' institutions are the officer's jurisdiction (visible_institutions)
         return _Outcome(row, institution, period, message="您无权为该机构导入数据。")
     current = state.sheets.get((institution.pk, row.year, row.month))
-    if current is not None and current.status in (FilingStatus.APPROVED, FilingStatus.SUBMITTED):
+    if current is not None and current.status in Filing.LOCKED_STATUSES:
         return _Outcome(
             row,
             institution,
@@ -433,7 +433,7 @@ def _check(rows, batch: list[int], form: str, year: int, month: int, institution
         # a value that could not be read is reported once, not again as missing (as services.check)
         unparsable = {f.field for f in found}
         findings = rules.sort_findings(found + [f for f in checked if f.field not in unparsable])
-        errors = [f for f in findings if f.severity == rules.ERROR]
+        errors = [f for f in findings if f.is_error]
         if errors:
             message = "；".join(f"{f.location}：{f.message}" for f in errors[:5])
             out.append(_Outcome(row, institution, period, message=message))

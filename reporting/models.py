@@ -114,6 +114,9 @@ class Filing(models.Model):
     approved_at = models.DateTimeField(_("通过时间"), null=True, blank=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
+    # the statuses that lock a return (`is_locked`), for the write path's and the import's plain copies of it
+    LOCKED_STATUSES = frozenset({FilingStatus.APPROVED, FilingStatus.SUBMITTED})
+
     class Meta:
         ordering = ["period", "institution"]
         verbose_name = _("报表")
@@ -127,7 +130,7 @@ class Filing(models.Model):
     @property
     def is_locked(self) -> bool:
         """An approved return is locked; a submitted one waits for review."""
-        return self.status in {FilingStatus.APPROVED, FilingStatus.SUBMITTED}
+        return self.status in self.LOCKED_STATUSES
 
     @property
     def is_late(self) -> bool:

@@ -1350,7 +1350,7 @@ def rule(id: str) -> Rule:
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Errors first, then by rule id; within a rule, the order the fields appear on the form."""
-    return sorted(findings, key=lambda f: (f.severity != ERROR, f.rule))
+    return sorted(findings, key=lambda f: (not f.is_error, f.rule))
 
 
 _APPLICABLE: dict[int, tuple[FormDefinition, tuple[Rule, ...]]] = {}

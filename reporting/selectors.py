@@ -36,7 +36,7 @@ def open_returns(filings) -> dict[int, "Transition"]:
 
 
 def open_return(filing) -> "Transition | None":
-    if filing is None or filing.status in (FilingStatus.SUBMITTED, FilingStatus.APPROVED):
+    if filing is None or filing.is_locked:
         return None
     return open_returns([filing]).get(filing.pk)
 
@@ -56,7 +56,6 @@ def obligations_for_institution(institution, limit: int = 6):
     }
     monthly = sorted((p for p in opened if p.form == Form.MONITORING), key=lambda p: (p.year, p.month))
     latest_year = max((p.year for p in opened if p.form != Form.MONITORING), default=None)
-    done = (FilingStatus.SUBMITTED, FilingStatus.APPROVED)
 
     def shown(p) -> bool:
         if p.form == Form.MONITORING and p in monthly[-limit:]:
@@ -64,10 +63,10 @@ def obligations_for_institution(institution, limit: int = 6):
         if p.form != Form.MONITORING and p.year == latest_year:
             return True
         filing = filings.get(p.pk)
-        return filing is None or filing.status not in done
+        return filing is None or not filing.is_locked
 
     periods = sorted((p for p in opened if shown(p)), key=lambda p: (p.due_on, p.form), reverse=True)
-    returns = open_returns([f for f in filings.values() if f.status not in done])
+    returns = open_returns([f for f in filings.values() if not f.is_locked])
     rows = []
     for p in periods:
         filing = filings.get(p.pk)

@@ -466,7 +466,7 @@ def _refusal(item: NewVersion, filing: "_Locked", *, strict: bool) -> str:
             f"{name} 已被他人修改（您打开的是第 {seen} 次修订，当前为第 {filing.lock_version} 次）。"
             "为避免覆盖他人的修改，请刷新页面，核对后再保存。"
         )
-    if filing.status not in (FilingStatus.APPROVED, FilingStatus.SUBMITTED):
+    if filing.status not in Filing.LOCKED_STATUSES:
         return ""
     message = locked_message(name, filing.status)
     if strict:
@@ -734,7 +734,7 @@ def submit(
     ):
         raise ServiceError("尚未上传文件，请先上传 PDF 或 Word（.docx）文件。")
     found = [rules.Finding.from_dict(d) for d in version.findings]
-    errors = [f for f in found if f.severity == "error"]
+    errors = [f for f in found if f.is_error]
     if errors:
         raise ServiceError(f"还有 {len(errors)} 个错误，请修改后再提交。", code="has_errors", details=errors)
     missing = rules.unexplained(found, version.explanations)

@@ -176,14 +176,13 @@ def _show_sheet(request, institution, period, filing, definition, posted):
         "definition": definition,
         "rows": _sheet_rows(institution, period, definition, values, posted, by_field, returned),
         "findings": findings,
-        "errors": [f for f in findings if f.severity == "error"],
+        "errors": [f for f in findings if f.is_error],
         "warnings": [f for f in findings if f.severity == "warning"],
         "sheet_findings": by_field.get("*", []),
         "explanations": version.explanations if version else {},
         "carried": _carried(version),
         "live_checks": _live_checks(definition),
-        "editable": access.can_prepare(user, institution)
-        and status not in {FilingStatus.SUBMITTED, FilingStatus.APPROVED},
+        "editable": access.can_prepare(user, institution) and not (filing and filing.is_locked),
         "can_submit": access.can_submit(user, institution) and status == FilingStatus.DRAFT,
         "can_review": access.can_review(user, institution),
         "returned": returned,
@@ -243,9 +242,7 @@ def _grid(definition, values: dict, by_field: dict):
                 cells.append({"kind": "total", "code": code, "value": values.get(code), "column": column})
             else:
                 found = by_field.get(code, [])
-                severity = (
-                    "error" if any(f.severity == "error" for f in found) else ("warning" if found else "")
-                )
+                severity = "error" if any(f.is_error for f in found) else ("warning" if found else "")
                 cells.append(
                     {
                         "kind": "input",

@@ -108,7 +108,9 @@ def test_the_grading_that_fits_is_relative_to_the_group_mean_plus_minus_five():
 
 def test_another_grading_does_not_reproduce_the_table():
     table = reference.read_table(CSV)
-    comparison = reference.compare(table, grading.GradingSpec(grading.RELATIVE_MEAN, (D(4), D(0), D(-4))))
+    comparison = reference.compare(
+        table, grading.GradingSpec(method=grading.RELATIVE_MEAN, thresholds=(D(4), D(0), D(-4)))
+    )
     # with −4 for 一般, 浦发银行 (−4.54 below its group mean) becomes 勉励
     assert [d.row.name for d in comparison.differences] == ["浦发银行"]
 

@@ -15,7 +15,9 @@ FLOOR = D("0.6")
 
 
 def item(method, **extra) -> ItemSpec:
-    return ItemSpec("q", "同比增速", QUANTITATIVE, W, method=method, floor_share=FLOOR, **extra)
+    return ItemSpec(
+        code="q", name="同比增速", kind=QUANTITATIVE, weight=W, method=method, floor_share=FLOOR, **extra
+    )
 
 
 def run(method, values, groups=None, **extra) -> list[D]:
@@ -114,15 +116,22 @@ def scheme(grading_spec=None, **kw) -> Scheme:
     items = kw.pop(
         "items",
         (
-            ItemSpec("a", "授权、授信清单", QUALITATIVE, D(60)),
-            ItemSpec("b", "同比增速", QUANTITATIVE, D(40), method=scoring.LINEAR, floor_share=FLOOR),
+            ItemSpec(code="a", name="授权、授信清单", kind=QUALITATIVE, weight=D(60)),
+            ItemSpec(
+                code="b",
+                name="同比增速",
+                kind=QUANTITATIVE,
+                weight=D(40),
+                method=scoring.LINEAR,
+                floor_share=FLOOR,
+            ),
         ),
     )
     return Scheme(
         total_weight=kw.pop("total", D(100)),
         items=items,
         groups=kw.pop("groups", (("G1", "第1组"), ("G2", "第2组"))),
-        grading=grading_spec or GradingSpec(grading.RELATIVE_MEAN, (D(5), D(0), D(-5))),
+        grading=grading_spec or GradingSpec(method=grading.RELATIVE_MEAN, thresholds=(D(5), D(0), D(-5))),
     )
 
 
@@ -155,9 +164,23 @@ def test_totals_are_sums_of_unrounded_parts():
 def test_a_total_that_differs_from_the_sum_of_rounded_parts():
     # 12.005 + 12.005 + 50 = 74.01 (unrounded) while 12.01 + 12.01 + 50 = 74.02 from the rounded parts
     items = (
-        ItemSpec("a", "定性", QUALITATIVE, D(60)),
-        ItemSpec("b", "b", QUANTITATIVE, D(20), method=scoring.STEPS, steps=((D(0), D("0.60025")),)),
-        ItemSpec("c", "c", QUANTITATIVE, D(20), method=scoring.STEPS, steps=((D(0), D("0.60025")),)),
+        ItemSpec(code="a", name="定性", kind=QUALITATIVE, weight=D(60)),
+        ItemSpec(
+            code="b",
+            name="b",
+            kind=QUANTITATIVE,
+            weight=D(20),
+            method=scoring.STEPS,
+            steps=((D(0), D("0.60025")),),
+        ),
+        ItemSpec(
+            code="c",
+            name="c",
+            kind=QUANTITATIVE,
+            weight=D(20),
+            method=scoring.STEPS,
+            steps=((D(0), D("0.60025")),),
+        ),
     )
     outcome = scoring.evaluate(
         scheme=scheme(items=items, groups=(("G1", "第1组"),)),
@@ -178,7 +201,9 @@ def grade(method, thresholds, totals, groups=None):
     groups = groups or ["G1"] * len(totals)
     frame = pd.DataFrame({"group": groups, "total": pd.Series([D(str(t)) for t in totals], dtype=object)})
     return list(
-        grading.grade(frame, GradingSpec(method, tuple(D(str(t)) for t in thresholds)))["computed_grade"]
+        grading.grade(frame, GradingSpec(method=method, thresholds=tuple(D(str(t)) for t in thresholds)))[
+            "computed_grade"
+        ]
     )
 
 
@@ -242,9 +267,13 @@ def test_rank_quotas_for_a_group_of_one_and_everyone_equal():
 
 
 def test_grading_spec_problems():
-    assert grading.spec_problems(GradingSpec(grading.ABSOLUTE, (D(80), D(90), D(60))))
-    assert grading.spec_problems(GradingSpec(grading.RANK_QUOTA, (D("0.5"), D("0.4"), D("0.2"))))
-    assert not grading.spec_problems(GradingSpec(grading.RELATIVE_MEAN, (D(5), D(0), D(-5))))
+    assert grading.spec_problems(GradingSpec(method=grading.ABSOLUTE, thresholds=(D(80), D(90), D(60))))
+    assert grading.spec_problems(
+        GradingSpec(method=grading.RANK_QUOTA, thresholds=(D("0.5"), D("0.4"), D("0.2")))
+    )
+    assert not grading.spec_problems(
+        GradingSpec(method=grading.RELATIVE_MEAN, thresholds=(D(5), D(0), D(-5)))
+    )
 
 
 def test_override_replaces_the_grade_and_keeps_the_rule_s_grade_and_reason():
@@ -270,8 +299,15 @@ def test_override_replaces_the_grade_and_keeps_the_rule_s_grade_and_reason():
 def test_bad_input_is_reported_whole_in_chinese_and_nothing_is_computed():
     bad = scheme(
         items=(
-            ItemSpec("a", "授权、授信清单", QUALITATIVE, D(60)),
-            ItemSpec("b", "同比增速", QUANTITATIVE, D(30), method=scoring.LINEAR, floor_share=FLOOR),
+            ItemSpec(code="a", name="授权、授信清单", kind=QUALITATIVE, weight=D(60)),
+            ItemSpec(
+                code="b",
+                name="同比增速",
+                kind=QUANTITATIVE,
+                weight=D(30),
+                method=scoring.LINEAR,
+                floor_share=FLOOR,
+            ),
         ),
         groups=(("G1", "第1组"), ("G2", "第2组"), ("G3", "第3组")),
     )
@@ -297,9 +333,20 @@ def test_criteria_that_do_not_add_up_to_the_item_are_a_scheme_problem():
     bad = scheme(
         items=(
             ItemSpec(
-                "a", "受理回告清单", QUALITATIVE, D(60), criteria=(scoring.Criterion("x", "逐笔回告", D(8)),)
+                code="a",
+                name="受理回告清单",
+                kind=QUALITATIVE,
+                weight=D(60),
+                criteria=(scoring.Criterion(code="x", name="逐笔回告", max_points=D(8)),),
             ),
-            ItemSpec("b", "同比增速", QUANTITATIVE, D(40), method=scoring.LINEAR, floor_share=FLOOR),
+            ItemSpec(
+                code="b",
+                name="同比增速",
+                kind=QUANTITATIVE,
+                weight=D(40),
+                method=scoring.LINEAR,
+                floor_share=FLOOR,
+            ),
         )
     )
     assert any("各评分要点分值合计 8 分" in p for p in scoring.scheme_problems(bad))
