@@ -956,6 +956,7 @@ class Bench:
         with every CJK character replaced by two Latin letters (the same code path; only the text differs)."""
         from evaluation import pdf, selectors, services
         from institutions.models import Institution
+        from portal import pdf as machinery
 
         evaluation = services.load_reference(path=ROOT / "fixtures" / "2021-hubei-four-lists-evaluation.csv")
         table = selectors.results(evaluation)
@@ -982,7 +983,7 @@ class Bench:
             self.log(f"  pdf {times[False]:.2f} s, latin {times[True]:.2f} s, ×{ratios[-1]:.2f}")
         self.figures["pdf_ratio_vs_latin"] = Figure(ratios)
         self.details["pdf"] = {
-            "font": str(pdf.font_path()),
+            "font": str(machinery.font_path()),
             "cjk_seconds": Figure(cjk).summary(),
             "latin_seconds": Figure(latin).summary(),
             "institutions_in_table": len(table.rows),

@@ -601,8 +601,7 @@ def _charts(evaluation: Evaluation, institution: Institution, items: list[Item])
     """The monthly trend over the evaluated year: the institution's 普惠小微贷款余额, then each 定量 item's
     indicator for the institution beside its group's aggregate (one query)."""
     from indicators import indicators as ind
-
-    from . import pdf
+    from portal import pdf
 
     quantitative = [
         (item, ind.REGISTRY[item.indicator_code])

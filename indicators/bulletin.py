@@ -19,9 +19,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import escape
 
-from evaluation.pdf import trend_svg
 from institutions import access
 from institutions.models import EvaluationGroup, Institution
+from portal.pdf import trend_svg
 from reporting.models import Filing, Form, Period
 
 from . import indicators as ind

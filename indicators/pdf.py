@@ -1,9 +1,9 @@
-"""The bulletin as an A4 PDF, through the evaluation's PDF machinery (evaluation.pdf: WeasyPrint with the
+"""The bulletin as an A4 PDF, through the portal's PDF machinery (portal/pdf.py: WeasyPrint with the
 embedded, per-document subset TrueType CJK font, fetching nothing but that font)."""
 
 from django.utils import timezone
 
-from evaluation import pdf as machinery
+from portal import pdf as machinery
 
 from . import bulletin as composer
 

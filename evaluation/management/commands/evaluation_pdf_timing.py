@@ -3,8 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from evaluation import pdf, selectors
+from evaluation import selectors
 from evaluation.models import Evaluation, Status
+from portal import pdf
 
 
 class Command(BaseCommand):
