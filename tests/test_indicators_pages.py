@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from indicators import indicators as ind
-from indicators import selectors, services, storage
+from indicators import pages, services, storage
 from indicators.models import LoanPrimeRate, RefreshRun, SupervisionAction, Target
 from institutions.models import Institution
 from tests.worlds import A_2021_12, A_2022_03, file_sheet
@@ -77,9 +77,9 @@ def test_long_rankings_and_failing_lists_show_their_ends_and_link_to_the_full_ta
     world, client_for, monkeypatch
 ):
     # the page stays one size for 24 institutions or 4,500: here cut at 2 per end and 1 failing institution
-    monkeypatch.setattr(selectors, "RANK_ENDS", 2)
-    monkeypatch.setattr(selectors, "FAILING_SHOWN", 1)
-    context = selectors.dashboard(world["officer_branch"], year=2022, month=3)
+    monkeypatch.setattr(pages, "RANK_ENDS", 2)
+    monkeypatch.setattr(pages, "FAILING_SHOWN", 1)
+    context = pages.dashboard(world["officer_branch"], year=2022, month=3)
     g2 = next(g for g in context["rankings"] if g["value"] == "G2")  # 14 members, few with sheets
     listed = [r for r in g2["rows"] if r is not None]
     assert None in g2["rows"] and g2["omitted"] == 14 - len(listed) > 0
