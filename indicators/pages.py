@@ -381,24 +381,42 @@ def _kind_columns(board: _Board) -> list:
     return [c for c in KIND_COLUMNS if c[1] not in hidden_kinds and c[1] in present]
 
 
-def _standing(board: _Board) -> None:
-    """Each visible institution's missed and undecided targets — only whether each is met (selectors.met):
-    the checks themselves are made for the institutions the page lists (_Board.failing_cells)."""
+def _applying(board: _Board) -> list[tuple[int, list[Target]]]:
+    """(pk, its targets) of each visible institution, in order; the general targets are settled once per
+    地方法人 flag for the institutions without targets of their own."""
     own = {t.institution_id for t in board.targets if t.institution_id is not None}
-    general: dict[bool, list[Target]] = {}  # the targets of an institution with none of its own, by 地方法人
+    general: dict[bool, list[Target]] = {}
+    out = []
     for inst in board.institutions:
-        pk = inst["pk"]
+        pk, local = inst["pk"], inst["is_local_legal_person"]
         if pk not in board.visible:
             continue
-        local = inst["is_local_legal_person"]
         if pk in own:
-            targets = selectors.applicable_targets(board.targets, {"id": pk, "local": local})
-        else:
-            if local not in general:
-                general[local] = selectors.applicable_targets(board.targets, {"id": pk, "local": local})
-            targets = general[local]
+            out.append((pk, selectors.applicable_targets(board.targets, {"id": pk, "local": local})))
+            continue
+        if local not in general:
+            general[local] = selectors.applicable_targets(board.targets, {"id": pk, "local": local})
+        out.append((pk, general[local]))
+    return out
+
+
+def _standing(board: _Board) -> None:
+    """Each visible institution's missed and undecided targets — only whether each is met (selectors.verdicts,
+    target by target): the checks themselves are made for the institutions the page lists (failing_cells)."""
+    applying = _applying(board)
+    keys: dict[int, tuple[Target, list[int]]] = {}  # id(target) → (target, the institutions it applies to)
+    for pk, targets in applying:
         for target in targets:
-            verdict = selectors.met(board.table, target, ScopeKind.INSTITUTION, pk, board.year, board.month)
+            keys.setdefault(id(target), (target, []))[1].append(pk)
+    found = {}
+    for key, (target, pks) in keys.items():
+        verdicts = selectors.verdicts(
+            board.table, target, ScopeKind.INSTITUTION, pks, board.year, board.month
+        )
+        found.update(((key, pk), v) for pk, v in zip(pks, verdicts, strict=True))
+    for pk, targets in applying:
+        for target in targets:
+            verdict = found[(id(target), pk)]
             if verdict is False:
                 board.missed.setdefault(pk, []).append(target)
             elif verdict is None:

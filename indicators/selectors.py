@@ -409,18 +409,20 @@ def applicable_targets(targets: list[Target], institution: dict) -> list[Target]
     return general + mine
 
 
+def _reference_at(target: Target, year: int, month: int) -> tuple[int, int, str] | None:
+    """(year, month, code) of the value a target's basis compares with; None for a fixed target."""
+    return {
+        "fixed": None,
+        "last_year": (year - 1, month, target.indicator),
+        "year_start": (year - 1, 12, target.indicator),
+    }.get(target.basis, (year, month, "plan_increase"))
+
+
 def _compared(table: ValueTable, target: Target, scope_kind, scope_key, year, month) -> tuple[Value, Value]:
     """The value a target checks and the reference it is checked against, by the target's basis."""
     actual = table.get(scope_kind, scope_key, year, month, target.indicator)
-    if target.basis == "fixed":
-        ref = Value(target.value)
-    elif target.basis == "last_year":
-        ref = table.get(scope_kind, scope_key, year - 1, month, target.indicator)
-    elif target.basis == "year_start":
-        ref = table.get(scope_kind, scope_key, year - 1, 12, target.indicator)
-    else:  # plan
-        ref = table.get(scope_kind, scope_key, year, month, "plan_increase")
-    return actual, ref
+    at = _reference_at(target, year, month)
+    return actual, Value(target.value) if at is None else table.get(scope_kind, scope_key, *at)
 
 
 def check(table: ValueTable, target: Target, scope_kind, scope_key, year, month) -> ind.TargetCheck:
@@ -445,19 +447,44 @@ def _partial(value: Value) -> bool:
 
 
 def met(table: ValueTable, target: Target, scope_kind, scope_key, year, month) -> bool | None:
-    """check(…).met without the rest of the check (its wording, progress and time progress), for a page that
-    only counts which of thousands of institutions' targets are missed — by indicators.check_target's rule:
-    undecided without both numbers or while either is summed over only part of its members, else the shown
-    (rounded) value against the shown reference (a test's reference as it is)."""
-    actual, ref = _compared(table, target, scope_kind, scope_key, year, month)
-    if actual.value is None or ref.value is None:
-        return None
-    if _partial(actual) or (target.basis != "fixed" and _partial(ref)):
-        return None
+    """check(…).met without the rest of the check (its wording, progress and time progress)."""
+    return verdicts(table, target, scope_kind, [scope_key], year, month)[0]
+
+
+def verdicts(table: ValueTable, target: Target, scope_kind, keys, year, month) -> list[bool | None]:
+    """[met(…) for each of `keys`], for a page that only counts which of thousands of institutions' targets are
+    missed — by indicators.check_target's rule: undecided without both numbers or while either is summed
+    over only part of its members, else the shown (rounded) value against the shown reference (a test's
+    reference as it is)."""
     indicator = ind.get(target.indicator)
-    shown = indicator.rounded(actual.value)
-    reference = ref.value if indicator.test else indicator.rounded(ref.value)
-    return shown >= reference if target.comparator == "gte" else shown > reference
+    rounded, quantum, test = indicator.rounded, indicator.quantum(), indicator.test
+    gte = target.comparator == "gte"
+    at = _reference_at(target, year, month)
+    fixed = Value(target.value) if at is None else None
+    rows, code = table.rows, target.indicator
+    out: list[bool | None] = []
+    for key in keys:
+        key = str(key)
+        actual = rows.get((scope_kind, key, year, month, code), NOT_COMPUTED)
+        ref = fixed or rows.get((scope_kind, key, *at), NOT_COMPUTED)
+        if actual.value is None or ref.value is None or _partial(actual) or (fixed is None and _partial(ref)):
+            out.append(None)
+            continue
+        out.append(_shown_meets(actual.value, ref.value, rounded, quantum, test, gte))
+    return out
+
+
+def _shown_meets(a: Decimal, r: Decimal, rounded, quantum: Decimal, test: bool, gte: bool) -> bool:
+    """rounded(a) ≥ rounded(r) (gte) or > (gt), rounding only when it decides: half-up rounding moves a
+    number by at most half a quantum and never reverses an order, so a ≥ r is met at once and r − a > one
+    quantum is not (for gt: a ≤ r is not, a − r > one quantum is)."""
+    if not test:
+        if gte and (a >= r or r - a > quantum):
+            return a >= r
+        if not gte and (a <= r or a - r > quantum):
+            return a > r
+    shown, reference = rounded(a), r if test else rounded(r)
+    return shown >= reference if gte else shown > reference
 
 
 # --- timeliness ----------------------------------------------------------------------------------------------
@@ -637,7 +664,7 @@ def dashboard_table(year: int, month: int, live: bool, institution_codes=None) -
     institutions' values of the month, a year earlier and at 年初 — only `institution_codes` of them when
     given (the ranked indicator and the targets': a few of the ~40 codes, for thousands of institutions):
     a set of codes for all three months, or {(year, month): codes} of just the months each is read at (a
-    query per month besides the first)."""
+    query per month besides the first; then the kinds' aggregates only of the month)."""
     if live:
         return live_table({year - 1, year})
     aggregates = Q(year__in=[year - 1, year]) & ~Q(scope_kind=ScopeKind.INSTITUTION)
@@ -657,8 +684,10 @@ def dashboard_table(year: int, month: int, live: bool, institution_codes=None) -
     def institutions_at(at) -> Q:
         return Q(scope_kind=ScopeKind.INSTITUTION, year=at[0], month=at[1])
 
+    # the kinds' aggregates only of the month: the page charts the province and the groups, not the kinds
     table = ValueTable.stored(
-        aggregates,
+        Q(year__in=[year - 1, year], scope_kind__in=[ScopeKind.PROVINCE, ScopeKind.GROUP]),
+        Q(year=year, month=month, scope_kind=ScopeKind.KIND),
         institutions_at((year, month)),
         codes={ScopeKind.INSTITUTION: sorted(months.pop((year, month)))},
     )
