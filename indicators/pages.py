@@ -198,16 +198,12 @@ def _ends(rows: list[Ranked], n: int) -> tuple[list[Ranked | None], int]:
 
 
 def _rank(items: list[tuple[dict, Shown]], better: str | None) -> list[Ranked]:
-    defined = [(inst, cell) for inst, cell in items if cell.defined]
-    if better is None:
-        ordered = defined
-    else:
-        ordered = sorted(
-            defined, key=lambda x: x[1].indicator.rounded(x[1].value.value), reverse=(better == "high")
-        )
+    """Ranked by the shown (rounded) value, ties sharing a rank; the undefined last, unranked."""
+    defined = [(inst, cell, cell.indicator.rounded(cell.value.value)) for inst, cell in items if cell.defined]
+    if better is not None:
+        defined.sort(key=lambda x: x[2], reverse=(better == "high"))
     out, previous, rank = [], None, 0
-    for position, (inst, cell) in enumerate(ordered, start=1):
-        key = cell.indicator.rounded(cell.value.value)
+    for position, (inst, cell, key) in enumerate(defined, start=1):
         if key != previous:
             rank, previous = position, key
         out.append(Ranked(inst, cell, rank if better else None, len(items)))
