@@ -291,14 +291,35 @@ NOT_COMPUTED = Value(None, "该月指标尚未计算：等待刷新，或该月�
 
 
 class ValueTable:
-    """{(scope_kind, scope_key, year, month, code): Value}, stored or computed on the fly."""
+    """{(scope_kind, scope_key, year, month, code): Value}, stored or computed on the fly. Stored values are
+    kept as storage read them (`raw`) and made a Value the first time a page asks for one: a dashboard reads
+    40,000 of them to count missed targets and shows a few hundred."""
 
-    def __init__(self, rows: dict, *, live: bool = False):
+    def __init__(self, rows: dict, *, live: bool = False, raw: dict | None = None):
         self.rows = rows
         self.live = live
+        self.raw = raw if raw is not None else {}
 
     def get(self, scope_kind: str, scope_key, year: int, month: int, code: str) -> Value:
-        return self.rows.get((scope_kind, str(scope_key), year, month, code), NOT_COMPUTED)
+        key = (scope_kind, str(scope_key), year, month, code)
+        found = self.rows.get(key)
+        if found is None:
+            s = self.raw.get(key)
+            if s is None:
+                return NOT_COMPUTED
+            found = self.rows[key] = Value(s.value, s.reason, s.contributors, s.members)
+        return found
+
+    def figure(self, key: tuple):
+        """The value, reason, contributors and members at `key` (a Value, or storage's own record of them)."""
+        return self.rows.get(key) or self.raw.get(key) or NOT_COMPUTED
+
+    def keys(self) -> set[tuple]:
+        return self.rows.keys() | self.raw.keys()
+
+    def update(self, other: ValueTable) -> None:
+        self.rows.update(other.rows)
+        self.raw.update(other.raw)
 
     @classmethod
     def stored(cls, *filters: Q, codes=None) -> ValueTable:
@@ -307,12 +328,11 @@ class ValueTable:
         q = Q()
         for f in filters:
             q |= f
-        rows = {}
-        for s in storage.read(IndicatorMonth.objects.filter(q), codes):
-            rows[(s.scope_kind, s.scope_key, s.year, s.month, s.code)] = Value(
-                s.value, s.reason, s.contributors, s.members
-            )
-        return cls(rows)
+        raw = {
+            (s.scope_kind, s.scope_key, s.year, s.month, s.code): s
+            for s in storage.read(IndicatorMonth.objects.filter(q), codes)
+        }
+        return cls({}, raw=raw)
 
     @classmethod
     def from_result(cls, result: ind.Result) -> ValueTable:
@@ -462,12 +482,12 @@ def verdicts(table: ValueTable, target: Target, scope_kind, keys, year, month) -
     gte = target.comparator == "gte"
     at = _reference_at(target, year, month)
     fixed = Value(target.value) if at is None else None
-    rows, code = table.rows, target.indicator
+    figure, code = table.figure, target.indicator
     out: list[bool | None] = []
     for key in keys:
         key = str(key)
-        actual = rows.get((scope_kind, key, year, month, code), NOT_COMPUTED)
-        ref = fixed or rows.get((scope_kind, key, *at), NOT_COMPUTED)
+        actual = figure((scope_kind, key, year, month, code))
+        ref = fixed or figure((scope_kind, key, *at))
         if actual.value is None or ref.value is None or _partial(actual) or (fixed is None and _partial(ref)):
             out.append(None)
             continue
@@ -702,9 +722,7 @@ def dashboard_table(year: int, month: int, live: bool, institution_codes=None) -
     )
     for at, codes in sorted(months.items()):
         if codes:
-            table.rows.update(
-                ValueTable.stored(institutions_at(at), codes={ScopeKind.INSTITUTION: sorted(codes)}).rows
-            )
+            table.update(ValueTable.stored(institutions_at(at), codes={ScopeKind.INSTITUTION: sorted(codes)}))
     return table
 
 

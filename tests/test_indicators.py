@@ -351,7 +351,7 @@ def test_met_is_the_checks_verdict_without_the_rest_of_the_check(world):
     figures."""
     stored = selectors.ValueTable.stored(selectors.Q(year__in=[2021, 2022]))
     targets = selectors.targets_for(2022)
-    scopes = {(k[0], k[1]) for k in stored.rows}
+    scopes = {(k[0], k[1]) for k in stored.keys()}
     compared = 0
     for target in targets:
         for kind, key in scopes:
