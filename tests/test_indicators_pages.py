@@ -149,6 +149,25 @@ def test_pages_run_the_same_number_of_queries_for_2_or_24_institutions(
             client.get(url)
 
 
+def test_the_dashboard_only_reads_even_when_its_values_are_stale(world, client_for):
+    """Freshness is the refresh task's and the beat's (indicators.tasks.check_fresh): a GET of the dashboard
+    with approvals the stored values do not include queues nothing and writes nothing but the session."""
+    RefreshRun.objects.all().delete()  # no refresh ever ran: the stored values are stale
+    client = client_for("officer_branch")
+    for query in (MARCH, "", MARCH + "&live=1"):
+        with CaptureQueriesContext(connection) as captured:
+            page = html(client.get(reverse("indicators:dashboard") + query))
+        writes = [
+            q["sql"]
+            for q in captured.captured_queries
+            if q["sql"].lstrip().split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+            and "django_session" not in q["sql"]
+        ]
+        assert writes == [], writes
+        assert 'id="province-targets"' in page
+    assert not RefreshRun.objects.exists()
+
+
 def test_include_submitted_is_computed_on_the_fly_marked_and_never_stored(world, client_for):
     before = len(storage.values())
     page = html(client_for("officer_branch").get(reverse("indicators:dashboard") + "?period=2022-01&live=1"))
