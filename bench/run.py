@@ -954,14 +954,14 @@ class Bench:
     def pdf(self) -> None:
         """evaluation.pdf's 附件1 table and one report card, as the portal renders them, beside the same HTML
         with every CJK character replaced by two Latin letters (the same code path; only the text differs)."""
-        from evaluation import pdf, selectors, services
+        from evaluation import pages, pdf, selectors, services
         from institutions.models import Institution
         from portal import pdf as machinery
 
         evaluation = services.load_reference(path=ROOT / "fixtures" / "2021-hubei-four-lists-evaluation.csv")
         table = selectors.results(evaluation)
         institution = Institution.objects.get(pk=table.rows[0].institution_id)
-        card = selectors.report_card(evaluation, institution, table)
+        card = pages.report_card(evaluation, institution, table)
         now = datetime.now(UTC)
 
         def render(latin: bool) -> int:

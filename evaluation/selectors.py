@@ -1,5 +1,6 @@
 """Reads of the evaluation app: who sees which evaluation, the engine's frames from the ORM, results (live for
-a draft, stored for a published evaluation), report cards, and the indicator values the 定量 items read.
+a draft, stored for a published evaluation), and the indicator values the 定量 items read. The report cards
+built from them are evaluation.pages'.
 
 Access is decided through `institutions.access` (visible_institutions, is_pboc, is_pboc_admin, can_review,
 can_prepare) and nowhere else: the helpers here only combine those answers with the evaluation's state.
@@ -495,6 +496,15 @@ def indicator_values(
     return {pk: found.get(pk, (None, NO_VALUE)) for pk in keys.values()}
 
 
+def institution_indicators(institution: Institution, year: int):
+    """The institution's stored indicators of `year` and the year before (its targets are checked on them)."""
+    from indicators import selectors as isel
+
+    return isel.ValueTable.stored(
+        Q(scope_kind="institution", scope_key=str(institution.pk), year__in=[year - 1, year])
+    )
+
+
 def indicator_series_many(*, codes: list[str], year: int, scopes: list[tuple[str, str]]) -> dict:
     """Monthly values over `year` of indicators for (scope_kind, scope_key) pairs, in one query:
     {(code, scope): [12 values, None where undefined]}."""
@@ -507,175 +517,3 @@ def indicator_series_many(*, codes: list[str], year: int, scopes: list[tuple[str
     for s in storage.read(IndicatorMonth.objects.filter(q, year=year), codes):
         out[(s.code, (s.scope_kind, s.scope_key))][s.month - 1] = s.value
     return out
-
-
-# --- report cards ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class CardItem:
-    item: Item
-    score: Decimal
-    mean: Decimal
-    best: Decimal
-    input_text: str = ""
-    input_note: str = ""
-    comment: str = ""
-    criteria: list = field(default_factory=list)  # [(name, points, max_points)]
-    scored_by: str = ""
-
-
-@dataclass
-class Card:
-    """One institution's report card (评估报告): its scores beside its group's mean and best, its grade, its
-    indicators against the year's targets, the trend of the 定量 indicators, and the officers' comments."""
-
-    evaluation: Evaluation
-    institution: Institution
-    row: Row
-    group_size: int
-    total_mean: Decimal
-    total_best: Decimal
-    items: list[CardItem]
-    targets: list[dict]
-    charts: list
-    disclosure: Disclosure | None = None
-
-    @property
-    def rule(self) -> str:
-        return grading_spec(self.evaluation).describe()
-
-    @property
-    def families(self) -> list[tuple[str, list[CardItem]]]:
-        out = []
-        for kind, label in ItemKind.choices:
-            members = [c for c in self.items if c.item.kind == kind]
-            if members:
-                out.append((str(label), members))
-        return out
-
-
-def _input_text(item: Item, value, source: str) -> tuple[str, str]:
-    from indicators import indicators as ind
-
-    if value is None:
-        return "—", ""
-    if source == "reference":
-        return f"{scoring.text(value)}", "得分等价值：附件1 未公布指标原值"
-    indicator = ind.REGISTRY.get(item.indicator_code)
-    shown = indicator.text(Decimal(value), with_unit=True) if indicator else scoring.text(value)
-    return shown, f"{item.indicator_year}年{item.indicator_month}月末"
-
-
-def _targets(institution: Institution, year: int, month: int) -> list[dict]:
-    """The year's institution targets from the indicators app, checked at `month` (empty if it has none)."""
-    from indicators import indicators as ind
-    from indicators import selectors as isel
-
-    targets = isel.applicable_targets(
-        isel.targets_for(year), {"id": institution.pk, "local": institution.is_local_legal_person}
-    )
-    if not targets:
-        return []
-    table = isel.ValueTable.stored(
-        Q(scope_kind="institution", scope_key=str(institution.pk), year__in=[year - 1, year])
-    )
-    out = []
-    for target in targets:
-        result = isel.check(table, target, "institution", str(institution.pk), year, month)
-        value = table.get("institution", str(institution.pk), year, month, target.indicator)
-        out.append(
-            {
-                "label": target.label,
-                "actual": ind.get(target.indicator).text(value.value, with_unit=True),
-                "target": isel.target_text(target, result),
-                "status": result.status,
-                "met": result.met,
-                "reason": result.reason,
-            }
-        )
-    return out
-
-
-def _charts(evaluation: Evaluation, institution: Institution, items: list[Item]) -> list:
-    """The monthly trend over the evaluated year: the institution's 普惠小微贷款余额, then each 定量 item's
-    indicator for the institution beside its group's aggregate (one query)."""
-    from indicators import indicators as ind
-    from portal import pdf
-
-    quantitative = [
-        (item, ind.REGISTRY[item.indicator_code])
-        for item in items
-        if item.is_quantitative and item.indicator_year and item.indicator_code in ind.REGISTRY
-    ]
-    year = quantitative[0][0].indicator_year if quantitative else evaluation.year
-    mine, group = ("institution", str(institution.pk)), ("group", institution.evaluation_group)
-    group_label = f"{institution.get_evaluation_group_display()}合计"
-    codes = ["loan_balance"] + [indicator.code for _item, indicator in quantitative]
-    series = indicator_series_many(codes=codes, year=year, scopes=[mine, group])
-    balance = ind.get("loan_balance")
-    charts = [
-        pdf.trend_svg(
-            f"{balance.label}（{year}年逐月，{balance.unit}）",
-            [(institution.short_name, series[("loan_balance", mine)], "#a4161a", False)],
-            percent=False,
-        )
-    ]
-    for item, indicator in quantitative:
-        charts.append(
-            pdf.trend_svg(
-                f"{indicator.label}（{item.indicator_year}年逐月）",
-                [
-                    (institution.short_name, series[(indicator.code, mine)], "#a4161a", False),
-                    (group_label, series[(indicator.code, group)], "#5f6b7a", True),
-                ],
-                percent=indicator.share,
-            )
-        )
-    return charts
-
-
-def report_card(evaluation: Evaluation, institution: Institution, table: ResultTable | None = None) -> Card:
-    table = table or results(evaluation)
-    row = table.row_for(institution.pk)
-    if row is None:
-        raise Http404("该机构没有评估结果（评估尚不能计算，或该机构未参评）。")
-    items = table.ordered_items
-    stats = table.stats
-    scores = scores_for(evaluation, institution)
-    inputs = inputs_for(evaluation, institution)
-    card_items = []
-    for position, item in enumerate(items):
-        stat = stats[(row.group, item.code)]
-        entry = CardItem(item=item, score=row.scores[position], mean=stat["mean"], best=stat["best"])
-        if item.is_quantitative:
-            source = inputs.get(item.pk)
-            entry.input_text, entry.input_note = _input_text(
-                item, row.inputs.get(item.code), source.source if source else "indicator"
-            )
-        else:
-            s = scores.get(item.pk)
-            if s is not None:
-                entry.comment = s.comment
-                entry.scored_by = str(s.scored_by) if s.scored_by else ""
-                given = s.criteria or {}  # jsonb keeps no key order: list them in the item's order
-                entry.criteria = [
-                    (c.name, Decimal(given[c.code]), c.max_points)
-                    for c in item.criteria.all()
-                    if c.code in given
-                ]
-        card_items.append(entry)
-    total = stats[(row.group, "total")]
-    month = next((i.indicator_month for i in items if i.is_quantitative and i.indicator_month), 12)
-    return Card(
-        evaluation=evaluation,
-        institution=institution,
-        row=row,
-        group_size=total["count"],
-        total_mean=total["mean"],
-        total_best=total["best"],
-        items=card_items,
-        targets=_targets(institution, evaluation.year, month),
-        charts=_charts(evaluation, institution, items),
-        disclosure=disclosure_for(evaluation, institution),
-    )

@@ -53,7 +53,7 @@ def requeue_stalled() -> int:
 def _build(job) -> str:
     from institutions.models import Institution
 
-    from . import pdf, selectors
+    from . import pages, pdf, selectors
 
     job_id = job.pk
     evaluation = job.evaluation
@@ -67,7 +67,7 @@ def _build(job) -> str:
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for index, row in enumerate(table.rows, start=1):
                 institution = institutions[row.institution_id]
-                card = selectors.report_card(evaluation, institution, table)
+                card = pages.report_card(evaluation, institution, table)
                 zf.writestr(
                     card_filename(evaluation, institution), pdf.report_card_pdf(card, generated_at=now)
                 )

@@ -1,5 +1,6 @@
-"""Pages of the 四张清单 evaluation. No business logic here: reads through evaluation.selectors, every change
-through evaluation.services, access through institutions.access (via the selectors' helpers)."""
+"""Pages of the 四张清单 evaluation. No business logic here: reads through evaluation.selectors, report cards
+from evaluation.pages, every change through evaluation.services, access through institutions.access (via the
+selectors' helpers)."""
 
 from urllib.parse import quote
 
@@ -22,7 +23,7 @@ from portal.errors import Forbidden, ServiceError
 from reporting.forms import first_error
 from reporting.services import read_limited
 
-from . import excel, grading, pdf, scoring, selectors, services
+from . import excel, grading, pages, pdf, scoring, selectors, services
 from .forms import (
     CreateForm,
     DisclosureForm,
@@ -597,7 +598,7 @@ def card_pdf(request, pk, institution_id):
     if not table.ok:
         messages.error(request, "评估尚不能计算：" + "；".join(table.problems[:5]))
         return redirect(_detail(evaluation))
-    card = selectors.report_card(evaluation, inst, table)
+    card = pages.report_card(evaluation, inst, table)
     audit.record_download(
         request,
         what="report_cards",

@@ -21,7 +21,7 @@ from portal.api import ErrorSerializer
 from reporting.serializers import QueryFilterSerializer
 
 from . import indicators as ind
-from . import selectors, storage
+from . import pages, selectors, storage
 from .models import IndicatorLayout, IndicatorMonth, ScopeKind
 
 _ERRORS = {
@@ -258,7 +258,7 @@ class ValueList(generics.ListAPIView):
                 {
                     "scope_kind": r.scope_kind,
                     "scope_key": r.scope_key,
-                    "scope_label": selectors.scope_label(r.scope_kind, r.scope_key, names)
+                    "scope_label": pages.scope_label(r.scope_kind, r.scope_key, names)
                     if not institution or r.scope_key.isdigit()
                     else r.scope_key,
                     "year": r.year,

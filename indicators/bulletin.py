@@ -4,9 +4,9 @@
 §(二十): it reports to its superiors and the government "以专报、简报". `compose` gathers, for a month and the
 user's jurisdiction, what such a bulletin says — the province figures against each target with 时序进度 and
 the basis (n/N) of each, each group's ranking on the main indicators, the institutions whose targets are
-missed and what was done about them, reporting punctuality — with the same selectors, the same checks and
-the same rounding as the dashboard and the exports, so a bulletin never shows a number the dashboard does
-not. The result is plain JSON (frozen in `Bulletin.content`); `draft_paragraphs` writes the text an officer
+missed and what was done about them, reporting punctuality — with the same reads (selectors), the same
+cells and checks (pages) and the same rounding as the dashboard and the exports, so a bulletin never shows
+a number the dashboard does not. The result is plain JSON (frozen in `Bulletin.content`); `draft_paragraphs` writes the text an officer
 then edits; `charts` draws it as inline SVG for the page and the PDF.
 """
 
@@ -25,7 +25,7 @@ from portal.pdf import trend_svg
 from reporting.models import Filing, Form, Period
 
 from . import indicators as ind
-from . import selectors
+from . import pages, selectors
 from .models import PROVINCE_KEY, ScopeKind, TargetScope
 
 # The indicators each group is ranked on (一句话: 增量、信用、扩面、降价).
@@ -57,7 +57,7 @@ NEXT_STEPS = (
 )
 
 
-def _figure(cell: selectors.Shown) -> dict:
+def _figure(cell: pages.Shown) -> dict:
     value = cell.value
     return {
         "code": cell.indicator.code,
@@ -111,12 +111,12 @@ def compose(user, *, year: int, month: int, on_progress=lambda percent: None) ->
     }
     targets = selectors.targets_for(year)
     codes = set(RANKED) | {"plan_increase"} | {t.indicator for t in targets}
-    table = selectors._table_for(year, month, False, institution_codes=codes)
+    table = selectors.dashboard_table(year, month, False, institution_codes=codes)
     on_progress(20)
 
     # the province against each of its targets, as on the dashboard
     province = {
-        code: _figure(selectors.shown(table, ScopeKind.PROVINCE, PROVINCE_KEY, year, month, code))
+        code: _figure(pages.shown(table, ScopeKind.PROVINCE, PROVINCE_KEY, year, month, code))
         for code in FIGURES
     }
     basis = table.get(ScopeKind.PROVINCE, PROVINCE_KEY, year, month, "loan_balance")
@@ -124,14 +124,14 @@ def compose(user, *, year: int, month: int, on_progress=lambda percent: None) ->
     content["figures"] = province
     rows = []
     for target in [t for t in targets if t.scope == TargetScope.PROVINCE]:
-        cell = selectors.shown(table, ScopeKind.PROVINCE, PROVINCE_KEY, year, month, target.indicator)
+        cell = pages.shown(table, ScopeKind.PROVINCE, PROVINCE_KEY, year, month, target.indicator)
         check = selectors.check(table, target, ScopeKind.PROVINCE, PROVINCE_KEY, year, month)
         rows.append(
             {
                 **_figure(cell),
                 "target": target.label,
                 "source": target.source,
-                "target_text": selectors.target_text(target, check),
+                "target_text": pages.target_text(target, check),
                 "progress": check.progress_text if check.progress is not None else "",
                 "time_progress": check.time_text,
                 "status": check.status,
@@ -160,10 +160,10 @@ def compose(user, *, year: int, month: int, on_progress=lambda percent: None) ->
         by_inst: dict[int, list] = {i["pk"]: [] for i in shown_members}
         for code in RANKED:
             items = [
-                (i, selectors.shown(table, ScopeKind.INSTITUTION, i["pk"], year, month, code, with_url=False))
+                (i, pages.shown(table, ScopeKind.INSTITUTION, i["pk"], year, month, code, with_url=False))
                 for i in members
             ]
-            ranked = {r.institution["pk"]: r for r in selectors._rank(items, ind.get(code).better)}
+            ranked = {r.institution["pk"]: r for r in pages._rank(items, ind.get(code).better)}
             for pk in by_inst:
                 r = ranked[pk]
                 by_inst[pk].append({"text": r.cell.text, "rank": r.rank, "of": r.of})
@@ -212,7 +212,7 @@ def compose(user, *, year: int, month: int, on_progress=lambda percent: None) ->
             check = selectors.check(table, target, ScopeKind.INSTITUTION, inst["pk"], year, month)
             if check.met is False:
                 indicator = ind.get(target.indicator)
-                cell = selectors.shown(
+                cell = pages.shown(
                     table, ScopeKind.INSTITUTION, inst["pk"], year, month, target.indicator, with_url=False
                 )
                 missed.append(
@@ -220,7 +220,7 @@ def compose(user, *, year: int, month: int, on_progress=lambda percent: None) ->
                         "target": target.label,
                         "indicator": indicator.label,
                         "actual": cell.text_unit,
-                        "target_text": selectors.target_text(target, check),
+                        "target_text": pages.target_text(target, check),
                         "gap": _gap_text(indicator, check.gap),
                     }
                 )
@@ -240,13 +240,13 @@ def compose(user, *, year: int, month: int, on_progress=lambda percent: None) ->
     content["punctuality"] = punctuality(period, visible_ids)
     content["trend"] = {
         "this": [
-            selectors.shown(
+            pages.shown(
                 table, ScopeKind.PROVINCE, PROVINCE_KEY, year, m, "loan_growth_ytd", with_url=False
             ).chart_value
             for m in range(1, 13)
         ],
         "last": [
-            selectors.shown(
+            pages.shown(
                 table, ScopeKind.PROVINCE, PROVINCE_KEY, year - 1, m, "loan_growth_ytd", with_url=False
             ).chart_value
             for m in range(1, 13)

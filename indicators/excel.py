@@ -49,7 +49,7 @@ def _text(ws, row: int, col: int, value, *, bold=False):
 
 
 def _number(ws, row: int, col: int, shown):
-    """A `selectors.Shown` as a cell: the rounded stored value with the indicator's format, or "—"."""
+    """A `pages.Shown` as a cell: the rounded stored value with the indicator's format, or "—"."""
     indicator = shown.indicator
     value = indicator.rounded(shown.value.value)
     if value is None:

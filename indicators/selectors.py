@@ -1,5 +1,6 @@
-"""Reads for the indicator pages and exports. Every function is scoped through institutions.access, and runs
-a bounded number of queries whatever the number of institutions.
+"""Reads for the indicator pages and exports (indicators.pages builds the pages from them). Every function is
+scoped through institutions.access, and runs a bounded number of queries whatever the number of
+institutions. What a page shows of them, how it is worded, ranked and linked is indicators.pages'.
 
 `load_inputs` reads the rows the engine (`indicators.indicators`) needs — the approved sheets' current
 versions with their period and institution, in ONE query — plus the small reference tables. Pages read the
@@ -11,24 +12,21 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
-from functools import lru_cache
-from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, F, FloatField, Max, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 from institutions import access
-from institutions.models import EvaluationGroup, Institution, InstitutionKind
+from institutions.models import Institution
 from reporting.definitions import definition_for
 from reporting.models import Filing, FilingStatus, FilingVersion, Form, Period
 
@@ -118,8 +116,21 @@ def load_inputs(
             .order_by("year", "month")
             .values_list("year", "month")
         )
-    span = range(min(years) - 2, max(years) + 1) if years else range(0)
     usable = {FilingStatus.APPROVED, FilingStatus.SUBMITTED} if include_submitted else {FilingStatus.APPROVED}
+    lpr = {(y, m): float(rate) for y, m, rate in LoanPrimeRate.objects.values_list("year", "month", "rate")}
+    return ind.Inputs(
+        sheets=_sheets(years, usable, institution_ids, sheet_months),
+        institutions=institution_frame(institution_ids),
+        months=[tuple(m) for m in months],
+        lpr=lpr,
+        plans=_plans(years, usable, institution_ids),
+    )
+
+
+def _sheets(years: list[int], usable: set, institution_ids, sheet_months) -> pd.DataFrame:
+    """The monitoring sheets of `years` and the two before (or of `sheet_months`) as the engine's frame: each
+    field a float column, NaN unless the sheet's status is `usable`."""
+    span = range(min(years) - 2, max(years) + 1) if years else range(0)
     filings = Filing.objects.filter(period__form=Form.MONITORING, period__year__in=list(span))
     if sheet_months is not None:
         wanted = set(sheet_months)
@@ -159,8 +170,11 @@ def load_inputs(
     frame["usable"] = usable_rows.astype(bool)
     frame["provisional"] = (usable_rows & (frame["status"] == FilingStatus.SUBMITTED)).astype(bool)
     frame["edition"] = frame["edition"].fillna("")
-    sheets = frame.reindex(columns=list(ind.SHEET_COLUMNS))
-    lpr = {(y, m): float(rate) for y, m, rate in LoanPrimeRate.objects.values_list("year", "month", "rate")}
+    return frame.reindex(columns=list(ind.SHEET_COLUMNS))
+
+
+def _plans(years: list[int], usable: set, institution_ids) -> pd.DataFrame:
+    """The 附件3 plans of `years` as the engine's frame: each plan's 全省 figures (empty unless `usable`)."""
     plans = []
     plan_filings = Filing.objects.filter(period__form=Form.PLAN, period__year__in=years)
     if institution_ids is not None:
@@ -192,13 +206,7 @@ def load_inputs(
                 *(_plan_total(values, year, column) for column in ind.PLAN_COLUMNS),
             )
         )
-    return ind.Inputs(
-        sheets=sheets,
-        institutions=institution_frame(institution_ids),
-        months=[tuple(m) for m in months],
-        lpr=lpr,
-        plans=pd.DataFrame.from_records(plans, columns=list(ind.PLAN_FRAME_COLUMNS)),
-    )
+    return pd.DataFrame.from_records(plans, columns=list(ind.PLAN_FRAME_COLUMNS))
 
 
 def _plan_figures(plan_filings) -> list[tuple]:
@@ -283,14 +291,35 @@ NOT_COMPUTED = Value(None, "该月指标尚未计算：等待刷新，或该月�
 
 
 class ValueTable:
-    """{(scope_kind, scope_key, year, month, code): Value}, stored or computed on the fly."""
+    """{(scope_kind, scope_key, year, month, code): Value}, stored or computed on the fly. Stored values are
+    kept as storage read them (`raw`) and made a Value the first time a page asks for one: a dashboard reads
+    40,000 of them to count missed targets and shows a few hundred."""
 
-    def __init__(self, rows: dict, *, live: bool = False):
+    def __init__(self, rows: dict, *, live: bool = False, raw: dict | None = None):
         self.rows = rows
         self.live = live
+        self.raw = raw if raw is not None else {}
 
     def get(self, scope_kind: str, scope_key, year: int, month: int, code: str) -> Value:
-        return self.rows.get((scope_kind, str(scope_key), year, month, code), NOT_COMPUTED)
+        key = (scope_kind, str(scope_key), year, month, code)
+        found = self.rows.get(key)
+        if found is None:
+            s = self.raw.get(key)
+            if s is None:
+                return NOT_COMPUTED
+            found = self.rows[key] = Value(s.value, s.reason, s.contributors, s.members)
+        return found
+
+    def figure(self, key: tuple):
+        """The value, reason, contributors and members at `key` (a Value, or storage's own record of them)."""
+        return self.rows.get(key) or self.raw.get(key) or NOT_COMPUTED
+
+    def keys(self) -> set[tuple]:
+        return self.rows.keys() | self.raw.keys()
+
+    def update(self, other: ValueTable) -> None:
+        self.rows.update(other.rows)
+        self.raw.update(other.raw)
 
     @classmethod
     def stored(cls, *filters: Q, codes=None) -> ValueTable:
@@ -299,12 +328,11 @@ class ValueTable:
         q = Q()
         for f in filters:
             q |= f
-        rows = {}
-        for s in storage.read(IndicatorMonth.objects.filter(q), codes):
-            rows[(s.scope_kind, s.scope_key, s.year, s.month, s.code)] = Value(
-                s.value, s.reason, s.contributors, s.members
-            )
-        return cls(rows)
+        raw = {
+            (s.scope_kind, s.scope_key, s.year, s.month, s.code): s
+            for s in storage.read(IndicatorMonth.objects.filter(q), codes)
+        }
+        return cls({}, raw=raw)
 
     @classmethod
     def from_result(cls, result: ind.Result) -> ValueTable:
@@ -371,78 +399,6 @@ def as_of(year: int | None = None) -> AsOf:
     return AsOf(run, pending, stale)
 
 
-# --- display cells -------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=16)
-def _explain_path(prefix: str, urlconf) -> str:
-    return reverse("indicators:explain", urlconf=urlconf)
-
-
-def explain_url(scope_kind, scope_key, year, month, code, *, live=False) -> str:
-    params = {"scope": scope_kind, "key": scope_key, "year": year, "month": month, "code": code}
-    if live:
-        params["live"] = 1
-    # reversed once per script prefix: a dashboard links thousands of cells to the same view
-    return _explain_path(get_script_prefix(), get_urlconf()) + "?" + urlencode(params)
-
-
-@dataclass
-class Shown:
-    """A number as a page shows it: text, tooltip, drill-down link, and its standing against a target."""
-
-    indicator: ind.Indicator
-    value: Value
-    url: str = ""
-    check: ind.TargetCheck | None = None
-    target: Target | None = None
-
-    @property
-    def defined(self) -> bool:
-        return self.value.value is not None
-
-    @property
-    def text(self) -> str:
-        return self.indicator.text(self.value.value)
-
-    @property
-    def text_unit(self) -> str:
-        return self.indicator.text(self.value.value, with_unit=True)
-
-    @property
-    def chart_value(self) -> float | None:
-        r = self.indicator.rounded(self.value.value)
-        if r is None:
-            return None
-        return float(r * 100) if self.indicator.share else float(r)
-
-    @property
-    def partial(self) -> bool:
-        return self.defined and self.value.members > 1 and self.value.contributors < self.value.members
-
-    @property
-    def target_text(self) -> str:
-        return target_text(self.target, self.check) if self.target and self.check else ""
-
-    @property
-    def title(self) -> str:
-        if not self.defined:
-            return self.value.reason
-        parts = [f"{self.indicator.label} = {self.indicator.formula}"]
-        if self.value.members > 1 or self.partial:
-            parts.append(f"基于 {self.value.contributors}/{self.value.members} 家机构")
-        if self.value.provisional:
-            parts.append("含未审核（已提交）数据")
-        return "；".join(parts)
-
-
-def shown(table: ValueTable, scope_kind, scope_key, year, month, code, *, with_url=True) -> Shown:
-    indicator = ind.get(code)
-    value = table.get(scope_kind, scope_key, year, month, code)
-    url = explain_url(scope_kind, scope_key, year, month, code, live=table.live) if with_url else ""
-    return Shown(indicator, value, url)
-
-
 # --- targets -------------------------------------------------------------------------------------------------
 
 
@@ -474,17 +430,25 @@ def applicable_targets(targets: list[Target], institution: dict) -> list[Target]
     return general + mine
 
 
+def _reference_at(target: Target, year: int, month: int) -> tuple[int, int, str] | None:
+    """(year, month, code) of the value a target's basis compares with; None for a fixed target."""
+    return {
+        "fixed": None,
+        "last_year": (year - 1, month, target.indicator),
+        "year_start": (year - 1, 12, target.indicator),
+    }.get(target.basis, (year, month, "plan_increase"))
+
+
+def _compared(table: ValueTable, target: Target, scope_kind, scope_key, year, month) -> tuple[Value, Value]:
+    """The value a target checks and the reference it is checked against, by the target's basis."""
+    actual = table.get(scope_kind, scope_key, year, month, target.indicator)
+    at = _reference_at(target, year, month)
+    return actual, Value(target.value) if at is None else table.get(scope_kind, scope_key, *at)
+
+
 def check(table: ValueTable, target: Target, scope_kind, scope_key, year, month) -> ind.TargetCheck:
     indicator = ind.get(target.indicator)
-    actual = table.get(scope_kind, scope_key, year, month, target.indicator)
-    if target.basis == "fixed":
-        ref = Value(target.value)
-    elif target.basis == "last_year":
-        ref = table.get(scope_kind, scope_key, year - 1, month, target.indicator)
-    elif target.basis == "year_start":
-        ref = table.get(scope_kind, scope_key, year - 1, 12, target.indicator)
-    else:  # plan
-        ref = table.get(scope_kind, scope_key, year, month, "plan_increase")
+    actual, ref = _compared(table, target, scope_kind, scope_key, year, month)
     return ind.check_target(
         indicator=indicator,
         comparator=target.comparator,
@@ -499,17 +463,49 @@ def check(table: ValueTable, target: Target, scope_kind, scope_key, year, month)
     )
 
 
-def target_text(target: Target, result: ind.TargetCheck) -> str:
-    """ "≥ 1,700.00亿元", "> 上年同期 12.34%", "≥ 附件3计划 50.00亿元" — the reference as shown."""
+def _partial(value: Value) -> bool:
+    return value.members > 1 and value.contributors < value.members
+
+
+def met(table: ValueTable, target: Target, scope_kind, scope_key, year, month) -> bool | None:
+    """check(…).met without the rest of the check (its wording, progress and time progress)."""
+    return verdicts(table, target, scope_kind, [scope_key], year, month)[0]
+
+
+def verdicts(table: ValueTable, target: Target, scope_kind, keys, year, month) -> list[bool | None]:
+    """[met(…) for each of `keys`], for a page that only counts which of thousands of institutions' targets are
+    missed — by indicators.check_target's rule: undecided without both numbers or while either is summed
+    over only part of its members, else the shown (rounded) value against the shown reference (a test's
+    reference as it is)."""
     indicator = ind.get(target.indicator)
-    sign = "≥" if target.comparator == "gte" else ">"
-    basis = {"fixed": "", "last_year": "上年同期 ", "year_start": "年初 ", "plan": "附件3计划 "}[target.basis]
-    ref = (
-        indicator.text(result.reference, with_unit=True, compact=target.basis == "fixed")
-        if result.reference is not None
-        else "—"
-    )
-    return f"{sign} {basis}{ref}"
+    rounded, quantum, test = indicator.rounded, indicator.quantum(), indicator.test
+    gte = target.comparator == "gte"
+    at = _reference_at(target, year, month)
+    fixed = Value(target.value) if at is None else None
+    figure, code = table.figure, target.indicator
+    out: list[bool | None] = []
+    for key in keys:
+        key = str(key)
+        actual = figure((scope_kind, key, year, month, code))
+        ref = fixed or figure((scope_kind, key, *at))
+        if actual.value is None or ref.value is None or _partial(actual) or (fixed is None and _partial(ref)):
+            out.append(None)
+            continue
+        out.append(_shown_meets(actual.value, ref.value, rounded, quantum, test, gte))
+    return out
+
+
+def _shown_meets(a: Decimal, r: Decimal, rounded, quantum: Decimal, test: bool, gte: bool) -> bool:
+    """rounded(a) ≥ rounded(r) (gte) or > (gt), rounding only when it decides: half-up rounding moves a
+    number by at most half a quantum and never reverses an order, so a ≥ r is met at once and r − a > one
+    quantum is not (for gt: a ≤ r is not, a − r > one quantum is)."""
+    if not test:
+        if gte and (a >= r or r - a > quantum):
+            return a >= r
+        if not gte and (a <= r or a - r > quantum):
+            return a > r
+    shown, reference = rounded(a), r if test else rounded(r)
+    return shown >= reference if gte else shown > reference
 
 
 # --- timeliness ----------------------------------------------------------------------------------------------
@@ -520,12 +516,7 @@ def timeliness(user, year: int) -> list[dict]:
     Filing.first_submitted_at (Asia/Shanghai calendar day) against the period's due date."""
     periods = list(Period.objects.filter(form=Form.MONITORING, year=year).order_by("month"))
     visible = access.visible_institutions(user)
-    spans = list(visible.values_list("active_from", "active_to"))
-    # an institution is expected to file a month it is active at the month's end
-    expected = {
-        p.pk: sum(1 for start, end in spans if start <= p.ends_on and (end is None or end >= p.ends_on))
-        for p in periods
-    }
+    expected = _expected(list(visible.values_list("active_from", "active_to")), periods)
     # counted in the database: a jurisdiction files thousands of sheets a year
     active = Q(institution__active_from__lte=F("period__ends_on")) & (
         Q(institution__active_to__isnull=True) | Q(institution__active_to__gte=F("period__ends_on"))
@@ -575,6 +566,19 @@ def timeliness(user, year: int) -> list[dict]:
     return out
 
 
+def _expected(spans: list[tuple], periods: list[Period]) -> dict[int, int]:
+    """{period pk: how many of the (active_from, active_to) spans are active at the period's end}: an
+    institution is expected to file a month it is active at the month's end (counted over arrays: thousands
+    of institutions × 12 months)."""
+    starts = np.array([start for start, _end in spans], dtype="datetime64[D]")
+    ends = np.array([date.max if end is None else end for _start, end in spans], dtype="datetime64[D]")
+    out = {}
+    for p in periods:
+        at = np.datetime64(p.ends_on, "D")
+        out[p.pk] = int(np.count_nonzero((starts <= at) & (ends >= at)))
+    return out
+
+
 def _dec(value) -> Decimal | None:
     return ind.to_decimal(value)
 
@@ -591,12 +595,53 @@ def supervision_for(user, institution_ids=None):
     return qs
 
 
+def latest_supervision(user, limit: int = 500) -> dict[int, list[SupervisionAction]]:
+    """{institution_id: its records, newest first} of the user's latest `limit` supervision records."""
+    actions: dict[int, list[SupervisionAction]] = defaultdict(list)
+    for action in supervision_for(user).order_by("-taken_on", "-id")[:limit]:
+        actions[action.institution_id].append(action)
+    return actions
+
+
+def table_supervision(user, institution_ids, limit: int = 500) -> list[SupervisionAction]:
+    """The latest supervision records of `institution_ids` for the per-institution table (PBoC users only)."""
+    if not access.is_pboc(user):
+        return []
+    return list(supervision_for(user, institution_ids).order_by("-taken_on", "-id")[:limit])
+
+
+# --- institutions --------------------------------------------------------------------------------------------
+
+INSTITUTION_ROW = ("pk", "short_name", "evaluation_group", "kind", "is_local_legal_person")
+
+
+def institution_rows() -> list[dict]:
+    """Every institution (pk, short_name, evaluation_group, kind, is_local_legal_person), in order."""
+    return list(Institution.objects.order_by("order").values(*INSTITUTION_ROW))
+
+
+def visible_institution_rows(user) -> list[dict]:
+    """The institutions the user may see, as institution_rows, in order."""
+    return list(access.visible_institutions(user).order_by("order").values(*INSTITUTION_ROW))
+
+
+def visible_ids(user) -> set[int]:
+    return set(access.visible_institutions(user).values_list("pk", flat=True))
+
+
+def names_of(ids) -> dict[int, str]:
+    return dict(Institution.objects.filter(pk__in=list(ids)).values_list("pk", "short_name"))
+
+
+def group_members(institution: Institution) -> list[int]:
+    """The institutions of the institution's evaluation group (itself included)."""
+    return list(
+        Institution.objects.filter(evaluation_group=institution.evaluation_group).values_list("pk", flat=True)
+    )
+
+
 # --- the officer's dashboard ---------------------------------------------------------------------------------
 
-SCOPE_COLUMNS = [(ScopeKind.PROVINCE, PROVINCE_KEY, "全省")] + [
-    (ScopeKind.GROUP, value, str(label)) for value, label in EvaluationGroup.choices
-]
-KIND_COLUMNS = [(ScopeKind.KIND, value, str(label)) for value, label in InstitutionKind.choices]
 # An aggregate is shown beyond the jurisdiction only when it hides its outside members in a crowd: a kind with
 # one or two institutions outside the viewer's jurisdiction would be those institutions' own figures.
 MIN_OUTSIDE_MEMBERS = 3
@@ -605,9 +650,13 @@ MIN_OUTSIDE_MEMBERS = 3
 def revealing_kinds(user) -> set[str]:
     """Institution kinds whose aggregate would show the figures of one or two institutions outside the
     user's jurisdiction (a single-member kind such as 农村信用社: that bank's own sheet). Two queries."""
-    visible = set(access.visible_institutions(user).values_list("pk", flat=True))
+    return kinds_revealing(visible_ids(user), Institution.objects.values_list("pk", "kind"))
+
+
+def kinds_revealing(visible: set[int], kinds) -> set[str]:
+    """revealing_kinds from what a caller has read already: the visible ids and every (pk, kind)."""
     outside: dict[str, int] = defaultdict(int)
-    for pk, kind in Institution.objects.values_list("pk", "kind"):
+    for pk, kind in kinds:
         if pk not in visible:
             outside[kind] += 1
     return {kind for kind, n in outside.items() if 0 < n < MIN_OUTSIDE_MEMBERS}
@@ -639,395 +688,92 @@ def default_month(choices: list[dict]) -> tuple[int, int] | None:
     return (choices[0]["year"], choices[0]["month"]) if choices else None
 
 
-def _table_for(year: int, month: int, live: bool, institution_codes=None) -> ValueTable:
+def dashboard_table(year: int, month: int, live: bool, institution_codes=None) -> ValueTable:
     """The stored values the dashboard reads: every aggregate of the year and the one before, and the
     institutions' values of the month, a year earlier and at 年初 — only `institution_codes` of them when
-    given (the ranked indicator and the targets': a few of the ~40 codes, for thousands of institutions)."""
+    given (the ranked indicator and the targets': a few of the ~40 codes, for thousands of institutions):
+    a set of codes for all three months, or {(year, month): codes} of just the months each is read at (a
+    query per month besides the first; then the kinds' aggregates only of the month)."""
     if live:
         return live_table({year - 1, year})
-    institutions = Q(scope_kind=ScopeKind.INSTITUTION) & (
-        Q(year=year, month=month) | Q(year=year - 1, month=month) | Q(year=year - 1, month=12)
-    )
-    return ValueTable.stored(
-        Q(year__in=[year - 1, year]) & ~Q(scope_kind=ScopeKind.INSTITUTION),
-        institutions,
-        codes=None if institution_codes is None else {ScopeKind.INSTITUTION: sorted(institution_codes)},
-    )
-
-
-def chart_meta(targets: list[Target] | None = None) -> dict:
-    """Labels and units for the charts (percentages are plotted ×100), with the province's fixed targets."""
-    meta = {
-        i.code: {"label": i.label, "unit": i.unit_label, "group": i.group}
-        for i in ind.INDICATORS
-        if not i.test
-    }
-    for t in targets or []:
-        if t.scope == TargetScope.PROVINCE and t.basis == "fixed" and t.indicator in meta:
-            indicator = ind.get(t.indicator)
-            meta[t.indicator]["target"] = float(t.value * 100 if indicator.share else t.value)
-            meta[t.indicator]["target_label"] = t.label
-    return meta
-
-
-def _point(cell: Shown):
-    """A chart point: the shown value, or [value, 1] when only part of the scope's institutions are in it."""
-    value = cell.chart_value
-    return [value, 1] if value is not None and cell.partial else value
-
-
-def trend_series(table: ValueTable, scopes, year: int) -> dict:
-    """{scope_key: {code: {"this": [12], "last": [12]}}} of shown values (percentages ×100) for the charts;
-    a month computed from only part of the scope's institutions is [value, 1] so the chart can mark it."""
-    out = {}
-    for kind, key, _label in scopes:
-        out[str(key)] = {
-            i.code: {
-                "this": [
-                    _point(shown(table, kind, key, year, m, i.code, with_url=False)) for m in range(1, 13)
-                ],
-                "last": [
-                    _point(shown(table, kind, key, year - 1, m, i.code, with_url=False)) for m in range(1, 13)
-                ],
-            }
-            for i in ind.INDICATORS
-            if not i.test
-        }
-    return out
-
-
-@dataclass
-class Ranked:
-    institution: dict
-    cell: Shown
-    rank: int | None
-    of: int
-    failing: list = field(default_factory=list)
-    supervision: list = field(default_factory=list)
-
-
-# A dashboard shows the top and bottom RANK_ENDS of each group's ranking and the FAILING_SHOWN institutions
-# missing the most targets: the page stays the same size for 24 institutions or 4,500; the full lists are
-# the per-institution table and its Excel export.
-RANK_ENDS = 10
-FAILING_SHOWN = 20
-
-
-def _ends(rows: list[Ranked], n: int) -> tuple[list[Ranked | None], int]:
-    """A long ranking cut to its first and last n ranked rows, None where the rest were left out (the
-    unranked "—" rows among them), and how many were; a short one whole."""
-    if len(rows) <= 2 * n + 1:
-        return rows, 0
-    ranked = [r for r in rows if r.rank is not None]
-    kept = ranked if len(ranked) <= 2 * n else [*ranked[:n], None, *ranked[-n:]]
-    if len(ranked) <= 2 * n:
-        kept = [*kept, None]
-    return kept, len(rows) - sum(r is not None for r in kept)
-
-
-def _rank(items: list[tuple[dict, Shown]], better: str | None) -> list[Ranked]:
-    defined = [(inst, cell) for inst, cell in items if cell.defined]
-    if better is None:
-        ordered = defined
-    else:
-        ordered = sorted(
-            defined, key=lambda x: x[1].indicator.rounded(x[1].value.value), reverse=(better == "high")
+    aggregates = Q(year__in=[year - 1, year]) & ~Q(scope_kind=ScopeKind.INSTITUTION)
+    if not isinstance(institution_codes, dict):
+        institutions = Q(scope_kind=ScopeKind.INSTITUTION) & (
+            Q(year=year, month=month) | Q(year=year - 1, month=month) | Q(year=year - 1, month=12)
         )
-    out, previous, rank = [], None, 0
-    for position, (inst, cell) in enumerate(ordered, start=1):
-        key = cell.indicator.rounded(cell.value.value)
-        if key != previous:
-            rank, previous = position, key
-        out.append(Ranked(inst, cell, rank if better else None, len(items)))
-    out += [Ranked(inst, cell, None, len(items)) for inst, cell in items if not cell.defined]
-    return out
-
-
-def _direct(parts: tuple, compute, *, filings: bool = False):
-    return compute()
-
-
-def dashboard_head(
-    user,
-    *,
-    year: int | None = None,
-    month: int | None = None,
-    live: bool = False,
-    rank_code: str = "",
-    memo=_direct,
-) -> dict:
-    """What the dashboard decides before computing anything: the month (the default when none is asked
-    for), the ranked indicator, the months on offer and how fresh the stored values are. `memo(parts,
-    compute, filings=…)` may keep the months and the freshness (indicators.dashcache.remember)."""
-    choices = memo(("choices",), month_choices)
-    if year is None or month is None:
-        picked = default_month(choices)
-        if picked is None:
-            return {
-                "empty": True,
-                "choices": choices,
-                "as_of": memo(("as_of", None), lambda: as_of(None), filings=True),
-            }
-        year, month = picked
-    rank_code = rank_code if rank_code in ind.REGISTRY and ind.get(rank_code).better else "loan_growth_ytd"
-    return {
-        "empty": False,
-        "year": year,
-        "month": month,
-        "live": live,
-        "rank_code": rank_code,
-        "choices": choices,
-        "as_of": memo(("as_of", year), lambda: as_of(year), filings=True),
-    }
-
-
-def dashboard(
-    user, *, year: int | None = None, month: int | None = None, live: bool = False, rank_code: str = ""
-):
-    """Everything the officer's dashboard shows, for the user's jurisdiction."""
-    head = dashboard_head(user, year=year, month=month, live=live, rank_code=rank_code)
-    if head["empty"]:
-        return head
-    return head | dashboard_body(user, head) | dashboard_filing_rates(user, head["year"])
-
-
-def dashboard_filing_rates(user, year: int) -> dict:
-    """The dashboard's 报送率 / 按时报送率 of the year: they move with every submission, so they are computed
-    on each request (one aggregate) rather than kept with the rest of the body."""
-    rates = timeliness(user, year)
-    return {
-        "timeliness": rates,
-        "timeliness_chart": {
-            "labels": [r["period"].label for r in rates],
-            "reporting": [
-                None if r["reporting_rate"] is None else float(r["reporting_rate"] * 100) for r in rates
-            ],
-            "on_time": [None if r["on_time_rate"] is None else float(r["on_time_rate"] * 100) for r in rates],
-        },
-    }
-
-
-def dashboard_body(user, head: dict) -> dict:
-    """The dashboard's numbers for the month and ranked indicator `head` settled (dashboard_head)."""
-    year, month, live, rank_code = head["year"], head["month"], head["live"], head["rank_code"]
-    targets = targets_for(year)
-    # per institution the page shows the ranked indicator and the targets' (a plan target reads plan_increase)
-    codes = {rank_code, "plan_increase"} | {
-        t.indicator for t in targets if t.scope == TargetScope.INSTITUTION
-    }
-    table = _table_for(year, month, live, institution_codes=codes)
-    all_institutions = list(
-        Institution.objects.order_by("order").values(
-            "pk", "short_name", "evaluation_group", "kind", "is_local_legal_person"
+        return ValueTable.stored(
+            aggregates,
+            institutions,
+            codes=None if institution_codes is None else {ScopeKind.INSTITUTION: sorted(institution_codes)},
         )
+    months = {(year, month): set(), (year - 1, month): set(), (year - 1, 12): set()}
+    for at, codes in institution_codes.items():
+        months[at] |= set(codes)
+
+    def institutions_at(at) -> Q:
+        return Q(scope_kind=ScopeKind.INSTITUTION, year=at[0], month=at[1])
+
+    # the kinds' aggregates only of the month: the page charts the province and the groups, not the kinds
+    table = ValueTable.stored(
+        Q(year__in=[year - 1, year], scope_kind__in=[ScopeKind.PROVINCE, ScopeKind.GROUP]),
+        Q(year=year, month=month, scope_kind=ScopeKind.KIND),
+        institutions_at((year, month)),
+        codes={ScopeKind.INSTITUTION: sorted(months.pop((year, month)))},
     )
-    visible_ids = set(access.visible_institutions(user).values_list("pk", flat=True))
-
-    province_targets = []
-    for target in [t for t in targets if t.scope == TargetScope.PROVINCE]:
-        cell = shown(table, ScopeKind.PROVINCE, PROVINCE_KEY, year, month, target.indicator)
-        cell.target = target
-        cell.check = check(table, target, ScopeKind.PROVINCE, PROVINCE_KEY, year, month)
-        province_targets.append(cell)
-
-    province_checks = {c.indicator.code: c for c in province_targets}
-    summary = []
-    for group, indicators_ in ind.by_group():
-        rows = []
-        for i in indicators_:
-            cells = [shown(table, kind, key, year, month, i.code) for kind, key, _l in SCOPE_COLUMNS]
-            if i.code in province_checks:  # the province column shows where it stands against its target
-                cells[0].target = province_checks[i.code].target
-                cells[0].check = province_checks[i.code].check
-            rows.append((i, cells))
-        summary.append((group, rows))
-    hidden_kinds = revealing_kinds(user)
-    kinds_present = [
-        c
-        for c in KIND_COLUMNS
-        if c[1] not in hidden_kinds and any(inst["kind"] == c[1] for inst in all_institutions)
-    ]
-    kind_summary = [
-        (i, [shown(table, kind, key, year, month, i.code) for kind, key, _l in kinds_present])
-        for i in ind.INDICATORS
-    ]
-
-    # failing targets and supervision beside each visible institution
-    actions = defaultdict(list)
-    for action in supervision_for(user).order_by("-taken_on", "-id")[:500]:
-        actions[action.institution_id].append(action)
-    missed: dict[int, list] = {}  # (target, check) per institution; display cells only for those shown
-    undecided: dict[int, int] = {}
-    for inst in all_institutions:
-        if inst["pk"] not in visible_ids:
-            continue
-        info = {"id": inst["pk"], "local": inst["is_local_legal_person"]}
-        for target in applicable_targets(targets, info):
-            result = check(table, target, ScopeKind.INSTITUTION, inst["pk"], year, month)
-            if result.met is False:
-                missed.setdefault(inst["pk"], []).append((target, result))
-            elif result.met is None:
-                undecided[inst["pk"]] = undecided.get(inst["pk"], 0) + 1
-
-    def failing_cells(pk: int) -> list[Shown]:
-        cells = []
-        for target, result in missed.get(pk, []):
-            cell = shown(table, ScopeKind.INSTITUTION, pk, year, month, target.indicator)
-            cell.target, cell.check = target, result
-            cells.append(cell)
-        return cells
-
-    rankings = []
-    for group_value, group_label in EvaluationGroup.choices:
-        members = [inst for inst in all_institutions if inst["evaluation_group"] == group_value]
-        items = [
-            (inst, shown(table, ScopeKind.INSTITUTION, inst["pk"], year, month, rank_code, with_url=False))
-            for inst in members
-        ]
-        ranked = [r for r in _rank(items, ind.get(rank_code).better) if r.institution["pk"] in visible_ids]
-        shown_rows, omitted = _ends(ranked, RANK_ENDS)
-        for r in shown_rows:
-            if r is not None:
-                pk = r.institution["pk"]
-                r.cell.url = explain_url(ScopeKind.INSTITUTION, pk, year, month, rank_code, live=table.live)
-                r.failing = failing_cells(pk)
-                r.supervision = actions.get(pk, [])[:3]
-        rankings.append(
-            {"value": group_value, "label": str(group_label), "rows": shown_rows, "omitted": omitted}
-        )
-
-    # the institutions missing the most targets first; the full list is the per-institution table
-    worst = sorted(
-        (inst for inst in all_institutions if inst["pk"] in missed),
-        key=lambda inst: -len(missed[inst["pk"]]),
-    )
-    failing_rows = [
-        {
-            "institution": inst,
-            "cells": failing_cells(inst["pk"]),
-            "supervision": actions.get(inst["pk"], [])[:3],
-        }
-        for inst in worst[:FAILING_SHOWN]
-    ]
-    trend_scopes = SCOPE_COLUMNS
-    return {
-        "province_targets": province_targets,
-        "summary": summary,
-        "scope_columns": SCOPE_COLUMNS,
-        "kind_columns": kinds_present,
-        "kind_summary": kind_summary,
-        "rank_indicator": ind.get(rank_code),
-        "rankable": [i for i in ind.INDICATORS if i.better],
-        "rankings": rankings,
-        "failing": failing_rows,
-        "failing_total": len(worst),
-        "undecided": undecided,
-        "trend": trend_series(table, trend_scopes, year),
-        "trend_scopes": [(str(k), label) for _kind, k, label in trend_scopes],
-        "indicators": [i for i in ind.INDICATORS if not i.test],
-        "chart_meta": chart_meta(targets),
-    }
+    for at, codes in sorted(months.items()):
+        if codes:
+            table.update(ValueTable.stored(institutions_at(at), codes={ScopeKind.INSTITUTION: sorted(codes)}))
+    return table
 
 
 # --- one institution -----------------------------------------------------------------------------------------
 
 
-def institution_page(user, institution: Institution, *, year=None, month=None, live=False) -> dict:
-    """An institution's indicators vs its targets, last year and its group's median (peers stay anonymous)."""
-    choices = [
-        {"year": y, "month": m}
-        for y, m in sorted(
-            storage.defined_months(
-                IndicatorMonth.objects.filter(scope_kind=ScopeKind.INSTITUTION, scope_key=str(institution.pk))
-            ),
-            reverse=True,
-        )
-    ]
-    if year is None or month is None:
-        if not choices:
-            return {"empty": True, "choices": choices, "as_of": as_of(None), "institution": institution}
-        year, month = choices[0]["year"], choices[0]["month"]
-    group_ids = list(
-        Institution.objects.filter(evaluation_group=institution.evaluation_group).values_list("pk", flat=True)
+def institution_months(institution: Institution) -> list[tuple[int, int]]:
+    """The months with a defined stored value of the institution, newest first."""
+    return sorted(
+        storage.defined_months(
+            IndicatorMonth.objects.filter(scope_kind=ScopeKind.INSTITUTION, scope_key=str(institution.pk))
+        ),
+        reverse=True,
     )
+
+
+def institution_values(
+    institution: Institution, group_ids, year: int, month: int, *, live=False
+) -> ValueTable:
+    """The institution's values of `year` and the year before, and its group's of the month (its median)."""
     if live:
-        table = live_table({year - 1, year}, institution_ids=group_ids)
-    else:
-        table = ValueTable.stored(
-            Q(scope_kind=ScopeKind.INSTITUTION, scope_key=str(institution.pk), year__in=[year - 1, year]),
-            Q(
-                scope_kind=ScopeKind.INSTITUTION,
-                scope_key__in=[str(pk) for pk in group_ids],
-                year=year,
-                month=month,
-            ),
-        )
-    targets = targets_for(year)
-    mine = applicable_targets(targets, {"id": institution.pk, "local": institution.is_local_legal_person})
-    by_code = defaultdict(list)
-    for target in mine:
-        by_code[target.indicator].append(target)
-    key = str(institution.pk)
-    groups = []
-    for group, indicators_ in ind.by_group():
-        rows = []
-        for i in indicators_:
-            cell = shown(table, ScopeKind.INSTITUTION, key, year, month, i.code)
-            peers = [table.get(ScopeKind.INSTITUTION, pk, year, month, i.code).value for pk in group_ids]
-            med = ind.median(peers) if not i.test else None
-            checks = []
-            for target in by_code.get(i.code, []):
-                result = check(table, target, ScopeKind.INSTITUTION, key, year, month)
-                checks.append({"target": target, "check": result, "text": target_text(target, result)})
-            rows.append(
-                {
-                    "cell": cell,
-                    "last_year": shown(table, ScopeKind.INSTITUTION, key, year - 1, month, i.code),
-                    "median": i.text(med),
-                    "median_defined": med is not None,
-                    "vs_median": None
-                    if med is None or not cell.defined or not i.better
-                    else (
-                        (i.rounded(cell.value.value) >= i.rounded(med))
-                        if i.better == "high"
-                        else (i.rounded(cell.value.value) <= i.rounded(med))
-                    ),
-                    "checks": checks,
-                }
-            )
-        groups.append((group, rows))
-    trend = {
-        i.code: {
-            "this": [
-                shown(table, ScopeKind.INSTITUTION, key, year, m, i.code, with_url=False).chart_value
-                for m in range(1, 13)
-            ],
-            "last": [
-                shown(table, ScopeKind.INSTITUTION, key, year - 1, m, i.code, with_url=False).chart_value
-                for m in range(1, 13)
-            ],
-        }
-        for i in ind.INDICATORS
-        if not i.test
-    }
-    return {
-        "empty": False,
-        "institution": institution,
-        "year": year,
-        "month": month,
-        "live": live,
-        "choices": choices,
-        "as_of": as_of(year),
-        "groups": groups,
-        "trend": {key: trend},
-        "chart_meta": chart_meta(),
-        "trend_scopes": [(key, institution.short_name)],
-        "indicators": [i for i in ind.INDICATORS if not i.test],
-        "peer_count": len(group_ids),
-    }
+        return live_table({year - 1, year}, institution_ids=group_ids)
+    return ValueTable.stored(
+        Q(scope_kind=ScopeKind.INSTITUTION, scope_key=str(institution.pk), year__in=[year - 1, year]),
+        Q(
+            scope_kind=ScopeKind.INSTITUTION,
+            scope_key__in=[str(pk) for pk in group_ids],
+            year=year,
+            month=month,
+        ),
+    )
+
+
+def institution_month_values(ids, year: int, month: int, *, live=False) -> ValueTable:
+    """Every indicator of the institutions `ids` for the month, a year earlier and at 年初."""
+    if live:
+        return live_table({year - 1, year}, institution_ids=ids)
+    return ValueTable.stored(
+        Q(scope_kind=ScopeKind.INSTITUTION, scope_key__in=[str(pk) for pk in ids])
+        & (Q(year=year, month=month) | Q(year=year - 1, month=month) | Q(year=year - 1, month=12))
+    )
 
 
 # --- drill-down ----------------------------------------------------------------------------------------------
+
+
+def stored_value(scope_kind: str, scope_key, year: int, month: int, code: str) -> Value:
+    """One stored value (NOT_COMPUTED when none is)."""
+    return ValueTable.stored(
+        Q(scope_kind=scope_kind, scope_key=str(scope_key), year=year, month=month), codes=[code]
+    ).get(scope_kind, scope_key, year, month, code)
 
 
 def scope_members(scope_kind: str, scope_key: str) -> list[int]:
@@ -1041,221 +787,6 @@ def scope_members(scope_kind: str, scope_key: str) -> list[int]:
     elif scope_key != PROVINCE_KEY:
         return []
     return list(qs.values_list("pk", flat=True))
-
-
-def scope_label(scope_kind: str, scope_key: str, names: dict[int, str] | None = None) -> str:
-    if scope_kind == ScopeKind.PROVINCE:
-        return "全省"
-    if scope_kind == ScopeKind.GROUP:
-        return str(dict(EvaluationGroup.choices).get(scope_key, scope_key))
-    if scope_kind == ScopeKind.KIND:
-        return str(dict(InstitutionKind.choices).get(scope_key, scope_key))
-    return (names or {}).get(int(scope_key), scope_key)
-
-
-def _source_fields(needs) -> list[str]:
-    """The sheet fields (with offsets) and reference values behind an indicator's components."""
-    out = []
-    for name in needs:
-        base, offset = ind.split(name)
-        if base in ind.DERIVED:
-            parts = [f"{f}@{offset}" if offset else f for f in ind.DERIVED[base][1]]
-        elif base == "ewr_base":
-            parts = ["loan_balance", "loan_balance@start"]
-        else:
-            parts = [name]
-        out += [p for p in parts if p not in out]
-    return out
-
-
-def explain(user, *, scope_kind: str, scope_key: str, year: int, month: int, code: str, live: bool = False):
-    """One number taken apart: formula, stored and recomputed value, components, and for every member
-    institution the source sheet (link), version and field of each input."""
-    indicator = ind.get(code)
-    if scope_kind == ScopeKind.KIND and scope_key in revealing_kinds(user):
-        raise PermissionDenied("该类机构在您辖区外只有一两家，其汇总即为这些机构的数据，不对您显示。")
-    members = scope_members(scope_kind, scope_key)
-    visible = set(access.visible_institutions(user).values_list("pk", flat=True))
-    names = dict(Institution.objects.filter(pk__in=members).values_list("pk", "short_name"))
-    inputs = load_inputs(
-        years=[year], include_submitted=live, institution_ids=members, months=[(year, month)]
-    )
-    result = ind.compute(
-        inputs, codes=(code,), scopes=() if scope_kind == ScopeKind.INSTITUTION else (scope_kind,)
-    )
-    recomputed = ValueTable.from_result(result).get(scope_kind, scope_key, year, month, code)
-    stored = (
-        recomputed
-        if live
-        else ValueTable.stored(
-            Q(scope_kind=scope_kind, scope_key=str(scope_key), year=year, month=month), codes=[code]
-        ).get(scope_kind, scope_key, year, month, code)
-    )
-
-    panel = ind.Panel(inputs)
-    sources = _source_fields(indicator.needs)
-    source_cols = {name: panel.column(name) for name in sources}
-    need_cols = {name: panel.column(name) for name in indicator.needs}
-    grid = panel.grid.reset_index(drop=True)
-    contributing = np.ones(len(grid), dtype=bool)
-    for col in need_cols.values():
-        contributing &= ~np.isnan(col.values)
-    rows, hidden = [], {"count": 0, "contributing": 0}
-    for pos in range(len(grid)):
-        inst_id = int(grid.at[pos, "institution_id"])
-        if inst_id not in visible:
-            hidden["count"] += 1
-            hidden["contributing"] += int(contributing[pos])
-            continue
-        cells = []
-        for name in sources:
-            col = source_cols[name]
-            base, offset = ind.split(name)
-            value = col.values[pos]
-            cell = {
-                "name": name,
-                "value": None if np.isnan(value) else ind.to_decimal(value),
-                "reason": "" if not np.isnan(value) else col.reasons(np.array([pos]))[0],
-                "url": "",
-                "source": "",
-                "provisional": bool(col.provisional[pos]) and not np.isnan(value),
-            }
-            if base in ind.FIELD_LABELS:
-                at = panel.at(offset).iloc[pos]
-                y, m = ind.period_of(int(at["t_at"]))
-                if not pd.isna(at["period_id"]):
-                    cell["url"] = reverse("reporting:sheet", args=[inst_id, int(at["period_id"])])
-                version = "" if pd.isna(at["version"]) else f" · 第 {int(at['version'])} 版"
-                status = (
-                    ind.STATUS_LABELS.get(at["status"], "未报送")
-                    if isinstance(at["status"], str)
-                    else "未报送"
-                )
-                cell["source"] = (
-                    f"{y}年{m}月附件4{version} · {status} · 字段 {base}（{ind.FIELD_LABELS[base]}）"
-                )
-            elif base == "lpr":
-                cell["source"] = f"{year}年{month}月一年期LPR（管理员维护）"
-            else:
-                plan = panel.plan_at.iloc[pos] if panel.plan_at is not None else None
-                if plan is not None and not pd.isna(plan["period_id"]):
-                    cell["url"] = reverse("reporting:sheet", args=[inst_id, int(plan["period_id"])])
-                    version = "" if pd.isna(plan["version"]) else f" · 第 {int(plan['version'])} 版"
-                else:
-                    version = " · 未报送"
-                cell["source"] = f"{year}年附件3投放计划{version} · 全省（{ind.PLAN_ROW}）行"
-            cells.append(cell)
-        rows.append(
-            {
-                "institution_id": inst_id,
-                "name": names.get(inst_id, str(inst_id)),
-                "contributing": bool(contributing[pos]),
-                "cells": cells,
-                "reason": "" if contributing[pos] else _missing_reason(need_cols, pos),
-            }
-        )
-    totals = []
-    for name, col in need_cols.items():
-        vals = col.values[contributing]
-        base = ind.split(name)[0]
-        total = (vals.mean() if len(vals) else np.nan) if base in ind.CONSTANT_COMPONENTS else vals.sum()
-        totals.append(
-            {
-                "name": name,
-                "label": ind.component_label(name),
-                "value": ind.to_decimal(total) if len(vals) else None,
-                "constant": base in ind.CONSTANT_COMPONENTS,
-            }
-        )
-    return {
-        "indicator": indicator,
-        "scope_kind": scope_kind,
-        "scope_key": scope_key,
-        "scope_label": scope_label(scope_kind, scope_key, names),
-        "year": year,
-        "month": month,
-        "live": live,
-        "stored": Shown(indicator, stored),
-        "recomputed": Shown(indicator, recomputed),
-        "matches": stored.value == recomputed.value,
-        "sources": [{"name": s, "label": ind.component_label(s)} for s in sources],
-        "components": totals,
-        "rows": rows,
-        "hidden": hidden,
-        "aggregate": scope_kind != ScopeKind.INSTITUTION,
-        "as_of": as_of(year),
-    }
-
-
-def _missing_reason(need_cols, pos) -> str:
-    for col in need_cols.values():
-        if np.isnan(col.values[pos]):
-            return col.reasons(np.array([pos]))[0]
-    return ""
-
-
-# --- per-institution table (screen and export) ---------------------------------------------------------------
-
-
-def institution_table(user, *, year=None, month=None, live: bool = False) -> dict:
-    """Every indicator of every institution the user may see, for one month, with the targets each misses."""
-    visible = list(
-        access.visible_institutions(user)
-        .order_by("order")
-        .values("pk", "short_name", "evaluation_group", "kind", "is_local_legal_person")
-    )
-    choices = month_choices()
-    if year is None or month is None:
-        picked = default_month(choices)
-        if picked is None:
-            return {"empty": True, "choices": choices, "as_of": as_of(None), "rows": []}
-        year, month = picked
-    ids = [v["pk"] for v in visible]
-    keys = [str(pk) for pk in ids]
-    if live:
-        table = live_table({year - 1, year}, institution_ids=ids)
-    else:
-        table = ValueTable.stored(
-            Q(scope_kind=ScopeKind.INSTITUTION, scope_key__in=keys)
-            & (Q(year=year, month=month) | Q(year=year - 1, month=month) | Q(year=year - 1, month=12))
-        )
-    targets = targets_for(year)
-    rows = []
-    for inst in visible:
-        cells = [shown(table, ScopeKind.INSTITUTION, inst["pk"], year, month, i.code) for i in ind.INDICATORS]
-        by_code = {c.indicator.code: c for c in cells}
-        failing = []
-        for target in applicable_targets(targets, {"id": inst["pk"], "local": inst["is_local_legal_person"]}):
-            result = check(table, target, ScopeKind.INSTITUTION, inst["pk"], year, month)
-            cell = by_code[target.indicator]
-            if cell.check is None or result.met is False:  # a missed target wins the cell's marker
-                cell.target, cell.check = target, result
-            if result.met is False:
-                failing.append({"target": target, "check": result, "text": target_text(target, result)})
-        rows.append(
-            {
-                "institution": inst,
-                "group": str(dict(EvaluationGroup.choices).get(inst["evaluation_group"], "")),
-                "kind": str(dict(InstitutionKind.choices).get(inst["kind"], "")),
-                "cells": cells,
-                "failing": failing,
-            }
-        )
-    supervision = (
-        list(supervision_for(user, ids).order_by("-taken_on", "-id")[:500]) if access.is_pboc(user) else []
-    )
-    return {
-        "empty": False,
-        "year": year,
-        "month": month,
-        "live": live,
-        "choices": choices,
-        "as_of": as_of(year),
-        "indicators": list(ind.INDICATORS),
-        "groups": [(g, len(items)) for g, items in ind.by_group()],
-        "rows": rows,
-        "supervision": supervision,
-    }
 
 
 # --- bulletins -----------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Indicator pages: the officer's dashboard, one institution's indicators (the bank's own page too), the
-drill-down of any number, the supervision log and the Excel exports. Reads through selectors, writes
-through services, access through institutions.access."""
+drill-down of any number, the supervision log and the Excel exports. Contexts built by indicators.pages
+from the reads of selectors, writes through services, access through institutions.access."""
 
 from datetime import date
 from urllib.parse import quote
@@ -24,7 +24,7 @@ from institutions import access
 from portal.errors import Forbidden, ServiceError
 from reporting.forms import first_error
 
-from . import dashcache, excel, selectors, services
+from . import dashcache, excel, pages, selectors, services
 from . import indicators as ind
 from .forms import FollowUpForm, RefreshForm, SupervisionForm
 from .models import ScopeKind, SupervisionKind
@@ -63,11 +63,11 @@ def _filing_rates(user, year: int) -> dict:
     when open months' 报送中 badges turn."""
     jurisdiction = access.jurisdiction_key(user)
     if jurisdiction is None:
-        return selectors.dashboard_filing_rates(user, year)
+        return pages.dashboard_filing_rates(user, year)
     day = timezone.localdate().isoformat()
     return dashcache.remember(
         ("rates", jurisdiction, year, day),
-        lambda: selectors.dashboard_filing_rates(user, year),
+        lambda: pages.dashboard_filing_rates(user, year),
         filings=True,
     )
 
@@ -86,7 +86,7 @@ def dashboard(request):
         return redirect("indicators:institution", institution_id=user.institution_id)
     access.require(access.is_pboc(user), "只有人民银行用户可以查看监测指标总览。")
     year, month = _month(request)
-    head = selectors.dashboard_head(
+    head = pages.dashboard_head(
         user,
         year=year,
         month=month,
@@ -99,7 +99,7 @@ def dashboard(request):
 
     def render_body() -> str:
         return render_to_string(
-            "indicators/_dashboard_body.html", head | selectors.dashboard_body(user, head), request
+            "indicators/_dashboard_body.html", head | pages.dashboard_body(user, head), request
         )
 
     # the body is the same for everyone of the jurisdiction: rendered once, then served from the cache
@@ -125,7 +125,7 @@ def dashboard(request):
 def institution(request, institution_id):
     inst = access.get_institution(request.user, institution_id)
     year, month = _month(request)
-    context = selectors.institution_page(request.user, inst, year=year, month=month, live=_live(request))
+    context = pages.institution_page(request.user, inst, year=year, month=month, live=_live(request))
     context["is_officer"] = access.can_review(request.user, inst)
     if context["is_officer"]:
         context["supervision"] = list(selectors.supervision_for(request.user, [inst.pk])[:20])
@@ -151,7 +151,7 @@ def explain(request):
         raise PermissionDenied("汇总指标的明细只对人民银行用户开放。")
     if not selectors.scope_members(scope_kind, scope_key):
         raise Http404("未找到该范围。")
-    context = selectors.explain(
+    context = pages.explain(
         user,
         scope_kind=scope_kind,
         scope_key=scope_key,
@@ -249,7 +249,7 @@ def follow_up(request, action_id):
 def export_province(request):
     access.require(access.is_pboc(request.user), "只有人民银行用户可以导出汇总表。")
     year, month = _month(request)
-    context = selectors.dashboard(request.user, year=year, month=month, live=_live(request))
+    context = pages.dashboard(request.user, year=year, month=month, live=_live(request))
     if context["empty"]:
         raise Http404("尚无可导出的指标。")
     data = excel.province_summary(context)
@@ -262,7 +262,7 @@ def export_province(request):
 def table(request):
     """Per-institution indicator table of a month (the screen twin of the institutions export)."""
     year, month = _month(request)
-    context = selectors.institution_table(request.user, year=year, month=month, live=_live(request))
+    context = pages.institution_table(request.user, year=year, month=month, live=_live(request))
     return render(request, "indicators/table.html", context)
 
 
@@ -270,7 +270,7 @@ def table(request):
 @require_safe
 def export_institutions(request):
     year, month = _month(request)
-    table_context = selectors.institution_table(request.user, year=year, month=month, live=_live(request))
+    table_context = pages.institution_table(request.user, year=year, month=month, live=_live(request))
     if table_context["empty"]:
         raise Http404("尚无可导出的指标。")
     data = excel.institution_table(table_context)

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from indicators import bulletin as composer
-from indicators import selectors, services
+from indicators import pages, selectors, services
 from indicators.models import Bulletin, BulletinNotice, SupervisionAction
 from institutions.models import Contact, ContactRole
 from portal.errors import ServiceError
@@ -87,7 +87,7 @@ def test_the_drafted_text_for_the_known_fixture(march):
 
 def test_the_bulletins_numbers_are_the_dashboards_and_the_exports(world, march, client_for):
     client = client_for("officer_branch")
-    dashboard = selectors.dashboard(world["officer_branch"], year=2022, month=3)
+    dashboard = pages.dashboard(world["officer_branch"], year=2022, month=3)
     by_label = {c.target.label: c for c in dashboard["province_targets"]}
     assert [t["target"] for t in march.content["targets"]] == list(by_label)
     for row in march.content["targets"]:

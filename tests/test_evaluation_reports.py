@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from evaluation import excel, pdf, selectors, services
+from evaluation import excel, pages, pdf, selectors, services
 from evaluation.models import ReportJob
 from institutions.models import Institution
 from tests.worlds import CSV, pdftotext, put_indicators, score_all
@@ -53,7 +53,7 @@ def test_result_table_pdf_has_every_institution_as_text_and_embeds_the_cjk_font(
 
 def test_a_report_card_shows_scores_beside_the_group_and_the_grade(published, tmp_path):
     pab = Institution.objects.get(code="PAB")
-    card = selectors.report_card(published, pab)
+    card = pages.report_card(published, pab)
     assert card.row.shown_total == D("85.50") and card.row.grade == "excellent" and card.group_size == 14
     item = next(c for c in card.items if c.item.code == "growth_ytd")
     assert (
@@ -102,9 +102,7 @@ def test_an_overridden_grade_shows_its_reason_in_the_page_pdf_and_excel(master, 
     assert f"湖北银行：按规则为{before.grade_label}，经调整为{row.grade_label}。理由：=HYPERLINK" in text
     assert "草稿，未发布" in text
     card = pdftotext(
-        pdf.report_card_pdf(
-            selectors.report_card(evaluation, master["B"], table), generated_at=timezone.now()
-        ),
+        pdf.report_card_pdf(pages.report_card(evaluation, master["B"], table), generated_at=timezone.now()),
         tmp_path,
     )
     assert f"经人民银行调整为{row.grade_label}" in card and "现场核查后调整" in card

@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 
 from indicators import indicators as ind
-from indicators import selectors, services, storage
+from indicators import pages, services, storage
 from institutions.models import Institution
 from reporting.models import FilingStatus
 from tests.factories import periods
@@ -92,7 +92,7 @@ def _every_institution(march_unapproved=()):
 
 
 def _province_target(user, code):
-    context = selectors.dashboard(user, year=2022, month=3)
+    context = pages.dashboard(user, year=2022, month=3)
     return next(c for c in context["province_targets"] if c.target.indicator == code)
 
 

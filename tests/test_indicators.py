@@ -345,6 +345,57 @@ def test_institution_targets_use_last_year_year_start_and_the_plan(world):
     assert whole.reference == Decimal("1700") and whole.progress == Decimal("0.0118")  # 20 / 1700
 
 
+def test_met_is_the_checks_verdict_without_the_rest_of_the_check(world):
+    """selectors.met (the dashboard counts missed targets with it) says what check(…).met says: for every
+    stored value of the world, and for ties at the shown decimals, half-up rounding, partial and missing
+    figures."""
+    stored = selectors.ValueTable.stored(selectors.Q(year__in=[2021, 2022]))
+    targets = selectors.targets_for(2022)
+    scopes = {(k[0], k[1]) for k in stored.keys()}
+    compared = 0
+    for target in targets:
+        for kind, key in scopes:
+            for month in range(1, 13):
+                expected = selectors.check(stored, target, kind, key, 2022, month).met
+                assert selectors.met(stored, target, kind, key, 2022, month) is expected, (target, kind, key)
+                compared += 1
+    assert compared > 100
+    V = selectors.Value
+    figures = [
+        (V(Decimal("0.123449")), V(Decimal("0.1234"))),  # the same at the shown 12.34%
+        (V(Decimal("0.12345")), V(Decimal("0.1235"))),  # 12.345% is shown 12.35%: half up
+        (V(Decimal("0.1234")), V(Decimal("0.12345"))),
+        (V(Decimal("40")), V(Decimal("40.004"))),
+        (V(Decimal("40.005")), V(Decimal("40"))),
+        (V(Decimal("40")), V(Decimal("40.01"))),  # a quantum apart
+        (V(Decimal("40.01")), V(Decimal("40"))),
+        (V(Decimal("-40.005")), V(Decimal("-40"))),  # half away from zero
+        (V(Decimal("-40")), V(Decimal("-40.005"))),
+        (V(Decimal("-0.00005")), V(Decimal("0"))),
+        (V(Decimal("0")), V(Decimal("-0.00005"))),
+        (V(Decimal("55"), contributors=1, members=2), V(Decimal("40"))),  # part of the members: pending
+        (V(Decimal("55")), V(Decimal("40"), contributors=2, members=3)),
+        (V(None, "未报送"), V(Decimal("40"))),
+        (V(Decimal("55")), V(None, "未报送")),
+    ]
+    for target in targets:
+        for actual, reference in figures:
+            code, key = target.indicator, "1"
+            rows = {
+                ("institution", key, 2022, 6, code): actual,
+                ("institution", key, 2021, 6, code): reference,
+                ("institution", key, 2021, 12, code): reference,
+                ("institution", key, 2022, 6, "plan_increase"): reference,
+            }
+            table = selectors.ValueTable(rows)
+            expected = selectors.check(table, target, "institution", key, 2022, 6).met
+            assert selectors.met(table, target, "institution", key, 2022, 6) is expected, (
+                target,
+                actual,
+                reference,
+            )
+
+
 # --- refresh -------------------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from indicators import indicators as ind
-from indicators import selectors, services, storage
+from indicators import pages, services, storage
 from indicators.models import LoanPrimeRate, RefreshRun, SupervisionAction, Target
 from institutions.models import Institution
 from portal.errors import Forbidden, ServiceError
@@ -78,9 +78,9 @@ def test_long_rankings_and_failing_lists_show_their_ends_and_link_to_the_full_ta
     world, client_for, monkeypatch
 ):
     # the page stays one size for 24 institutions or 4,500: here cut at 2 per end and 1 failing institution
-    monkeypatch.setattr(selectors, "RANK_ENDS", 2)
-    monkeypatch.setattr(selectors, "FAILING_SHOWN", 1)
-    context = selectors.dashboard(world["officer_branch"], year=2022, month=3)
+    monkeypatch.setattr(pages, "RANK_ENDS", 2)
+    monkeypatch.setattr(pages, "FAILING_SHOWN", 1)
+    context = pages.dashboard(world["officer_branch"], year=2022, month=3)
     g2 = next(g for g in context["rankings"] if g["value"] == "G2")  # 14 members, few with sheets
     listed = [r for r in g2["rows"] if r is not None]
     assert None in g2["rows"] and g2["omitted"] == 14 - len(listed) > 0
@@ -148,6 +148,25 @@ def test_pages_run_the_same_number_of_queries_for_2_or_24_institutions(
     for url in urls:
         with django_assert_max_num_queries(30):
             client.get(url)
+
+
+def test_the_dashboard_only_reads_even_when_its_values_are_stale(world, client_for):
+    """Freshness is the refresh task's and the beat's (indicators.tasks.check_fresh): a GET of the dashboard
+    with approvals the stored values do not include queues nothing and writes nothing but the session."""
+    RefreshRun.objects.all().delete()  # no refresh ever ran: the stored values are stale
+    client = client_for("officer_branch")
+    for query in (MARCH, "", MARCH + "&live=1"):
+        with CaptureQueriesContext(connection) as captured:
+            page = html(client.get(reverse("indicators:dashboard") + query))
+        writes = [
+            q["sql"]
+            for q in captured.captured_queries
+            if q["sql"].lstrip().split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+            and "django_session" not in q["sql"]
+        ]
+        assert writes == [], writes
+        assert 'id="province-targets"' in page
+    assert not RefreshRun.objects.exists()
 
 
 def test_include_submitted_is_computed_on_the_fly_marked_and_never_stored(world, client_for):
