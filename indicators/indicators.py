@@ -830,7 +830,42 @@ def _format_unique(keys: list, fmt: Callable[..., str]) -> np.ndarray:
 
 
 def _text_or_empty(values) -> np.ndarray:
-    return pd.Series(values, dtype=object).fillna("").to_numpy(dtype=object)
+    out = np.asarray(values, dtype=object).copy()
+    out[pd.isna(out)] = ""
+    return out
+
+
+def _plain(column: pd.Series) -> np.ndarray:
+    """A sheet column as a numpy array: numbers float (NaN), flags bool, texts object (None for missing)."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    out = column.to_numpy(dtype=object)
+    out[pd.isna(out)] = None
+    return out
+
+
+def _take(array: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """array[where], where −1 (no such row) gives NaN, False or None by the array's kind."""
+    found = where >= 0
+    taken = array[np.where(found, where, 0)] if len(array) else np.zeros(len(where), dtype=array.dtype)
+    if found.all():
+        return taken
+    if array.dtype == bool:
+        return taken & found
+    if array.dtype.kind == "f":
+        return np.where(found, taken, np.nan)
+    taken = taken.astype(object)
+    taken[~found] = None
+    return taken
+
+
+def _flag(values: np.ndarray) -> np.ndarray:
+    """True where a flag column is True (a missing flag: False)."""
+    if values.dtype == bool:
+        return values
+    return np.asarray(pd.Series(values, dtype=object).eq(True).to_numpy(dtype=bool))
 
 
 def _when(t: int, offset: str) -> str:
@@ -882,7 +917,10 @@ class Panel:
             t=month_index(sheets["year"].astype("int64"), sheets["month"].astype("int64"))
         )
         self._sheets = self._sheets.set_index(["institution_id", "t"]).sort_index()
+        # each column once as a plain array, taken row by row for every offset (`_take`)
+        self._sheet_arrays = {name: _plain(self._sheets[name]) for name in self._sheets.columns}
         self._at: dict[str, pd.DataFrame] = {}
+        self._at_arrays: dict[str, dict[str, np.ndarray]] = {}
         self._columns: dict[str, Column] = {}
         self.plan_at: pd.DataFrame | None = None  # the 附件3 plan row of each grid row, once a plan is read
 
@@ -892,12 +930,21 @@ class Panel:
     # sheets of another month, aligned with the grid
     def at(self, offset: str) -> pd.DataFrame:
         if offset not in self._at:
+            self._at[offset] = pd.DataFrame(self._arrays_at(offset))
+        return self._at[offset]
+
+    def _arrays_at(self, offset: str) -> dict[str, np.ndarray]:
+        """The sheet columns of another month, one array per column aligned with the grid: a number NaN, a
+        flag False and a text None where there is no sheet — taken by position, so the flags stay booleans
+        and no frame of mixed columns is reindexed per offset."""
+        if offset not in self._at_arrays:
             t = OFFSETS[offset].shift(self.grid["t"].to_numpy())
             index = pd.MultiIndex.from_arrays([self.grid["institution_id"].to_numpy(), t])
-            frame = self._sheets.reindex(index)
-            frame["t_at"] = t
-            self._at[offset] = frame.reset_index(drop=True)
-        return self._at[offset]
+            where = self._sheets.index.get_indexer(index)
+            arrays = {name: _take(a, where) for name, a in self._sheet_arrays.items()}
+            arrays["t_at"] = t
+            self._at_arrays[offset] = arrays
+        return self._at_arrays[offset]
 
     def column(self, name: str) -> Column:
         if name not in self._columns:
@@ -931,27 +978,28 @@ class Panel:
         raise KeyError(name)
 
     def _field(self, code: str, offset: str) -> Column:
-        frame = self.at(offset)
-        values = frame[code].to_numpy(dtype=float) if code in frame else np.full(len(frame), np.nan)
-        provisional = frame["provisional"].eq(True).to_numpy(dtype=bool)
+        frame = self._arrays_at(offset)
+        n = len(self.grid)
+        values = frame[code].astype(float, copy=False) if code in frame else np.full(n, np.nan)
+        provisional = _flag(frame["provisional"])
+        usable = _flag(frame["usable"])
+        t_at = frame["t_at"]
+        status_all = _text_or_empty(frame["status"])
+        editions = _text_or_empty(frame["edition"])
 
         def reasons(positions):
-            sub = frame.iloc[positions]
-            usable = sub["usable"].eq(True).to_numpy(dtype=bool)
-            t_at = sub["t_at"].to_numpy()
+            ok = usable[positions]
+            t = t_at[positions]
             out = np.empty(len(positions), dtype=object)
-            if (~usable).any():
-                status = _text_or_empty(sub["status"].to_numpy(dtype=object)[~usable])
-                before = t_at[~usable] < self.grid["joined"].to_numpy()[positions][~usable]
-                out[~usable] = _format_unique([t_at[~usable], status, before], self._sheet_reason(offset))
-            if usable.any():
-                editions = _text_or_empty(sub["edition"].to_numpy(dtype=object)[usable])
-                out[usable] = _format_unique([t_at[usable], editions], self._field_reason(code, offset))
+            if (~ok).any():
+                status = status_all[positions][~ok]
+                before = t[~ok] < self.grid["joined"].to_numpy()[positions][~ok]
+                out[~ok] = _format_unique([t[~ok], status, before], self._sheet_reason(offset))
+            if ok.any():
+                out[ok] = _format_unique([t[ok], editions[positions][ok]], self._field_reason(code, offset))
             return out
 
-        usable = frame["usable"].eq(True).to_numpy(dtype=bool)
-        editions = _text_or_empty(frame["edition"].to_numpy(dtype=object))
-        due = frame["t_at"].to_numpy() >= self.grid["joined"].to_numpy()
+        due = t_at >= self.grid["joined"].to_numpy()
         return Column(
             values,
             provisional,
