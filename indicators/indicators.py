@@ -751,6 +751,9 @@ class Column:
     def explain(self, positions: np.ndarray) -> np.ndarray:
         """`reasons` of undefined rows, worked out once for all of them: a component such as 余额(年初) is
         part of a dozen indicators, each asking why the same rows are missing."""
+        if self._explained is None and len(positions) * 8 < len(self.values):
+            # a few rows (an incremental refresh explains one institution's): just those
+            return np.asarray(self.reasons(positions), dtype=object)
         if self._explained is None:
             missing = np.flatnonzero(np.isnan(self.values))
             texts = self.reasons(missing) if len(missing) else np.array([], dtype=object)
@@ -835,15 +838,21 @@ def _text_or_empty(values) -> np.ndarray:
     return out
 
 
-def _plain(column: pd.Series) -> np.ndarray:
-    """A sheet column as a numpy array: numbers float (NaN), flags bool, texts object (None for missing)."""
+def _plain(column: pd.Series, *, number: bool = False) -> np.ndarray:
+    """A sheet column as a numpy array: numbers (a sheet field always) float with NaN, flags bool, texts
+    object with None for missing."""
     if pd.api.types.is_bool_dtype(column.dtype):
         return column.to_numpy(dtype=bool)
-    if pd.api.types.is_numeric_dtype(column.dtype):
+    if number or pd.api.types.is_numeric_dtype(column.dtype):
         return column.to_numpy(dtype=float, na_value=np.nan)
-    out = column.to_numpy(dtype=object)
+    out = np.array(column.to_numpy(dtype=object), dtype=object)
     out[pd.isna(out)] = None
     return out
+
+
+def _row_key(institution_ids, t) -> np.ndarray:
+    """An institution-month as one int64 (t = year × 12 + month − 1 stays far below 2**20)."""
+    return np.asarray(institution_ids, dtype=np.int64) * (1 << 20) + np.asarray(t, dtype=np.int64)
 
 
 def _take(array: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -918,9 +927,14 @@ class Panel:
         )
         self._sheets = self._sheets.set_index(["institution_id", "t"]).sort_index()
         # each column once as a plain array, taken row by row for every offset (`_take`)
-        self._sheet_arrays = {name: _plain(self._sheets[name]) for name in self._sheets.columns}
+        self._sheet_arrays = {
+            name: _plain(self._sheets[name], number=name in FIELD_LABELS) for name in self._sheets.columns
+        }
+        # (institution, month) as one integer: a hash lookup of int64, not of a MultiIndex's tuples
+        self._sheet_keys = pd.Index(_row_key(*(self._sheets.index.get_level_values(i) for i in (0, 1))))
         self._at: dict[str, pd.DataFrame] = {}
         self._at_arrays: dict[str, dict[str, np.ndarray]] = {}
+        self._texts_at: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._columns: dict[str, Column] = {}
         self.plan_at: pd.DataFrame | None = None  # the 附件3 plan row of each grid row, once a plan is read
 
@@ -939,12 +953,19 @@ class Panel:
         and no frame of mixed columns is reindexed per offset."""
         if offset not in self._at_arrays:
             t = OFFSETS[offset].shift(self.grid["t"].to_numpy())
-            index = pd.MultiIndex.from_arrays([self.grid["institution_id"].to_numpy(), t])
-            where = self._sheets.index.get_indexer(index)
+            where = self._sheet_keys.get_indexer(_row_key(self.grid["institution_id"].to_numpy(), t))
             arrays = {name: _take(a, where) for name, a in self._sheet_arrays.items()}
             arrays["t_at"] = t
             self._at_arrays[offset] = arrays
         return self._at_arrays[offset]
+
+    def _texts(self, offset: str) -> tuple[np.ndarray, np.ndarray]:
+        """(status, edition) of another month's sheets, "" where there is none — once per offset, for every
+        field read from it."""
+        if offset not in self._texts_at:
+            frame = self._arrays_at(offset)
+            self._texts_at[offset] = (_text_or_empty(frame["status"]), _text_or_empty(frame["edition"]))
+        return self._texts_at[offset]
 
     def column(self, name: str) -> Column:
         if name not in self._columns:
@@ -984,8 +1005,7 @@ class Panel:
         provisional = _flag(frame["provisional"])
         usable = _flag(frame["usable"])
         t_at = frame["t_at"]
-        status_all = _text_or_empty(frame["status"])
-        editions = _text_or_empty(frame["edition"])
+        status_all, editions = self._texts(offset)
 
         def reasons(positions):
             ok = usable[positions]
@@ -1179,13 +1199,25 @@ def _key_codes(grid: pd.DataFrame, scope: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def compute(
-    inputs: Inputs, codes: tuple[str, ...] | None = None, scopes=("group", "kind", "province")
+    inputs: Inputs,
+    codes: tuple[str, ...] | None = None,
+    scopes=("group", "kind", "province"),
+    *,
+    explained=None,
 ) -> Result:
     """Every indicator (or `codes`) for every expected institution-month of `inputs.months`, and their
-    aggregates per evaluation group, institution kind and the province — in bulk, with no queries."""
+    aggregates per evaluation group, institution kind and the province — in bulk, with no queries. With
+    `explained` (institution ids), only those institutions' rows get the reasons of their undefined values
+    (`Result.reasons` covers no other row); the aggregates' reasons are complete either way — what an
+    incremental refresh, which stores those institutions' rows and the aggregates, needs."""
     panel = Panel(inputs)
     indicators = [REGISTRY[c] for c in (codes or CODES)]
     n = len(panel)
+    wanted_rows = (
+        None
+        if explained is None
+        else np.isin(panel.grid["institution_id"].to_numpy(), np.asarray(sorted(explained), dtype=np.int64))
+    )
     names = sorted({name for ind in indicators for name in ind.needs})
     columns = {name: panel.column(name) for name in names}
     frame = pd.DataFrame({name: col.values for name, col in columns.items()})
@@ -1217,6 +1249,8 @@ def compute(
             prov |= part.provisional
         provisional[ind.code] = prov
         missing = positions_all[~defined]
+        if wanted_rows is not None:
+            missing = missing[wanted_rows[missing]]
         texts = Panel._first_reason(parts)(missing) if len(missing) else np.array([], dtype=object)
         zero = positions_all[defined & np.isnan(v)]
         reason = pd.Series(
@@ -1264,7 +1298,10 @@ def compute(
             empty = c == 0
             if empty.any():
                 rows = first_row[present[empty]]
-                sample = reasons[ind.code].reindex(rows).to_numpy(dtype=object)
+                if wanted_rows is None:
+                    sample = reasons[ind.code].reindex(rows).to_numpy(dtype=object)
+                else:  # no member defined: each first row's reason is its first missing component's
+                    sample = Panel._first_reason([columns[name] for name in ind.needs])(rows)
                 reason[empty] = _format_unique(
                     [members[present[empty]], sample],
                     lambda m, s: (
