@@ -155,11 +155,12 @@ def from_result(result: ind.Result, *, codes: tuple[str, ...] | None = None, wan
     if wanted is not None:
         agg = select(agg, wanted)
     n, w, m = len(grid), len(codes), len(agg)
-    # filled a code (column) at a time: Fortran order keeps each column contiguous
-    values = np.full((n + m, w), np.nan, order="F")
+    # filled a code (column) at a time: Fortran order keeps each column contiguous; every cell of values,
+    # members and contributors is written below (no fill first), reasons only where a value is "—"
+    values = np.empty((n + m, w), order="F")
     reasons = np.full((n + m, w), -1, dtype=np.int64, order="F")
-    members = np.zeros((n + m, w), dtype=np.int32, order="F")
-    contributors = np.zeros((n + m, w), dtype=np.int32, order="F")
+    members = np.empty((n + m, w), dtype=np.int32, order="F")
+    contributors = np.empty((n + m, w), dtype=np.int32, order="F")
     for j, code in enumerate(codes):
         v = result.values[code].to_numpy(dtype=float)
         v = np.where(np.isfinite(v), v, np.nan)
