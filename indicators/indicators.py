@@ -747,6 +747,9 @@ class Column:
     def explain(self, positions: np.ndarray) -> np.ndarray:
         """`reasons` of undefined rows, worked out once for all of them: a component such as 余额(年初) is
         part of a dozen indicators, each asking why the same rows are missing."""
+        if self._explained is None and len(positions) * 8 < len(self.values):
+            # a few rows (an incremental refresh explains one institution's): just those
+            return np.asarray(self.reasons(positions), dtype=object)
         if self._explained is None:
             missing = np.flatnonzero(np.isnan(self.values))
             texts = self.reasons(missing) if len(missing) else np.array([], dtype=object)
@@ -826,7 +829,48 @@ def _format_unique(keys: list, fmt: Callable[..., str]) -> np.ndarray:
 
 
 def _text_or_empty(values) -> np.ndarray:
-    return pd.Series(values, dtype=object).fillna("").to_numpy(dtype=object)
+    out = np.asarray(values, dtype=object).copy()
+    out[pd.isna(out)] = ""
+    return out
+
+
+def _plain(column: pd.Series, *, number: bool = False) -> np.ndarray:
+    """A sheet column as a numpy array: numbers (a sheet field always) float with NaN, flags bool, texts
+    object with None for missing."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype=bool)
+    if number or pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    out = np.array(column.to_numpy(dtype=object), dtype=object)
+    out[pd.isna(out)] = None
+    return out
+
+
+def _row_key(institution_ids, t) -> np.ndarray:
+    """An institution-month as one int64 (t = year × 12 + month − 1 stays far below 2**20)."""
+    return np.asarray(institution_ids, dtype=np.int64) * (1 << 20) + np.asarray(t, dtype=np.int64)
+
+
+def _take(array: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """array[where], where −1 (no such row) gives NaN, False or None by the array's kind."""
+    found = where >= 0
+    taken = array[np.where(found, where, 0)] if len(array) else np.zeros(len(where), dtype=array.dtype)
+    if found.all():
+        return taken
+    if array.dtype == bool:
+        return taken & found
+    if array.dtype.kind == "f":
+        return np.where(found, taken, np.nan)
+    taken = taken.astype(object)
+    taken[~found] = None
+    return taken
+
+
+def _flag(values: np.ndarray) -> np.ndarray:
+    """True where a flag column is True (a missing flag: False)."""
+    if values.dtype == bool:
+        return values
+    return np.asarray(pd.Series(values, dtype=object).eq(True).to_numpy(dtype=bool))
 
 
 def _when(t: int, offset: str) -> str:
@@ -878,7 +922,15 @@ class Panel:
             t=month_index(sheets["year"].astype("int64"), sheets["month"].astype("int64"))
         )
         self._sheets = self._sheets.set_index(["institution_id", "t"]).sort_index()
+        # each column once as a plain array, taken row by row for every offset (`_take`)
+        self._sheet_arrays = {
+            name: _plain(self._sheets[name], number=name in FIELD_LABELS) for name in self._sheets.columns
+        }
+        # (institution, month) as one integer: a hash lookup of int64, not of a MultiIndex's tuples
+        self._sheet_keys = pd.Index(_row_key(*(self._sheets.index.get_level_values(i) for i in (0, 1))))
         self._at: dict[str, pd.DataFrame] = {}
+        self._at_arrays: dict[str, dict[str, np.ndarray]] = {}
+        self._texts_at: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._columns: dict[str, Column] = {}
         self.plan_at: pd.DataFrame | None = None  # the 附件3 plan row of each grid row, once a plan is read
 
@@ -888,12 +940,28 @@ class Panel:
     # sheets of another month, aligned with the grid
     def at(self, offset: str) -> pd.DataFrame:
         if offset not in self._at:
-            t = OFFSETS[offset].shift(self.grid["t"].to_numpy())
-            index = pd.MultiIndex.from_arrays([self.grid["institution_id"].to_numpy(), t])
-            frame = self._sheets.reindex(index)
-            frame["t_at"] = t
-            self._at[offset] = frame.reset_index(drop=True)
+            self._at[offset] = pd.DataFrame(self._arrays_at(offset))
         return self._at[offset]
+
+    def _arrays_at(self, offset: str) -> dict[str, np.ndarray]:
+        """The sheet columns of another month, one array per column aligned with the grid: a number NaN, a
+        flag False and a text None where there is no sheet — taken by position, so the flags stay booleans
+        and no frame of mixed columns is reindexed per offset."""
+        if offset not in self._at_arrays:
+            t = OFFSETS[offset].shift(self.grid["t"].to_numpy())
+            where = self._sheet_keys.get_indexer(_row_key(self.grid["institution_id"].to_numpy(), t))
+            arrays = {name: _take(a, where) for name, a in self._sheet_arrays.items()}
+            arrays["t_at"] = t
+            self._at_arrays[offset] = arrays
+        return self._at_arrays[offset]
+
+    def _texts(self, offset: str) -> tuple[np.ndarray, np.ndarray]:
+        """(status, edition) of another month's sheets, "" where there is none — once per offset, for every
+        field read from it."""
+        if offset not in self._texts_at:
+            frame = self._arrays_at(offset)
+            self._texts_at[offset] = (_text_or_empty(frame["status"]), _text_or_empty(frame["edition"]))
+        return self._texts_at[offset]
 
     def column(self, name: str) -> Column:
         if name not in self._columns:
@@ -927,27 +995,27 @@ class Panel:
         raise KeyError(name)
 
     def _field(self, code: str, offset: str) -> Column:
-        frame = self.at(offset)
-        values = frame[code].to_numpy(dtype=float) if code in frame else np.full(len(frame), np.nan)
-        provisional = frame["provisional"].eq(True).to_numpy(dtype=bool)
+        frame = self._arrays_at(offset)
+        n = len(self.grid)
+        values = frame[code].astype(float, copy=False) if code in frame else np.full(n, np.nan)
+        provisional = _flag(frame["provisional"])
+        usable = _flag(frame["usable"])
+        t_at = frame["t_at"]
+        status_all, editions = self._texts(offset)
 
         def reasons(positions):
-            sub = frame.iloc[positions]
-            usable = sub["usable"].eq(True).to_numpy(dtype=bool)
-            t_at = sub["t_at"].to_numpy()
+            ok = usable[positions]
+            t = t_at[positions]
             out = np.empty(len(positions), dtype=object)
-            if (~usable).any():
-                status = _text_or_empty(sub["status"].to_numpy(dtype=object)[~usable])
-                before = t_at[~usable] < self.grid["joined"].to_numpy()[positions][~usable]
-                out[~usable] = _format_unique([t_at[~usable], status, before], self._sheet_reason(offset))
-            if usable.any():
-                editions = _text_or_empty(sub["edition"].to_numpy(dtype=object)[usable])
-                out[usable] = _format_unique([t_at[usable], editions], self._field_reason(code, offset))
+            if (~ok).any():
+                status = status_all[positions][~ok]
+                before = t[~ok] < self.grid["joined"].to_numpy()[positions][~ok]
+                out[~ok] = _format_unique([t[~ok], status, before], self._sheet_reason(offset))
+            if ok.any():
+                out[ok] = _format_unique([t[ok], editions[positions][ok]], self._field_reason(code, offset))
             return out
 
-        usable = frame["usable"].eq(True).to_numpy(dtype=bool)
-        editions = _text_or_empty(frame["edition"].to_numpy(dtype=object))
-        due = frame["t_at"].to_numpy() >= self.grid["joined"].to_numpy()
+        due = t_at >= self.grid["joined"].to_numpy()
         return Column(
             values,
             provisional,
@@ -1127,13 +1195,25 @@ def _key_codes(grid: pd.DataFrame, scope: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def compute(
-    inputs: Inputs, codes: tuple[str, ...] | None = None, scopes=("group", "kind", "province")
+    inputs: Inputs,
+    codes: tuple[str, ...] | None = None,
+    scopes=("group", "kind", "province"),
+    *,
+    explained=None,
 ) -> Result:
     """Every indicator (or `codes`) for every expected institution-month of `inputs.months`, and their
-    aggregates per evaluation group, institution kind and the province — in bulk, with no queries."""
+    aggregates per evaluation group, institution kind and the province — in bulk, with no queries. With
+    `explained` (institution ids), only those institutions' rows get the reasons of their undefined values
+    (`Result.reasons` covers no other row); the aggregates' reasons are complete either way — what an
+    incremental refresh, which stores those institutions' rows and the aggregates, needs."""
     panel = Panel(inputs)
     indicators = [REGISTRY[c] for c in (codes or CODES)]
     n = len(panel)
+    wanted_rows = (
+        None
+        if explained is None
+        else np.isin(panel.grid["institution_id"].to_numpy(), np.asarray(sorted(explained), dtype=np.int64))
+    )
     names = sorted({name for ind in indicators for name in ind.needs})
     columns = {name: panel.column(name) for name in names}
     frame = pd.DataFrame({name: col.values for name, col in columns.items()})
@@ -1165,6 +1245,8 @@ def compute(
             prov |= part.provisional
         provisional[ind.code] = prov
         missing = positions_all[~defined]
+        if wanted_rows is not None:
+            missing = missing[wanted_rows[missing]]
         texts = Panel._first_reason(parts)(missing) if len(missing) else np.array([], dtype=object)
         zero = positions_all[defined & np.isnan(v)]
         reason = pd.Series(
@@ -1212,7 +1294,10 @@ def compute(
             empty = c == 0
             if empty.any():
                 rows = first_row[present[empty]]
-                sample = reasons[ind.code].reindex(rows).to_numpy(dtype=object)
+                if wanted_rows is None:
+                    sample = reasons[ind.code].reindex(rows).to_numpy(dtype=object)
+                else:  # no member defined: each first row's reason is its first missing component's
+                    sample = Panel._first_reason([columns[name] for name in ind.needs])(rows)
                 reason[empty] = _format_unique(
                     [members[present[empty]], sample],
                     lambda m, s: (

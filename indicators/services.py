@@ -161,11 +161,17 @@ def affected(changes, *, months: list[tuple[int, int]]) -> dict[int, set[int]]:
 
 
 def _store_all(years: list[int]) -> int:
-    IndicatorMonth.objects.filter(year__in=years).delete()
+    """Recompute `years` and replace their stored rows: when no row of another year is stored (a refresh of
+    every year), every row at once by `storage.replace_all`; else those years' rows deleted and rewritten."""
     if not years:
+        IndicatorMonth.objects.filter(year__in=years).delete()
         return 0
-    result = ind.compute(selectors.load_inputs(years=years))
-    count = storage.write(storage.from_result(result))
+    block = storage.from_result(ind.compute(selectors.load_inputs(years=years)))
+    if IndicatorMonth.objects.exclude(year__in=years).exists():
+        IndicatorMonth.objects.filter(year__in=years).delete()
+        count = storage.write(block)
+    else:
+        count = storage.replace_all(block)
     storage.forget_unused_layouts()
     return count
 
@@ -208,7 +214,9 @@ def _store_changes(changes) -> int:
         months=[ind.period_of(x) for x in months],
         sheet_months=[ind.period_of(x) for x in read],
     )
-    block = storage.select(storage.from_result(ind.compute(inputs)), wanted.__contains__)
+    # reasons only for the changed institutions' rows: the others are read for the aggregates, not stored
+    result = ind.compute(inputs, explained={inst for inst in reached if inst in members})
+    block = storage.from_result(result, wanted=wanted.__contains__)
     by_scope: dict[tuple[str, int, int], list[str]] = {}
     for kind, key, y, m in wanted:
         by_scope.setdefault((kind, y, m), []).append(key)
