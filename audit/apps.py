@@ -1,8 +1,11 @@
 import os
 
 from django.apps import AppConfig
+from django.db import connections
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+from .privileges import grant_app_role
 
 
 def _grant_app_role(sender, using, verbosity=1, **kwargs):
@@ -11,9 +14,6 @@ def _grant_app_role(sender, using, verbosity=1, **kwargs):
     url = os.environ.get("APP_DATABASE_URL")
     if not url:
         return
-    from django.db import connections
-
-    from .privileges import grant_app_role
 
     grant_app_role(connections[using], url, log=print if verbosity else (lambda *_: None))
 

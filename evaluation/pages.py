@@ -11,7 +11,11 @@ from decimal import Decimal
 
 from django.http import Http404
 
+from indicators import indicators as ind
+from indicators import pages as ipages
+from indicators import selectors as isel
 from institutions.models import Institution
+from portal import pdf
 
 from . import scoring
 from .models import Disclosure, Evaluation, Item, ItemKind
@@ -72,8 +76,6 @@ class Card:
 
 
 def _input_text(item: Item, value, source: str) -> tuple[str, str]:
-    from indicators import indicators as ind
-
     if value is None:
         return "—", ""
     if source == "reference":
@@ -85,9 +87,6 @@ def _input_text(item: Item, value, source: str) -> tuple[str, str]:
 
 def _targets(institution: Institution, year: int, month: int) -> list[dict]:
     """The year's institution targets from the indicators app, checked at `month` (empty if it has none)."""
-    from indicators import indicators as ind
-    from indicators import pages as ipages
-    from indicators import selectors as isel
 
     targets = isel.applicable_targets(
         isel.targets_for(year), {"id": institution.pk, "local": institution.is_local_legal_person}
@@ -115,8 +114,6 @@ def _targets(institution: Institution, year: int, month: int) -> list[dict]:
 def _charts(evaluation: Evaluation, institution: Institution, items: list[Item]) -> list:
     """The monthly trend over the evaluated year: the institution's 普惠小微贷款余额, then each 定量 item's
     indicator for the institution beside its group's aggregate (one query)."""
-    from indicators import indicators as ind
-    from portal import pdf
 
     quantitative = [
         (item, ind.REGISTRY[item.indicator_code])

@@ -15,10 +15,11 @@ import pandas as pd
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
+from indicators import selectors as isel
 from indicators import storage
 from indicators.models import IndicatorMonth
 from institutions import access
-from institutions.models import Institution
+from institutions.models import Institution, PbocOffice
 
 from . import grading, scoring
 from .models import (
@@ -444,7 +445,6 @@ def report_jobs_of(evaluation: Evaluation, user, limit: int = 5) -> list:
 def offices_for_new_evaluation(user):
     """The PBoC offices a PBoC admin may create an evaluation for: their own office and those below it, or
     every office for an admin of no office; none for anyone else."""
-    from institutions.models import PbocOffice
 
     if not access.is_pboc_admin(user):
         return PbocOffice.objects.none()
@@ -498,7 +498,6 @@ def indicator_values(
 
 def institution_indicators(institution: Institution, year: int):
     """The institution's stored indicators of `year` and the year before (its targets are checked on them)."""
-    from indicators import selectors as isel
 
     return isel.ValueTable.stored(
         Q(scope_kind="institution", scope_key=str(institution.pk), year__in=[year - 1, year])

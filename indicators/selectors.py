@@ -35,6 +35,7 @@ from . import storage
 from .models import (
     PROVINCE_KEY,
     AppliesTo,
+    Bulletin,
     IndicatorMonth,
     LoanPrimeRate,
     RefreshRun,
@@ -794,7 +795,6 @@ def scope_members(scope_kind: str, scope_key: str) -> list[int]:
 
 def bulletins_for(user):
     """The bulletins a user may see: PBoC users, those of their office and of every office below it."""
-    from .models import Bulletin
 
     if not access.is_pboc(user):
         return Bulletin.objects.none()

@@ -5,6 +5,7 @@ Without DATABASE_URL the portal runs on a SQLite file under var/; without REDIS_
 run in-process. Production and CI set both.
 """
 
+import ipaddress
 import os
 from datetime import date
 from pathlib import Path
@@ -62,8 +63,6 @@ def _env_url(name: str, schemes: tuple[str, ...]) -> str | None:
 
 
 def _env_networks(name: str) -> list:
-    import ipaddress
-
     networks = []
     for item in _env_list(name, []):
         try:

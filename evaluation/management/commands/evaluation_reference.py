@@ -1,6 +1,7 @@
 """python manage.py evaluation_reference PATH — reproduce 附件1 (2021) with the engine and compare."""
 
 import unicodedata
+from argparse import RawDescriptionHelpFormatter
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -35,8 +36,6 @@ class Command(BaseCommand):
     help = HELP
 
     def create_parser(self, *args, **kwargs):
-        from argparse import RawDescriptionHelpFormatter
-
         parser = super().create_parser(*args, **kwargs)
         parser.formatter_class = RawDescriptionHelpFormatter
         return parser
