@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -15,6 +15,7 @@ from audit import services as audit
 from institutions import access
 from institutions.models import EvaluationGroup
 from institutions.views import client_ip
+from portal import jobs
 
 from . import bulk, excel, parsing, rules, selectors, services
 from .definitions import Layout, definition_for
@@ -655,7 +656,7 @@ def _job_for(request, job_id) -> ImportJob:
 @require_safe
 def job(request, job_id):
     j = _job_for(request, job_id)
-    context = {"job": j}
+    context = {"job": j, "progress": jobs.Progress.of(j)}
     if j.status == ImportJob.Status.READY:
         lines = j.result.get("preview") or []
         by = {c: [line for line in lines if line["category"] == c] for c in bulk.CATEGORY_LABELS}
@@ -745,18 +746,11 @@ def job_preview_again(request, job_id):
 def job_status(request, job_id):
     j = _job_for(request, job_id)
     result = j.result or {}
-    return JsonResponse(
-        {
-            "status": j.status,
-            "status_label": j.get_status_display(),
-            "processed": j.processed,
-            "total": j.total,
-            "percent": j.percent,
-            "stored": result.get("stored", 0),
-            "rejected": len(result.get("rejected", [])),
-            "skipped": len(result.get("skipped", [])),
-            "error": j.error,
-        }
+    return jobs.status_json(
+        j,
+        stored=result.get("stored", 0),
+        rejected=len(result.get("rejected", [])),
+        skipped=len(result.get("skipped", [])),
     )
 
 
