@@ -19,6 +19,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.jobs import ResumableJob
+
 # Unrounded scores: 12 decimals is far below anything shown (two) yet exact for the sums people check.
 SCORE_DIGITS, SCORE_PLACES = 20, 12
 
@@ -510,29 +512,15 @@ class Disclosure(models.Model):
         return Decimal(self.outlets_disclosed) / Decimal(self.outlets) if self.outlets else None
 
 
-class ReportJob(models.Model):
-    """Generating every report card of an evaluation as one ZIP, tracked as a row; the page polls it."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("排队中")
-        RUNNING = "running", _("生成中")
-        DONE = "done", _("已完成")
-        FAILED = "failed", _("失败")
+class ReportJob(ResumableJob):
+    """Generating every report card of an evaluation as one ZIP, tracked as a row (portal/jobs.py); the page
+    polls it. `total` is the number of cards, `processed` those built so far."""
 
     evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="jobs")
-    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED)
-    total = models.PositiveIntegerField(_("报告份数"), default=0)
-    processed = models.PositiveIntegerField(_("已生成"), default=0)
     file = models.FileField(_("压缩包"), upload_to="evaluation/cards/%Y/", blank=True)
-    error = models.TextField(_("错误"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("发起人"), on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
-    # Written by the running worker every few seconds (portal/jobs.py): a stale one means the worker died.
-    heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
-    runner = models.CharField(_("执行者标识"), max_length=32, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -544,9 +532,3 @@ class ReportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.evaluation} #{self.pk}（{self.get_status_display()}）"
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        return int(100 * self.processed / self.total) if self.total else 0

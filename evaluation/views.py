@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from audit import services as audit
 from indicators import indicators as ind
 from institutions import access
 from institutions.models import PbocOffice
-from portal import clock
+from portal import clock, jobs
 from portal.errors import Forbidden, ServiceError
 from reporting.forms import first_error
 from reporting.services import read_limited
@@ -36,7 +36,6 @@ from .forms import (
     ScoreForm,
 )
 from .models import Evidence, GradingMethod, ItemKind, ListKind, Method, ReportJob, ResultOrder, Status
-from .tasks import card_filename
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -609,7 +608,7 @@ def card_pdf(request, pk, institution_id):
     return _attachment(
         pdf.report_card_pdf(card, generated_at=timezone.now()),
         "application/pdf",
-        card_filename(evaluation, inst),
+        services.card_filename(evaluation, inst),
     )
 
 
@@ -632,24 +631,18 @@ def _job(request, pk, job_id) -> ReportJob:
 @require_safe
 def job(request, pk, job_id):
     j = _job(request, pk, job_id)
-    return render(request, "evaluation/job.html", {"job": j, "evaluation": j.evaluation})
+    return render(
+        request,
+        "evaluation/job.html",
+        {"job": j, "progress": jobs.Progress.of(j), "evaluation": j.evaluation},
+    )
 
 
 @login_required
 @require_safe
 def job_status(request, pk, job_id):
     j = _job(request, pk, job_id)
-    return JsonResponse(
-        {
-            "status": j.status,
-            "status_label": j.get_status_display(),
-            "processed": j.processed,
-            "total": j.total,
-            "percent": j.percent,
-            "error": j.error,
-            "download": reverse("evaluation:job_download", args=[pk, j.pk]) if j.file else "",
-        }
-    )
+    return jobs.status_json(j, download=reverse("evaluation:job_download", args=[pk, j.pk]) if j.file else "")
 
 
 @login_required

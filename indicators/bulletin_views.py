@@ -6,7 +6,7 @@ a 404. Reads through selectors, writes through services."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +14,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST, require_safe
 
 from institutions import access
+from portal import jobs
 from portal.errors import ServiceError
 from reporting.forms import first_error
 
@@ -106,6 +107,7 @@ def bulletin(request, pk):
         "indicators/bulletin.html",
         {
             "b": b,
+            "progress": _progress(b),
             "content": content,
             "charts": composer.charts(content) if b.is_ready else [],
             "failing": _with_current_actions(request.user, b, content, visible),
@@ -116,21 +118,25 @@ def bulletin(request, pk):
     )
 
 
+def _progress(b: Bulletin) -> jobs.Progress:
+    """The bulletin's generation followed as every job is (portal/jobs.py): drafted or published reads as
+    done, and its progress is a percentage."""
+    status = "done" if b.is_ready else b.status
+    return jobs.Progress(
+        status=status,
+        label=str(b.get_status_display()),
+        finished=not b.is_pending,
+        percent=b.progress,
+        processed=b.progress,
+        total=100,
+        error=b.error,
+    )
+
+
 @login_required
 @require_safe
 def bulletin_status(request, pk):
-    b = _bulletin(request, pk)
-    finished = "done" if b.is_ready else ("failed" if b.status == Bulletin.Status.FAILED else b.status)
-    return JsonResponse(
-        {
-            "status": finished,
-            "status_label": b.get_status_display(),
-            "processed": b.progress,
-            "total": 100,
-            "percent": b.progress,
-            "error": b.error,
-        }
-    )
+    return jobs.status_json(_progress(_bulletin(request, pk)))
 
 
 @login_required

@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.jobs import Job
+
 PROVINCE_KEY = "420000"  # 湖北省 (GB/T 2260), the 全省 row of 附件3
 
 
@@ -87,15 +89,11 @@ class IndicatorMonth(models.Model):
         return f"{self.scope_kind}:{self.scope_key} {self.year}-{self.month:02d}"
 
 
-class RefreshRun(models.Model):
-    """A recomputation of the stored indicators (指标刷新), tracked as a row: queued → running → done/failed."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("排队中")
-        RUNNING = "running", _("计算中")
-        DONE = "done", _("已完成")
-        SKIPPED = "skipped", _("已合并")
-        FAILED = "failed", _("失败")
+class RefreshRun(Job):
+    """A recomputation of the stored indicators (指标刷新), tracked as a row (portal/jobs.py): queued → running
+    → done, failed, or skipped (已合并: a later refresh of the same years took it in). It runs in one
+    transaction and counts nothing as it goes: `total` and `processed` stay 0 (its bar jumps from 0 to 100);
+    `row_count` is what it wrote."""
 
     class Trigger(models.TextChoices):
         APPROVAL = "approval", _("报表审核通过")
@@ -103,7 +101,6 @@ class RefreshRun(models.Model):
         COMMAND = "command", _("命令行")
         STALE = "stale", _("发现数据变化")
 
-    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     trigger = models.CharField(_("触发方式"), max_length=10, choices=Trigger.choices)
     first_year = models.PositiveSmallIntegerField(_("起始年度"), null=True, blank=True)
     last_year = models.PositiveSmallIntegerField(_("截止年度"), null=True, blank=True)
@@ -126,14 +123,10 @@ class RefreshRun(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    started_at = models.DateTimeField(_("开始计算时间"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     latest_approval_at = models.DateTimeField(_("纳入的最近审核通过时间"), null=True, blank=True)
     approved_count = models.PositiveIntegerField(_("纳入的已通过报表数"), default=0)
     row_count = models.PositiveIntegerField(_("写入的指标值"), default=0)
     duration_ms = models.PositiveIntegerField(_("耗时（毫秒）"), default=0)
-    error = models.TextField(_("错误"), blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -142,10 +135,6 @@ class RefreshRun(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_trigger_display()}（{self.get_status_display()}）"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
 
 
 class TargetScope(models.TextChoices):

@@ -283,12 +283,6 @@ def refresh_now(
     return refresh(run=run)
 
 
-def fail(*, run_id: int, error: str) -> None:
-    RefreshRun.objects.filter(pk=run_id).update(
-        status=RefreshRun.Status.FAILED, finished_at=timezone.now(), error=error[:2000]
-    )
-
-
 # --- targets and the LPR (Django admin calls these) ----------------------------------------------------------
 
 

@@ -12,7 +12,8 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="indicators.refresh", acks_late=True)
 def refresh(run_id: int) -> str:
-    """Idempotent: a run already done (or merged into a later one) is not recomputed on redelivery."""
+    """Load the run and call services.refresh. Idempotent: a run already done (or merged into a later one)
+    is not recomputed on redelivery."""
     from . import services
 
     run = RefreshRun.objects.filter(pk=run_id).first()
@@ -22,7 +23,7 @@ def refresh(run_id: int) -> str:
         return services.refresh(run=run).status
     except Exception as exc:  # the run row must say it failed, whatever the cause
         log.exception("indicator refresh #%s failed", run_id)
-        services.fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}")
+        run.fail(f"{exc.__class__.__name__}: {exc}")
         return RefreshRun.Status.FAILED
 
 

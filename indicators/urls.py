@@ -11,6 +11,8 @@ urlpatterns = [
     # next year's campaign: its periods (reporting) and its province targets, set up by a PBoC admin
     path("campaign/", campaign_views.campaign, name="campaign"),
     path("refresh/", views.refresh, name="refresh"),
+    path("refresh/<int:run_id>/", views.refresh_run, name="refresh_run"),
+    path("refresh/<int:run_id>/status/", views.refresh_status, name="refresh_status"),
     path("supervision/", views.supervision, name="supervision"),
     path("supervision/<int:action_id>/follow-up/", views.follow_up, name="follow_up"),
     path("export/province.xlsx", views.export_province, name="export_province"),

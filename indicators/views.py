@@ -21,13 +21,14 @@ from django.views.decorators.http import require_POST, require_safe
 
 from audit.services import record_download
 from institutions import access
+from portal import jobs
 from portal.errors import Forbidden, ServiceError
 from reporting.forms import first_error
 
 from . import dashcache, excel, pages, selectors, services
 from . import indicators as ind
 from .forms import FollowUpForm, RefreshForm, SupervisionForm
-from .models import ScopeKind, SupervisionKind
+from .models import RefreshRun, ScopeKind, SupervisionKind
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -174,6 +175,26 @@ def refresh(request):
     form = RefreshForm(request.POST)
     form.is_valid()  # only where to go back to: nothing to refuse
     return redirect(form.cleaned_data["next"] or reverse("indicators:dashboard"))
+
+
+def _refresh_run(request, run_id) -> RefreshRun:
+    """A refresh recomputes everyone's stored values, whoever asked for it: PBoC users follow any run."""
+    access.require(access.is_pboc(request.user), "只有人民银行用户可以查看指标刷新任务。")
+    return get_object_or_404(RefreshRun, pk=run_id)
+
+
+@login_required
+@require_safe
+def refresh_run(request, run_id):
+    """One refresh of the stored indicators, followed until it ends (static/js/job.js)."""
+    run = _refresh_run(request, run_id)
+    return render(request, "indicators/refresh_run.html", {"run": run, "progress": jobs.Progress.of(run)})
+
+
+@login_required
+@require_safe
+def refresh_status(request, run_id):
+    return jobs.status_json(_refresh_run(request, run_id))
 
 
 @login_required

@@ -93,6 +93,15 @@ def _read(job: ImportJob):
     return total, rows, institutions, periods, notes
 
 
+def run(job: ImportJob) -> None:
+    """The import job's service (reporting.tasks.run_import): first the preview (nothing stored), then — once
+    the officer confirmed it, their choices in the job's result — the import itself."""
+    if "choices" in (job.result or {}):
+        process(job)
+    else:
+        preview(job)
+
+
 def preview(job: ImportJob) -> None:
     """Validate every row as the import would and say what each would do — new, replaces a bank's draft or
     returned sheet, skipped (submitted or approved), has errors — storing nothing but the job's result, with
@@ -149,9 +158,8 @@ def process(job: ImportJob) -> None:
         outcomes = _validate(chunk, institutions, periods, state, actor, choices=choices)
         with transaction.atomic():
             _store(outcomes, actor, result, choices=choices, started=state.started)
-            job.processed = start + len(chunk)
             job.result = result
-            job.save(update_fields=["processed", "total", "result"])
+            job.advance(start + len(chunk), "total", "result")
     _finish(job, ImportJob.Status.DONE, result=result)
     if result.get("replaced"):
         from . import tasks
@@ -513,9 +521,6 @@ def _store(outcomes: list[_Outcome], actor, result: dict, *, choices: dict, star
 
 
 def _finish(job: ImportJob, status: str, *, result=None, error: str = "") -> None:
-    job.status = status
-    job.error = error
     if result is not None:
         job.result = result
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "result", "finished_at", "processed", "total"])
+    job.finish(status, "result", "processed", "total", error=error)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import clock
+from portal.jobs import ResumableJob
 
 
 class Form(models.TextChoices):
@@ -233,35 +234,20 @@ class Transition(models.Model):
         return f"{self.filing} {self.get_from_status_display()} → {self.get_to_status_display()}"
 
 
-class ImportJob(models.Model):
-    """A long job (an officer's bulk workbook import) tracked as a row; the page polls it. An import runs
-    twice: first a preview (→ 待确认, nothing stored), then, once the officer has confirmed it with their
-    choices in `result["choices"]`, the import itself (→ 已完成)."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("排队中")
-        RUNNING = "running", _("处理中")
-        READY = "ready", _("待确认")  # previewed: nothing stored until the officer confirms
-        DONE = "done", _("已完成")
-        FAILED = "failed", _("失败")
+class ImportJob(ResumableJob):
+    """A long job (an officer's bulk workbook import) tracked as a row (portal/jobs.py); the page polls it. An
+    import runs twice: first a preview (→ 待确认, nothing stored; `total` and `processed` count the rows),
+    then, once the officer has confirmed it with their choices in `result["choices"]`, the import itself
+    (→ 已完成)."""
 
     kind = models.CharField(_("类型"), max_length=20, default="bulk_monitoring")
-    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     upload = models.FileField(_("文件"), upload_to="imports/%Y/%m/")
     upload_name = models.CharField(_("原文件名"), max_length=255)
     upload_sha256 = models.CharField(_("SHA-256"), max_length=64)
-    total = models.PositiveIntegerField(_("总行数"), default=0)
-    processed = models.PositiveIntegerField(_("已处理"), default=0)
     result = models.JSONField(_("结果"), default=dict, blank=True)
-    error = models.TextField(_("错误"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("发起人"), on_delete=models.PROTECT
     )
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
-    # Written by the running worker every few seconds (portal/jobs.py): a stale one means the worker died.
-    heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
-    runner = models.CharField(_("执行者标识"), max_length=32, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -270,10 +256,6 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.upload_name}（{self.get_status_display()}）"
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.processed / self.total) if self.total else (100 if self.status == "done" else 0)
 
 
 class Reminder(models.Model):

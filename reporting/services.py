@@ -1038,8 +1038,7 @@ def confirm_import(*, job, actor, replace: list[str], reason: str, approve: bool
             **job.result,
             "choices": {"replace": chosen, "reason": reason, "approve": bool(approve)},
         }
-        job.status, job.processed, job.finished_at = ImportJob.Status.QUEUED, 0, None
-        job.save(update_fields=["result", "status", "processed", "finished_at"])
+        job.requeue("result")
         audit.record(
             actor=actor,
             action="import.confirm",
@@ -1064,8 +1063,8 @@ def preview_again(*, job, actor):
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status != ImportJob.Status.READY:
             raise Conflict(f"该导入任务当前为“{job.get_status_display()}”，不能重新预览。", code="not_ready")
-        job.result, job.status, job.processed, job.finished_at = {}, ImportJob.Status.QUEUED, 0, None
-        job.save(update_fields=["result", "status", "processed", "finished_at"])
+        job.result = {}
+        job.requeue("result")
         audit.record(
             actor=actor, action="import.preview", obj=job, summary=f"重新预览 {job.upload_name[:80]}"
         )

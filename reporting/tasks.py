@@ -62,30 +62,15 @@ def send_urge(period_id: int, sender_id: int, institution_ids: list[int]) -> int
 
 @shared_task(name="reporting.run_import", acks_late=True, bind=True, max_retries=None)
 def run_import(self, job_id: int) -> str:
-    """Run (or resume, from its last committed chunk) a bulk import, with a heartbeat on its row
-    (portal/jobs.py). A delivery that finds another run alive on the job looks again once that run's
-    heartbeat could have gone stale — the redelivery after a killed pool process resumes the job that way."""
+    """Run (or resume, from its last committed chunk) a bulk import (bulk.run), the job claimed and beating
+    as every job (portal/jobs.py): a delivery that finds another run alive on the job looks again once that
+    run's heartbeat could have gone stale — the redelivery after a killed pool process resumes the job that
+    way."""
     from portal import jobs
 
     from . import bulk
 
-    outcome, job = jobs.claim(
-        ImportJob,
-        job_id,
-        running=ImportJob.Status.RUNNING,
-        finished={ImportJob.Status.DONE, ImportJob.Status.FAILED, ImportJob.Status.READY},
-    )
-    if outcome == jobs.FINISHED:
-        return job.status
-    if outcome == jobs.BUSY:
-        raise self.retry(countdown=jobs.stale_after().total_seconds())
-    with jobs.Heartbeat(job):
-        # first the preview (nothing stored), then — once the officer confirmed — the import itself
-        if "choices" in (job.result or {}):
-            bulk.process(job)
-        else:
-            bulk.preview(job)
-    return ImportJob.objects.values_list("status", flat=True).get(pk=job_id)
+    return jobs.run(self, ImportJob, job_id, bulk.run, related=("created_by",))
 
 
 @shared_task(name="reporting.notify_import_replaced", acks_late=True)
@@ -100,7 +85,7 @@ def requeue_stalled() -> int:
     """Beat, every JOB_REQUEUE_SECONDS: send again the imports whose worker died (their heartbeat stopped)."""
     from portal import jobs
 
-    stalled = list(jobs.stalled(ImportJob, running=ImportJob.Status.RUNNING).values_list("pk", flat=True))
+    stalled = list(jobs.stalled(ImportJob).values_list("pk", flat=True))
     for pk in stalled:
         run_import.delay(pk)
     return len(stalled)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 from audit import services as audit
 from institutions import access
 from institutions.models import EvaluationGroup
+from portal import jobs
 from portal.errors import Forbidden, ServiceError
 
 from . import bulk, excel, parsing, rules, selectors, services
@@ -645,7 +646,7 @@ def _job_for(request, job_id) -> ImportJob:
 @require_safe
 def job(request, job_id):
     j = _job_for(request, job_id)
-    context = {"job": j}
+    context = {"job": j, "progress": jobs.Progress.of(j)}
     if j.status == ImportJob.Status.READY:
         lines = j.result.get("preview") or []
         by = {c: [line for line in lines if line["category"] == c] for c in bulk.CATEGORY_LABELS}
@@ -734,18 +735,11 @@ def job_preview_again(request, job_id):
 def job_status(request, job_id):
     j = _job_for(request, job_id)
     result = j.result or {}
-    return JsonResponse(
-        {
-            "status": j.status,
-            "status_label": j.get_status_display(),
-            "processed": j.processed,
-            "total": j.total,
-            "percent": j.percent,
-            "stored": result.get("stored", 0),
-            "rejected": len(result.get("rejected", [])),
-            "skipped": len(result.get("skipped", [])),
-            "error": j.error,
-        }
+    return jobs.status_json(
+        j,
+        stored=result.get("stored", 0),
+        rejected=len(result.get("rejected", [])),
+        skipped=len(result.get("skipped", [])),
     )
 
 

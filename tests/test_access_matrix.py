@@ -174,6 +174,11 @@ PAGES = {
                                     "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "indicators:refresh":          {"GET":  "login   nometh  nometh  nometh  nometh  nometh  nometh",
                                     "POST": "login   deny    deny    deny    deny    deny    ok"},
+    # a refresh recomputes everyone's values: PBoC users follow any run, banks none
+    "indicators:refresh_run":      {"GET":  "login   deny    deny    deny    ok      ok      ok",
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
+    "indicators:refresh_status":   {"GET":  "login   deny    deny    deny    ok      ok      ok",
+                                    "POST": "login   nometh  nometh  nometh  nometh  nometh  nometh"},
     "indicators:supervision":      {"GET":  "login   deny    deny    deny    ok      ok      ok",
                                     "POST": "login   deny    deny    deny    refused hide    refused"},
     # bank A's own users reach its supervision record, and the service turns them down with a message
@@ -302,6 +307,7 @@ DEFAULT_OBJECTS = {
     "period_id": "submitted_month",
     "number": "one",
     "job_id": "import_job",
+    "run_id": "refresh_run",
     "pk": "draft_evaluation",
     "item_id": "qualitative_item",
     "evidence_id": "evidence",
@@ -483,7 +489,7 @@ def _build() -> SimpleNamespace:
         data=demo_pdf("ICBC 2022 work plan"),
         filename="方案.pdf",
     )
-    indicator_services.refresh_now()  # stored indicators of the approved month, for the exports
+    refresh_run = indicator_services.refresh_now()  # stored indicators of the approved month, for the exports
 
     job = ImportJob.objects.create(
         upload_name="批量.xlsx", upload_sha256="0" * 64, created_by=officer, status=ImportJob.Status.DONE
@@ -540,6 +546,7 @@ def _build() -> SimpleNamespace:
         work_plan_filing=Filing.objects.get(institution=a, period=work_plan).pk,
         one=1,
         import_job=job.pk,
+        refresh_run=refresh_run.pk,
         supervision=supervision.pk,
         bulletin=bulletin.pk,
         draft_evaluation=draft_evaluation.pk,
