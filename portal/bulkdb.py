@@ -63,18 +63,18 @@ def insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> None:
     table = quote(model._meta.db_table)
     with connection.cursor() as cursor:
         if ignore_conflicts:
-            from psycopg2.extras import Json, execute_values  # PostgreSQL only: the driver's own helpers
-
-            values = [
-                tuple(
-                    Json(v) if isinstance(f, JSONField) and v is not None else v
-                    for f in fields
-                    for v in (row.get(f.attname, defaults[f.attname]),)
-                )
-                for row in rows
-            ]
-            execute_values(
-                cursor.cursor, f"INSERT INTO {table} ({columns}) VALUES %s ON CONFLICT DO NOTHING", values
+            # one statement whatever the number of rows: each column sent as one typed array, unnested
+            arrays = []
+            for f in fields:
+                column = [row.get(f.attname, defaults[f.attname]) for row in rows]
+                if isinstance(f, JSONField):
+                    dumps = json.JSONEncoder().encode if f.encoder is None else f.encoder().encode
+                    column = [None if v is None else dumps(v) for v in column]
+                arrays.append(column)
+            unnest = ", ".join(f"%s::{_cast(f)}[]" for f in fields)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({unnest}) ON CONFLICT DO NOTHING",
+                arrays,
             )
             return
         convert = [(f.attname, defaults[f.attname], _copy_converter(f)) for f in fields]

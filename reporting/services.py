@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from audit import services as audit
@@ -465,12 +465,7 @@ def write_versions(
         return []
     with transaction.atomic():
         filings = _lock_filings({(i.institution.pk, i.period.pk) for i in items})
-        numbers = dict(
-            FilingVersion.objects.filter(filing_id__in=[f.pk for f in filings.values()])
-            .values("filing")
-            .annotate(n=Max("number"))
-            .values_list("filing", "n")
-        )
+        numbers = {f.pk: f.last_number for f in filings.values()}
         ids = iter(bulkdb.next_ids(FilingVersion, len(items)))
         rows = _Rows(actor=actor, ip=ip)
         written = []
@@ -653,16 +648,21 @@ class _Locked:
     submitted_at: datetime | None
     first_submitted_at: datetime | None
     values: dict  # its current version's values, {} without one
+    last_number: int = 0  # the number of its latest version, 0 without one
 
 
 def _lock_filings(keys: set[tuple[int, int]]) -> dict[tuple[int, int], _Locked]:
-    """The filings of (institution id, period id) `keys`, created when missing, locked in id order."""
+    """The filings of (institution id, period id) `keys`, created when missing, locked in id order, each with
+    its current values and its latest version's number — read in the one query that locks them (a lookup of
+    the (filing, number) index per filing, whatever the planner knows of the table)."""
     bulkdb.insert(
         Filing, [{"institution_id": i, "period_id": p} for i, p in sorted(keys)], ignore_conflicts=True
     )
+    last = FilingVersion.objects.filter(filing=OuterRef("pk")).order_by("-number").values("number")[:1]
     rows = (
         Filing.objects.select_for_update(of=("self",))
         .filter(institution_id__in={i for i, _p in keys}, period_id__in={p for _i, p in keys})
+        .annotate(last_number=Subquery(last))
         .order_by("pk")
         .values_list(
             "pk",
@@ -674,11 +674,12 @@ def _lock_filings(keys: set[tuple[int, int]]) -> dict[tuple[int, int], _Locked]:
             "submitted_at",
             "first_submitted_at",
             "current_version__values",
+            "last_number",
         )
     )
     return {
-        (inst, period): _Locked(pk, status, lock_version, approved, submitted, first, values or {})
-        for pk, inst, period, status, lock_version, approved, submitted, first, values in rows
+        (inst, period): _Locked(pk, status, lock_version, approved, submitted, first, values or {}, last or 0)
+        for pk, inst, period, status, lock_version, approved, submitted, first, values, last in rows
         if (inst, period) in keys
     }
 
