@@ -42,14 +42,19 @@ def next_ids(model, count: int) -> list[int]:
         return list(range(start, start + count))
 
 
-def insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> None:
+def on_postgresql() -> bool:
+    """PostgreSQL: COPY, and `insert(…, ignore_conflicts=True)` says how many rows it wrote."""
+    return connection.vendor == "postgresql"
+
+
+def insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> int | None:
     """Insert `rows` ({attname: value}). PostgreSQL: COPY, or INSERT … ON CONFLICT DO NOTHING when conflicts
-    are to be ignored; elsewhere bulk_create."""
+    are to be ignored (returning how many rows it wrote); elsewhere bulk_create (returning None)."""
     if not rows:
-        return
+        return 0
     if connection.vendor != "postgresql":
         model.objects.bulk_create([model(**row) for row in rows], ignore_conflicts=ignore_conflicts)
-        return
+        return None
     fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in rows[0]]
     now = timezone.now()
     defaults = {
@@ -76,7 +81,7 @@ def insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> None:
                 f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({unnest}) ON CONFLICT DO NOTHING",
                 arrays,
             )
-            return
+            return cursor.rowcount
         convert = [(f.attname, defaults[f.attname], _copy_converter(f)) for f in fields]
         buffer = io.StringIO()
         for row in rows:
@@ -84,6 +89,7 @@ def insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> None:
             buffer.write("\n")
         buffer.seek(0)
         cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+    return len(rows)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
