@@ -68,47 +68,69 @@ def insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> int | 
     table = quote(model._meta.db_table)
     with connection.cursor() as cursor:
         if ignore_conflicts:
-            # one statement whatever the number of rows: each column sent as one typed array, unnested
-            arrays = []
-            for f in fields:
-                column = [row.get(f.attname, defaults[f.attname]) for row in rows]
-                if isinstance(f, JSONField):
-                    dumps = json.JSONEncoder().encode if f.encoder is None else f.encoder().encode
-                    column = [None if v is None else dumps(v) for v in column]
-                arrays.append(column)
+            # one statement whatever the number of rows: each column sent as one array literal, unnested
+            arrays = [
+                "{" + ",".join(_column(rows, f.attname, defaults[f.attname], _array_converter(f))) + "}"
+                for f in fields
+            ]
             unnest = ", ".join(f"%s::{_cast(f)}[]" for f in fields)
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({unnest}) ON CONFLICT DO NOTHING",
                 arrays,
             )
             return cursor.rowcount
-        convert = [(f.attname, defaults[f.attname], _copy_converter(f)) for f in fields]
-        buffer = io.StringIO()
-        for row in rows:
-            buffer.write("\t".join([fn(row.get(name, default)) for name, default, fn in convert]))
-            buffer.write("\n")
-        buffer.seek(0)
+        # built a column at a time: each column's values converted by one function, then the lines joined
+        converted = [_column(rows, f.attname, defaults[f.attname], _copy_converter(f)) for f in fields]
+        buffer = io.StringIO("\n".join(map("\t".join, zip(*converted, strict=True))) + "\n")
         cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
     return len(rows)
+
+
+def _column(rows: list[dict], name: str, default, convert) -> list[str]:
+    """The text of one column: a field no row sets is its default's text repeated."""
+    if not any(name in row for row in rows):
+        return [convert(default)] * len(rows)
+    return list(map(convert, [row.get(name, default) for row in rows]))
+
+
+def _array_converter(field):
+    """value → an element of a PostgreSQL array literal: NULL, or its text as PostgreSQL reads it, quoted."""
+    plain = _plain(field)
+
+    def convert(v):
+        if v is None:
+            return "NULL"
+        return '"' + plain(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return convert
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _NULL = "\\N"
 
 
+def _plain(field):
+    """value (not None) → its text as PostgreSQL reads it: JSON, timestamps, booleans, numbers, text."""
+    if isinstance(field, JSONField):
+        return json.JSONEncoder().encode if field.encoder is None else field.encoder().encode
+    if isinstance(field, DateTimeField | DateField):
+        return lambda v: v.isoformat()
+    if isinstance(field, BooleanField):
+        return lambda v: "t" if v else "f"
+    if isinstance(field, IntegerField | AutoField | BigAutoField):
+        return lambda v: str(int(v))
+    return str
+
+
 def _copy_converter(field):
     """value → COPY text, chosen once per field: \\N for NULL; JSON, timestamps, booleans and numbers as
     PostgreSQL reads them; text with backslash, tab and line breaks escaped."""
+    plain = _plain(field)
     if isinstance(field, JSONField):
         # JSON text holds no raw tab or line break (json.dumps escapes them): only its backslashes need doubling
-        dumps = json.JSONEncoder().encode if field.encoder is None else field.encoder().encode
-        return lambda v: _NULL if v is None else dumps(v).replace("\\", "\\\\")
-    if isinstance(field, DateTimeField | DateField):
-        return lambda v: _NULL if v is None else v.isoformat()
-    if isinstance(field, BooleanField):
-        return lambda v: _NULL if v is None else ("t" if v else "f")
-    if isinstance(field, IntegerField | AutoField | BigAutoField):
-        return lambda v: _NULL if v is None else str(int(v))
+        return lambda v: _NULL if v is None else plain(v).replace("\\", "\\\\")
+    if isinstance(field, DateTimeField | DateField | BooleanField | IntegerField | AutoField | BigAutoField):
+        return lambda v: _NULL if v is None else plain(v)
     return lambda v: _NULL if v is None else _text(str(v))
 
 
