@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audit import services as audit
 from institutions import access
@@ -599,7 +599,7 @@ class _Rows:
         summary = (item.summary or SAVE_SUMMARY).format(
             filing=name,
             number=number,
-            source=VersionSource(item.source).label,
+            source=_source_label(item.source),
             errors=errors,
             warnings=warnings,
         )
@@ -683,6 +683,19 @@ class _Rows:
         bulkdb.insert(Transition, self.transitions)
         bulkdb.update(Filing, _FILING_FIELDS, [row for pk, row in self.filings.items() if pk not in created])
         audit.record_many(self.entries)
+
+
+def _source_label(source: str) -> str:
+    """VersionSource(source).label as text in the active language, translated once per language and source
+    (a bulk import formats thousands of save summaries)."""
+    key = (translation.get_language(), source)
+    label = _SOURCE_LABELS.get(key)
+    if label is None:
+        label = _SOURCE_LABELS[key] = str(VersionSource(source).label)
+    return label
+
+
+_SOURCE_LABELS: dict[tuple, str] = {}
 
 
 @dataclass
