@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from audit import services as audit
 from institutions import access
@@ -599,7 +599,7 @@ class _Rows:
         summary = (item.summary or SAVE_SUMMARY).format(
             filing=name,
             number=number,
-            source=_source_label(item.source),
+            source=self._source_label(item.source),
             errors=errors,
             warnings=warnings,
         )
@@ -607,6 +607,18 @@ class _Rows:
         return self._entry(
             self.actor, item.action, FilingVersion, version_id, item, summary, changes, at=item.created_at
         )
+
+    @functools.cached_property
+    def _labels(self) -> dict[str, str]:
+        return {}
+
+    def _source_label(self, source: str) -> str:
+        """VersionSource(source).label as text, translated once per write (a bulk import formats thousands of
+        save summaries; a lazy translation looks up the active language each time)."""
+        label = self._labels.get(source)
+        if label is None:
+            label = self._labels[source] = str(VersionSource(source).label)
+        return label
 
     def _step(self, item: NewVersion, filing: "_Locked", step: Step, version: dict, name: str, number: int):
         at = step.at or self.now
@@ -683,19 +695,6 @@ class _Rows:
         bulkdb.insert(Transition, self.transitions)
         bulkdb.update(Filing, _FILING_FIELDS, [row for pk, row in self.filings.items() if pk not in created])
         audit.record_many(self.entries)
-
-
-def _source_label(source: str) -> str:
-    """VersionSource(source).label as text in the active language, translated once per language and source
-    (a bulk import formats thousands of save summaries)."""
-    key = (translation.get_language(), source)
-    label = _SOURCE_LABELS.get(key)
-    if label is None:
-        label = _SOURCE_LABELS[key] = str(VersionSource(source).label)
-    return label
-
-
-_SOURCE_LABELS: dict[tuple, str] = {}
 
 
 @dataclass
