@@ -112,14 +112,33 @@ _NULL = "\\N"
 def _plain(field):
     """value (not None) → its text as PostgreSQL reads it: JSON, timestamps, booleans, numbers, text."""
     if isinstance(field, JSONField):
-        return json.JSONEncoder().encode if field.encoder is None else field.encoder().encode
+        encode = json.JSONEncoder().encode if field.encoder is None else field.encoder().encode
+        return _repeated(lambda v: ("[]" if isinstance(v, list) else "{}") if v in ([], {}) else encode(v))
     if isinstance(field, DateTimeField | DateField):
-        return lambda v: v.isoformat()
+        return _repeated(lambda v: v.isoformat())
     if isinstance(field, BooleanField):
         return lambda v: "t" if v else "f"
     if isinstance(field, IntegerField | AutoField | BigAutoField):
         return lambda v: str(int(v))
     return str
+
+
+_UNSEEN = object()
+
+
+def _repeated(convert):
+    """`convert`, answering again without converting when handed the very object it converted last (the
+    rows written together share their timestamp and default values); made afresh for each write."""
+    last: list = [_UNSEEN, None]
+
+    def convert_repeated(v):
+        if v is last[0]:
+            return last[1]
+        text = convert(v)
+        last[0], last[1] = v, text
+        return text
+
+    return convert_repeated
 
 
 def _copy_converter(field):
