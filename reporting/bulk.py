@@ -45,7 +45,7 @@ from .definitions import definition_for
 from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, VersionSource
 from .uploads import UploadRejected
 
-CHUNK = 1500  # rows stored (and progress committed) per transaction: a few statements and one commit each
+CHUNK = 500  # rows stored (and progress committed) per transaction
 IMPORT_REASON = "人民银行批量导入"
 PEER_STATUSES = {FilingStatus.SUBMITTED, FilingStatus.APPROVED}
 
