@@ -20,7 +20,6 @@ from django.db.models import (
     JSONField,
 )
 from django.utils import timezone
-from psycopg2.extras import Json, execute_values
 
 
 def next_ids(model, count: int) -> list[int]:
@@ -43,14 +42,19 @@ def next_ids(model, count: int) -> list[int]:
         return list(range(start, start + count))
 
 
-def insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> None:
+def on_postgresql() -> bool:
+    """PostgreSQL: COPY, and `insert(…, ignore_conflicts=True)` says how many rows it wrote."""
+    return connection.vendor == "postgresql"
+
+
+def insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> int | None:
     """Insert `rows` ({attname: value}). PostgreSQL: COPY, or INSERT … ON CONFLICT DO NOTHING when conflicts
-    are to be ignored; elsewhere bulk_create."""
+    are to be ignored (returning how many rows it wrote); elsewhere bulk_create (returning None)."""
     if not rows:
-        return
+        return 0
     if connection.vendor != "postgresql":
         model.objects.bulk_create([model(**row) for row in rows], ignore_conflicts=ignore_conflicts)
-        return
+        return None
     fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in rows[0]]
     now = timezone.now()
     defaults = {
@@ -64,44 +68,88 @@ def insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> None:
     table = quote(model._meta.db_table)
     with connection.cursor() as cursor:
         if ignore_conflicts:
-            values = [
-                tuple(
-                    Json(v) if isinstance(f, JSONField) and v is not None else v
-                    for f in fields
-                    for v in (row.get(f.attname, defaults[f.attname]),)
-                )
-                for row in rows
+            # one statement whatever the number of rows: each column sent as one array literal, unnested
+            arrays = [
+                "{" + ",".join(_column(rows, f.attname, defaults[f.attname], _array_converter(f))) + "}"
+                for f in fields
             ]
-            execute_values(
-                cursor.cursor, f"INSERT INTO {table} ({columns}) VALUES %s ON CONFLICT DO NOTHING", values
+            unnest = ", ".join(f"%s::{_cast(f)}[]" for f in fields)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({unnest}) ON CONFLICT DO NOTHING",
+                arrays,
             )
-            return
-        convert = [(f.attname, defaults[f.attname], _copy_converter(f)) for f in fields]
-        buffer = io.StringIO()
-        for row in rows:
-            buffer.write("\t".join([fn(row.get(name, default)) for name, default, fn in convert]))
-            buffer.write("\n")
-        buffer.seek(0)
+            return cursor.rowcount
+        # built a column at a time: each column's values converted by one function, then the lines joined
+        converted = [_column(rows, f.attname, defaults[f.attname], _copy_converter(f)) for f in fields]
+        buffer = io.StringIO("\n".join(map("\t".join, zip(*converted, strict=True))) + "\n")
         cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+    return len(rows)
+
+
+def _column(rows: list[dict], name: str, default, convert) -> list[str]:
+    """The text of one column: a field no row sets is its default's text repeated."""
+    if not any(name in row for row in rows):
+        return [convert(default)] * len(rows)
+    return list(map(convert, [row.get(name, default) for row in rows]))
+
+
+def _array_converter(field):
+    """value → an element of a PostgreSQL array literal: NULL, or its text as PostgreSQL reads it, quoted."""
+    plain = _plain(field)
+
+    def convert(v):
+        if v is None:
+            return "NULL"
+        return '"' + plain(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return convert
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _NULL = "\\N"
 
 
+def _plain(field):
+    """value (not None) → its text as PostgreSQL reads it: JSON, timestamps, booleans, numbers, text."""
+    if isinstance(field, JSONField):
+        encode = json.JSONEncoder().encode if field.encoder is None else field.encoder().encode
+        return _repeated(lambda v: ("[]" if isinstance(v, list) else "{}") if v in ([], {}) else encode(v))
+    if isinstance(field, DateTimeField | DateField):
+        return _repeated(lambda v: v.isoformat())
+    if isinstance(field, BooleanField):
+        return lambda v: "t" if v else "f"
+    if isinstance(field, IntegerField | AutoField | BigAutoField):
+        return lambda v: str(int(v))
+    return str
+
+
+_UNSEEN = object()
+
+
+def _repeated(convert):
+    """`convert`, answering again without converting when handed the very object it converted last (the
+    rows written together share their timestamp and default values); made afresh for each write."""
+    last: list = [_UNSEEN, None]
+
+    def convert_repeated(v):
+        if v is last[0]:
+            return last[1]
+        text = convert(v)
+        last[0], last[1] = v, text
+        return text
+
+    return convert_repeated
+
+
 def _copy_converter(field):
     """value → COPY text, chosen once per field: \\N for NULL; JSON, timestamps, booleans and numbers as
     PostgreSQL reads them; text with backslash, tab and line breaks escaped."""
+    plain = _plain(field)
     if isinstance(field, JSONField):
         # JSON text holds no raw tab or line break (json.dumps escapes them): only its backslashes need doubling
-        dumps = json.JSONEncoder().encode if field.encoder is None else field.encoder().encode
-        return lambda v: _NULL if v is None else dumps(v).replace("\\", "\\\\")
-    if isinstance(field, DateTimeField | DateField):
-        return lambda v: _NULL if v is None else v.isoformat()
-    if isinstance(field, BooleanField):
-        return lambda v: _NULL if v is None else ("t" if v else "f")
-    if isinstance(field, IntegerField | AutoField | BigAutoField):
-        return lambda v: _NULL if v is None else str(int(v))
+        return lambda v: _NULL if v is None else plain(v).replace("\\", "\\\\")
+    if isinstance(field, DateTimeField | DateField | BooleanField | IntegerField | AutoField | BigAutoField):
+        return lambda v: _NULL if v is None else plain(v)
     return lambda v: _NULL if v is None else _text(str(v))
 
 

@@ -868,6 +868,7 @@ def _data_rows(
     formulas without a value) for each, and notes on the rows set aside (合计). Blank rows and a line of units
     are skipped. A formula without its calculated value refuses the file when `strict`, else is that row's."""
     field_cols = [(fd.code, found.columns[fd.code]) for fd in definition.fields]
+    field_letters = [(code, col, get_column_letter(col + 1)) for code, col in field_cols]  # each cell's ref
     out, notes = [], []
     first = max(found.rows_of.values()) + 1
     for r in range(first, len(rows)):
@@ -886,9 +887,10 @@ def _data_rows(
             notes.append(f"第 {r + 1} 行“{safe_text(_text(name))[:20]}”是合计行，未读取（合计由门户计算）。")
             continue
         raw, cells, formulas, problems = {}, {}, [], []
-        for code, col in field_cols:
-            ref = headings.ref(r, col)
-            special = specials.get(ref)
+        number, width = r + 1, len(row)
+        for code, col, letter in field_letters:
+            ref = f"{letter}{number}"  # headings.ref(r, col)
+            special = specials.get(ref) if specials else None
             if _formula_problem(special):
                 if strict:
                     raise UploadRejected(
@@ -896,7 +898,7 @@ def _data_rows(
                         f"{safe_text(found.sheet)[:31]}!{ref} 是公式且没有计算结果：请在 Excel 中重新计算并保存，或直接填写数值。",
                     )
                 problems.append(ref)
-            raw[code] = _cell_value(headings.cell(rows, r, col), special)
+            raw[code] = _cell_value(row[col] if col < width else "", special)  # headings.cell(rows, r, col)
             cells[code] = ref
             if special is not None and special.formula is not None:
                 formulas.append(ref)

@@ -258,7 +258,21 @@ def parse_text(raw: object) -> str | None:
 
 def values_to_json(values: Mapping[str, Decimal | str | None]) -> dict[str, str | None]:
     """Decimals as plain strings ("1234.5", "12"); JSON floats would bring the binary noise back."""
-    return {code: v if v is None or isinstance(v, str) else format_decimal(v) for code, v in values.items()}
+    return {code: v if v is None or isinstance(v, str) else _plain_text(v) for code, v in values.items()}
+
+
+def _plain_text(value: Decimal) -> str:
+    """`format_decimal(value)`, taken from str(value) when that already is it — no exponent, no trailing zero
+    of a fraction, not "-0" — as it is for the values parsing gives (a bulk import writes 100,000 of them)."""
+    if type(value) is Decimal:
+        text = str(value)
+        if "E" not in text and not (text[-1] == "0" and ("." in text or text == "-0")):
+            return text
+    return format_decimal(value)
+
+
+# The text of a canonical Decimal: what values_to_json writes, which values_from_json reads back as it is.
+_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?").fullmatch
 
 
 def values_from_json(d: Mapping[str, object], definition: FormDefinition | None = None) -> dict:
@@ -266,7 +280,9 @@ def values_from_json(d: Mapping[str, object], definition: FormDefinition | None 
     text = {f.code for f in definition.fields if not f.is_number} if definition else set()
     out: dict[str, Decimal | str | None] = {}
     for code, v in d.items():
-        if v is None or (isinstance(v, str) and not v.strip()):
+        if type(v) is str and v != "-0" and code not in text and _CANONICAL(v):
+            out[code] = Decimal(v)  # already canonical: canonical(Decimal(v)) is Decimal(v)
+        elif v is None or (isinstance(v, str) and not v.strip()):
             out[code] = None
         elif code in text:
             out[code] = str(v)

@@ -9,14 +9,17 @@ reporting.rules) checks every way in, and each way writes the same version, tran
 """
 
 import calendar
+import contextvars
+import functools
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from audit import services as audit
@@ -430,13 +433,9 @@ def write_versions(items: list[NewVersion], *, actor, strict: bool = True) -> li
     if not items:
         return []
     with transaction.atomic():
-        filings = _lock_filings({(i.institution.pk, i.period.pk) for i in items})
-        numbers = dict(
-            FilingVersion.objects.filter(filing_id__in=[f.pk for f in filings.values()])
-            .values("filing")
-            .annotate(n=Max("number"))
-            .values_list("filing", "n")
-        )
+        keys = {(i.institution.pk, i.period.pk) for i in items}
+        filings = _lock_filings(keys, fresh=all(i.upload is None for i in items))
+        numbers = {f.pk: f.last_number for f in filings.values()}
         ids = iter(bulkdb.next_ids(FilingVersion, len(items)))
         rows = _Rows(actor=actor)
         written = []
@@ -450,11 +449,39 @@ def write_versions(items: list[NewVersion], *, actor, strict: bool = True) -> li
             version_id = next(ids)
             rows.add(item, filing, number, version_id)
             written.append(Written(item, filing.pk, version_id, number, filing.status))
-        rows.write()
+        rows.write(created={f.pk: f.created for f in filings.values() if f.created})
         events.announce(
             events.filings_changed, sender=Filing, filings=[w.filing_id for w in written if w.version_id]
         )
     return written
+
+
+class _Raced(Exception):
+    """A filing `write_versions` found missing was created by another transaction before this one inserted it."""
+
+
+_CREATE_FIRST = contextvars.ContextVar("create_first", default=False)
+
+
+def _again_if_raced(write):
+    """`write_versions`, run again — its filings created first, then locked as they stand — when another
+    transaction created one of the filings it was about to insert (its own transaction or savepoint undone)."""
+
+    @functools.wraps(write)
+    def wrapper(*args, **kwargs):
+        try:
+            return write(*args, **kwargs)
+        except _Raced:
+            token = _CREATE_FIRST.set(True)
+            try:
+                return write(*args, **kwargs)
+            finally:
+                _CREATE_FIRST.reset(token)
+
+    return wrapper
+
+
+write_versions = _again_if_raced(write_versions)
 
 
 def _refusal(item: NewVersion, filing: "_Locked", *, strict: bool) -> str:
@@ -538,7 +565,7 @@ class _Rows:
         summary = (item.summary or SAVE_SUMMARY).format(
             filing=name,
             number=number,
-            source=VersionSource(item.source).label,
+            source=self._source_label(item.source),
             errors=errors,
             warnings=warnings,
         )
@@ -546,6 +573,18 @@ class _Rows:
         return self._entry(
             self.actor, item.action, FilingVersion, version_id, item, summary, changes, at=item.created_at
         )
+
+    @functools.cached_property
+    def _labels(self) -> dict[str, str]:
+        return {}
+
+    def _source_label(self, source: str) -> str:
+        """VersionSource(source).label as text, translated once per write (a bulk import formats thousands of
+        save summaries; a lazy translation looks up the active language each time)."""
+        label = self._labels.get(source)
+        if label is None:
+            label = self._labels[source] = str(VersionSource(source).label)
+        return label
 
     def _step(self, item: NewVersion, filing: "_Locked", step: Step, version: dict, name: str, number: int):
         at = step.at or self.now
@@ -600,10 +639,26 @@ class _Rows:
             at=at,
         )
 
-    def write(self) -> None:
+    def write(self, *, created: dict[int, tuple[int, int]]) -> None:
+        """One write per table. The filings `created` (id → institution id, period id: missing when locked) are
+        inserted as they end up — no INSERT then UPDATE — first, so that a race (_Raced) is found before the
+        rest is written; the others are updated."""
+        if created:
+            names = ["id", *(Filing._meta.get_field(name).attname for name in _FILING_FIELDS)]
+            new = [
+                {
+                    "institution_id": created[pk][0],
+                    "period_id": created[pk][1],
+                    **dict(zip(names, row, strict=True)),
+                }
+                for pk, row in self.filings.items()
+                if pk in created
+            ]
+            if bulkdb.insert(Filing, new, ignore_conflicts=True) != len(created):
+                raise _Raced
         bulkdb.insert(FilingVersion, self.versions)
         bulkdb.insert(Transition, self.transitions)
-        bulkdb.update(Filing, _FILING_FIELDS, list(self.filings.values()))
+        bulkdb.update(Filing, _FILING_FIELDS, [row for pk, row in self.filings.items() if pk not in created])
         audit.record_many(self.entries)
 
 
@@ -618,34 +673,75 @@ class _Locked:
     submitted_at: datetime | None
     first_submitted_at: datetime | None
     values: dict  # its current version's values, {} without one
+    last_number: int = 0  # the number of its latest version, 0 without one
+    created: tuple[int, int] | None = None  # (institution id, period id) of a filing not yet inserted
 
 
-def _lock_filings(keys: set[tuple[int, int]]) -> dict[tuple[int, int], _Locked]:
-    """The filings of (institution id, period id) `keys`, created when missing, locked in id order."""
-    bulkdb.insert(
-        Filing, [{"institution_id": i, "period_id": p} for i, p in sorted(keys)], ignore_conflicts=True
-    )
-    rows = (
-        Filing.objects.select_for_update(of=("self",))
-        .filter(institution_id__in={i for i, _p in keys}, period_id__in={p for _i, p in keys})
-        .order_by("pk")
-        .values_list(
-            "pk",
-            "institution_id",
-            "period_id",
-            "status",
-            "lock_version",
-            "approved_at",
-            "submitted_at",
-            "first_submitted_at",
-            "current_version__values",
+def _lock_filings(keys: set[tuple[int, int]], *, fresh: bool) -> dict[tuple[int, int], _Locked]:
+    """The filings of (institution id, period id) `keys`, locked in id order, each with its current values and
+    its latest version's number — read in the one query that locks them (a lookup of the (filing, number)
+    index per filing, whatever the planner knows of the table).
+
+    A missing filing is created first and then locked; or, when `fresh` (no uploaded file to save) and the
+    database says how many rows an INSERT … ON CONFLICT DO NOTHING wrote (PostgreSQL), it is given its id now
+    and inserted with its new state by `_Rows.write` — which finds a filing created meanwhile by another
+    transaction (_Raced: `write_versions` runs again, creating first)."""
+    fresh = fresh and bulkdb.on_postgresql() and not _CREATE_FIRST.get()
+    if not fresh:
+        bulkdb.insert(
+            Filing, [{"institution_id": i, "period_id": p} for i, p in sorted(keys)], ignore_conflicts=True
         )
-    )
-    return {
-        (inst, period): _Locked(pk, status, lock_version, approved, submitted, first, values or {})
-        for pk, inst, period, status, lock_version, approved, submitted, first, values in rows
+    if bulkdb.on_postgresql():
+        rows = _locked_rows(sorted(keys))
+    else:
+        last = FilingVersion.objects.filter(filing=OuterRef("pk")).order_by("-number").values("number")[:1]
+        rows = (
+            Filing.objects.select_for_update(of=("self",))
+            .filter(institution_id__in={i for i, _p in keys}, period_id__in={p for _i, p in keys})
+            .annotate(last_number=Subquery(last))
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "institution_id",
+                "period_id",
+                "status",
+                "lock_version",
+                "approved_at",
+                "submitted_at",
+                "first_submitted_at",
+                "current_version__values",
+                "last_number",
+            )
+        )
+    found = {
+        (inst, period): _Locked(pk, status, lock_version, approved, submitted, first, values or {}, last or 0)
+        for pk, inst, period, status, lock_version, approved, submitted, first, values, last in rows
         if (inst, period) in keys
     }
+    missing = sorted(keys - found.keys())
+    status = Filing._meta.get_field("status").get_default()
+    for key, pk in zip(missing, bulkdb.next_ids(Filing, len(missing)), strict=True):
+        found[key] = _Locked(pk, status, 0, None, None, None, {}, created=key)
+    return found
+
+
+def _locked_rows(keys: list[tuple[int, int]]) -> list[tuple]:
+    """PostgreSQL: the filings of exactly `keys`, found through the (institution, period) unique index — one
+    probe a key, however many dead rows the period's index holds — and locked in id order; the current
+    version's values and the latest version's number with each (the columns of `_lock_filings`)."""
+    filing, version = Filing._meta.db_table, FilingVersion._meta.db_table
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            f"SELECT f.id, f.institution_id, f.period_id, f.status, f.lock_version, f.approved_at, f.submitted_at, "
+            f"f.first_submitted_at, v.values, (SELECT n.number FROM {version} n WHERE n.filing_id = f.id "
+            f"ORDER BY n.number DESC LIMIT 1) "
+            f"FROM unnest(%s::bigint[], %s::bigint[]) AS k(institution_id, period_id) "
+            f"JOIN {filing} f ON f.institution_id = k.institution_id AND f.period_id = k.period_id "
+            f"LEFT JOIN {version} v ON v.id = f.current_version_id ORDER BY f.id FOR UPDATE OF f",
+            [[i for i, _p in keys], [p for _i, p in keys]],
+        )
+        rows = cursor.fetchall()
+    return [(*row[:8], None if row[8] is None else json.loads(row[8]), row[9]) for row in rows]
 
 
 def _store_upload(item: NewVersion, number: int) -> dict:

@@ -333,6 +333,16 @@ def _column_number(letters: bytes) -> int:
 
 def _check_extent(window: bytes, member: str, filename: str, package: "_Package") -> None:
     """Refuse a sheet with a cell (or a declared range) beyond MAX_SHEET_ROWS × MAX_SHEET_COLUMNS."""
+    refs = _CELL_REF.findall(window)
+    if not refs:
+        return
+    # the largest row and column among the distinct references (a sheet repeats a few dozen column letters and
+    # each row number many times); only a window that goes beyond is walked for the reference to name
+    first_letters, first_digits, last_letters, last_digits = zip(*refs, strict=True)
+    letters = (set(first_letters) | set(last_letters)) - {b""}
+    digits = (set(first_digits) | set(last_digits)) - {b""}
+    if max(map(int, digits)) <= MAX_SHEET_ROWS and max(map(_column_number, letters)) <= MAX_SHEET_COLUMNS:
+        return
     for match in _CELL_REF.finditer(window):
         for letters, digits in ((match.group(1), match.group(2)), (match.group(3), match.group(4))):
             if letters is None:

@@ -184,6 +184,47 @@ def test_a_save_over_a_submitted_sheet_is_refused_and_writes_nothing(users, mast
     assert (FilingVersion.objects.count(), Transition.objects.count(), AuditEntry.objects.count()) == counts
 
 
+def test_a_filing_created_by_another_save_meanwhile_takes_the_version_after_its_own(
+    users, master, month, monkeypatch
+):
+    """write_versions inserts a filing it found missing with its new state; when another transaction created
+    that filing in between (modelled: the lock query's answer from before that save), the insert writes nothing
+    and the save runs again on the filing as it now stands — its version numbered after the other's."""
+    services.save_version(
+        institution=master["A"],
+        period=month,
+        actor=users["filer_a"],
+        raw=sheet_values(),
+        source=VersionSource.WEB,
+    )
+    lock, calls = services._lock_filings, []
+
+    def lock_as_before_the_other_save(keys, *, fresh):
+        found = lock(keys, fresh=fresh)
+        calls.append(fresh)
+        if len(calls) == 1:  # the first attempt did not see the filing the other save created
+            key = (master["A"].pk, month.pk)
+            (pk,) = services.bulkdb.next_ids(Filing, 1)
+            found[key] = services._Locked(pk, FilingStatus.DRAFT, 0, None, None, None, {}, created=key)
+        return found
+
+    monkeypatch.setattr(services, "_lock_filings", lock_as_before_the_other_save)
+    version = services.save_version(
+        institution=master["A"],
+        period=month,
+        actor=users["filer_a"],
+        raw=sheet_values(weighted_rate="4.6"),
+        source=VersionSource.WEB,
+    )
+    assert len(calls) == 2
+    filing = Filing.objects.get(institution=master["A"], period=month)
+    assert list(filing.versions.order_by("number").values_list("number", flat=True)) == [1, 2]
+    assert (version.number, filing.current_version_id, filing.lock_version) == (2, version.pk, 2)
+    assert version.values["weighted_rate"] == "4.6"
+    saves = AuditEntry.objects.filter(institution=master["A"], action="filing.save").order_by("pk")
+    assert saves.count() == 2 and saves.last().changes["weighted_rate"][1] == "4.6"
+
+
 def test_the_demo_history_has_the_transitions_and_audit_of_a_real_month(users, master):
     load_monthly_data(first=(2022, 11), last=(2022, 12), officer=users["officer_branch"])
     november = Filing.objects.get(institution=master["A"], period__year=2022, period__month=11)
