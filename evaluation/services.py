@@ -24,13 +24,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit import services as audit
+from indicators import indicators as ind
 from institutions import access
 from institutions.models import Institution, PbocOffice
 from outbox import services as outbox
 from portal.errors import Conflict, ServiceError, require
 from reporting.uploads import UploadRejected, inspect_document
 
-from . import grading, pages, pdf, reference, scoring, selectors
+from . import grading, pages, pdf, reference, scoring, selectors, tasks
 from .models import (
     Criterion,
     Disclosure,
@@ -313,8 +314,6 @@ def update_scheme(
             item.steps = _clean_steps(item, new.steps)
             indicator = (new.indicator_code or item.indicator_code, new.indicator_year, new.indicator_month)
             if indicator != (item.indicator_code, item.indicator_year, item.indicator_month):
-                from indicators import indicators as ind
-
                 if indicator[0] not in ind.REGISTRY:
                     raise ServiceError(f"“{item.name}”的指标“{indicator[0]}”不存在。")
                 if not indicator[1] or not indicator[2] or not 1 <= int(indicator[2]) <= 12:
@@ -905,7 +904,6 @@ def discard_what_if(*, actor, evaluation: Evaluation) -> None:
 @transaction.atomic
 def request_report_cards(*, actor, evaluation: Evaluation) -> ReportJob:
     """Queue the ZIP of every member's report card (Celery); the job row tracks its progress."""
-    from . import tasks
 
     require(selectors.can_manage(actor, evaluation), "只有人民银行管理员可以批量生成评估报告。")
     if evaluation.status != Status.PUBLISHED:

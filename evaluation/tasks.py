@@ -3,6 +3,9 @@ worker killed half-way leaves the job RUNNING, and the redelivered task starts t
 
 from celery import shared_task
 
+from portal import jobs
+
+from . import services
 from .models import ReportJob
 
 
@@ -10,9 +13,6 @@ from .models import ReportJob
 def build_report_cards(self, job_id: int) -> str:
     """Build every card of an evaluation into one ZIP (services.build_report_cards), the job claimed and
     beating as every job (portal/jobs.py); a batch claimed again starts from its first card."""
-    from portal import jobs
-
-    from . import services
 
     return jobs.run(
         self, ReportJob, job_id, services.build_report_cards, reset={"processed": 0}, related=("evaluation",)
@@ -22,7 +22,6 @@ def build_report_cards(self, job_id: int) -> str:
 @shared_task(name="evaluation.requeue_stalled", acks_late=True)
 def requeue_stalled() -> int:
     """Beat, every JOB_REQUEUE_SECONDS: send again the card batches whose worker died (heartbeat stopped)."""
-    from portal import jobs
 
     stalled = list(jobs.stalled(ReportJob).values_list("pk", flat=True))
     for pk in stalled:

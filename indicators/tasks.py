@@ -5,6 +5,7 @@ import logging
 
 from celery import shared_task
 
+from . import services
 from .models import RefreshRun
 
 log = logging.getLogger(__name__)
@@ -14,7 +15,6 @@ log = logging.getLogger(__name__)
 def refresh(run_id: int) -> str:
     """Load the run and call services.refresh. Idempotent: a run already done (or merged into a later one)
     is not recomputed on redelivery."""
-    from . import services
 
     run = RefreshRun.objects.filter(pk=run_id).first()
     if run is None:
@@ -31,7 +31,6 @@ def refresh(run_id: int) -> str:
 def check_fresh() -> int | None:
     """The beat's freshness check: approvals the stored values do not include yet (e.g. a refresh that
     failed) queue a refresh of every year; the dashboard only reads. Returns the queued run's id."""
-    from . import services
 
     run = services.ensure_fresh()
     return run.pk if run else None
@@ -40,7 +39,6 @@ def check_fresh() -> int | None:
 @shared_task(name="indicators.build_bulletin", acks_late=True)
 def build_bulletin(bulletin_id: int) -> str:
     """The month's bulletin: idempotent (a drafted or published bulletin is not generated again)."""
-    from . import services
 
     try:
         return services.build_bulletin(bulletin_id=bulletin_id).status
@@ -52,6 +50,4 @@ def build_bulletin(bulletin_id: int) -> str:
 
 @shared_task(name="indicators.send_bulletin_notice", acks_late=True)
 def send_bulletin_notice(notice_id: int) -> bool:
-    from . import services
-
     return services.send_bulletin_notice(notice_id=notice_id)

@@ -40,7 +40,7 @@ from institutions import access
 from institutions.models import Institution
 from outbox import services as outbox
 
-from . import events, excel, headings, names, parsing, rules, services
+from . import events, excel, headings, names, parsing, rules, services, tasks
 from .definitions import definition_for
 from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, VersionSource
 from .uploads import UploadRejected
@@ -186,8 +186,6 @@ def _process(job: ImportJob) -> None:
             job.advance(start + len(chunk), "total", "result")
     _finish(job, ImportJob.Status.DONE, result=result)
     if result.get("replaced"):
-        from . import tasks
-
         outbox.enqueue(tasks.notify_import_replaced, job.pk)
     if result.get("approved"):
         # one announcement for the whole import, not one per approved row: what follows approved sheets

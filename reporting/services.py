@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -25,13 +26,15 @@ from django.utils import timezone
 from audit import services as audit
 from institutions import access
 from institutions.models import Institution
+from institutions.services import sync_contacts
 from outbox import services as outbox
 from portal import bulkdb, clock
 from portal.errors import Conflict, ServiceError, require
 
-from . import events, names, parsing, rules, selectors
+from . import bulk, events, excel, names, parsing, rules, selectors, tasks
 from .definitions import FormDefinition, Layout, definition_for
-from .models import Filing, FilingStatus, FilingVersion, Form, Period, Transition, VersionSource
+from .models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period, Transition, VersionSource
+from .uploads import UploadRejected, inspect_document, inspect_workbook
 
 # --- periods --------------------------------------------------------------------------------
 
@@ -804,8 +807,6 @@ def _record_step(
         changes=changes,
     )
     if notify:
-        from . import tasks
-
         # stored with the step: with the broker down the step still commits, the user still gets an answer,
         # and the follow-up is sent when the broker is back (outbox)
         outbox.enqueue(tasks.after_transition, filing.pk, notify)
@@ -882,8 +883,6 @@ def approve(*, filing: Filing, actor, expected_lock_version: int | None = None) 
     _transition(filing, to=FilingStatus.APPROVED, actor=actor)
     filing.approved_at = timezone.now()
     if filing.period.form == Form.CONTACTS:
-        from institutions.services import sync_contacts
-
         definition = definition_for(filing.period.form, filing.period.year)
         sync_contacts(
             institution=filing.institution,
@@ -988,11 +987,6 @@ def record_rejected_upload(*, actor, institution, period, filename: str, sha256:
 def start_import(*, actor, data: bytes, filename: str, size: int | None = None, sha256: str | None = None):
     """An officer's bulk workbook: checked as a file and as our bulk template now (so a wrong file never
     becomes a job), processed row by row by a Celery task."""
-    from django.conf import settings
-
-    from . import excel, tasks
-    from .models import ImportJob
-    from .uploads import UploadRejected, inspect_workbook
 
     require(access.is_pboc(actor), "只有人民银行经办或管理员可以批量导入。")
     upload = Upload(data, filename)
@@ -1021,8 +1015,6 @@ def _is(institution: Institution, name: str) -> bool:
 
 
 def _mismatch(shown: str, institution: Institution):
-    from .uploads import UploadRejected
-
     return UploadRejected(
         "institution_mismatch",
         f"文件中的机构为“{shown[:60] or '（空）'}”，与本次报送的机构“{institution.name}”不符："
@@ -1033,7 +1025,6 @@ def _mismatch(shown: str, institution: Institution):
 def _own_row(sheet, institution: Institution):
     """The row of a 监测表 upload that is this institution's; another institution's row in a bank's own upload
     is refused by name (an officer's 汇总 of many banks goes through the bulk import)."""
-    from .uploads import UploadRejected
 
     rows = sheet.rows
     ours = [i for i, row in enumerate(rows) if _is(institution, row.name)]
@@ -1070,7 +1061,6 @@ def urge(*, period: Period, actor) -> list[Institution]:
     """An officer's 催报 for a period: every institution of the officer's jurisdiction whose return is not
     submitted or approved is e-mailed (with the link to its sheet; the officer gets a copy) — sent after the
     step commits, through the outbox, and recorded as Reminder rows by the task that sends them."""
-    from . import tasks
 
     require(access.is_pboc(actor), "只有人民银行经办或管理员可以催报。")
     done = Filing.objects.filter(
@@ -1101,8 +1091,6 @@ def confirm_import(*, job, actor, replace: list[str], reason: str, approve: bool
     """The officer's decision on a previewed bulk import: which banks' own drafts or returned sheets to
     replace (a reason is required for any), and whether to approve the stored rows on the banks' behalf.
     Refused when the filings concerned changed since the preview was made: the officer previews again."""
-    from . import bulk, tasks
-    from .models import ImportJob
 
     require(access.is_pboc(actor) and job.created_by_id == actor.pk, "只有发起导入的人民银行经办可以确认。")
     with transaction.atomic():
@@ -1149,8 +1137,6 @@ def confirm_import(*, job, actor, replace: list[str], reason: str, approve: bool
 
 def preview_again(*, job, actor):
     """Make the preview anew (the filings changed since it was made)."""
-    from . import tasks
-    from .models import ImportJob
 
     require(
         access.is_pboc(actor) and job.created_by_id == actor.pk, "只有发起导入的人民银行经办可以重新预览。"
@@ -1194,7 +1180,6 @@ def _check_workbook_matches(sheet, institution: Institution, period: Period):
     """The file must be this institution's return for this period: the row (a 监测表) and the title's
     institution and period where they are stated. A wrong file is refused, not stored; returns the sheet
     with the institution's row selected."""
-    from .uploads import UploadRejected
 
     if hasattr(sheet, "rows"):
         sheet = _own_row(sheet, institution)
@@ -1250,10 +1235,6 @@ def save_workbook(
     """A bank's filled 附件4 template, from the browser or the API: checked as a file, matched to the
     institution and period, then stored like any other version with findings located by cell.
     A refused file leaves only the audit entry of the attempt."""
-    from django.conf import settings
-
-    from . import excel
-    from .uploads import UploadRejected, inspect_workbook
 
     require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以上传。")
     try:
@@ -1311,9 +1292,6 @@ def save_document(
 ) -> FilingVersion:
     """A document return (工作方案, 经验做法): a PDF or DOCX, its type checked by content, stored as a new
     version with its SHA-256. A refused file leaves only the audit entry of the attempt."""
-    from django.conf import settings
-
-    from .uploads import UploadRejected, inspect_document
 
     require(access.can_prepare(actor, institution), "只有本机构的填报人或分管领导可以上传。")
     definition = definition_for(period.form, period.year)

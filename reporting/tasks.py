@@ -6,10 +6,10 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from institutions.models import Institution
-from portal import clock
+from institutions.models import Institution, User
+from portal import clock, jobs
 
-from . import events, notifications
+from . import bulk, events, notifications, services
 from .models import Filing, FilingStatus, ImportJob, Period
 
 REMIND_DAYS_BEFORE = 3
@@ -52,7 +52,6 @@ def send_reminders(today_iso: str | None = None) -> dict:
 @shared_task(name="reporting.send_urge", acks_late=True)
 def send_urge(period_id: int, sender_id: int, institution_ids: list[int]) -> int:
     """An officer's 催报 to the institutions that have not submitted (the sender gets a copy)."""
-    from institutions.models import User
 
     period = Period.objects.get(pk=period_id)
     sender = User.objects.get(pk=sender_id)
@@ -66,9 +65,6 @@ def run_import(self, job_id: int) -> str:
     as every job (portal/jobs.py): a delivery that finds another run alive on the job looks again once that
     run's heartbeat could have gone stale — the redelivery after a killed pool process resumes the job that
     way."""
-    from portal import jobs
-
-    from . import bulk
 
     return jobs.run(self, ImportJob, job_id, bulk.run, related=("created_by",))
 
@@ -83,7 +79,6 @@ def notify_import_replaced(job_id: int) -> int:
 @shared_task(name="reporting.requeue_stalled", acks_late=True)
 def requeue_stalled() -> int:
     """Beat, every JOB_REQUEUE_SECONDS: send again the imports whose worker died (their heartbeat stopped)."""
-    from portal import jobs
 
     stalled = list(jobs.stalled(ImportJob).values_list("pk", flat=True))
     for pk in stalled:
@@ -95,8 +90,7 @@ def requeue_stalled() -> int:
 def open_periods(today_iso: str | None = None) -> int:
     """Beat, daily: make sure every month up to last month has its period (the 1st opens the previous
     month's sheet, due on the 15th). Idempotent."""
-    from .services import ensure_monthly_periods
 
     today = clock.today() if today_iso is None else timezone.datetime.fromisoformat(today_iso).date()
     last = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
-    return len(ensure_monthly_periods((last[0], 1), last))
+    return len(services.ensure_monthly_periods((last[0], 1), last))
