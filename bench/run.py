@@ -3,7 +3,7 @@
 Every figure is measured beside its baseline in the same run, repeated (`--repeat`, 5 by default), and
 reported as the median with min and max; bench/results.json and bench/results.md are written, and the table
 replaces the one between the markers in README.md. Speed is measured here, never asserted by a test
-(tests/test_bench_smoke.py only checks that a tiny run produces every figure).
+(tests/portal/test_bench_smoke.py only checks that a tiny run produces every figure).
 
 The database is the bench's own: it is flushed and refilled by `bench.generate` several times (the run
 refuses a database whose name does not contain "bench" unless told otherwise). Redis takes the broker
@@ -129,7 +129,7 @@ class Config:
 
     @classmethod
     def smoke(cls, out: Path, **overrides) -> Config:
-        """The tiny run of tests/test_bench_smoke.py: the same code path at 24–60 institutions × 3 months."""
+        """The tiny run of tests/portal/test_bench_smoke.py: the same code path at 24–60 institutions × 3 months."""
         base = cls(
             institutions=30,
             months=3,

@@ -4,5 +4,5 @@ approval (`receivers.py`); targets, the LPR, supervision records, the monitoring
 exports (reads in `selectors.py`, pages in `pages.py`).
 
 May import: the ground floor, `institutions` and `reporting` (its models, definitions and events) — never
-`evaluation` (tests/test_layers.py).
+`evaluation` (tests/portal/test_layers.py).
 """

@@ -88,7 +88,7 @@ def _with_current_actions(user, b: Bulletin, content: dict, visible: set[int]) -
     rows = [f for f in content.get("failing", []) if f.get("institution_id") in visible]
     actions: dict[int, list] = {}
     ids = [f["institution_id"] for f in rows]
-    for a in selectors.supervision_for(user, ids).filter(taken_on__year=b.year).order_by("-taken_on", "-id"):
+    for a in selectors.supervision_in_year(user, ids, b.year):
         actions.setdefault(a.institution_id, []).append(
             {"date": f"{a.taken_on:%Y-%m-%d}", "kind": a.get_kind_display(), "reason": a.reason}
         )
@@ -101,7 +101,7 @@ def bulletin(request, pk):
     b = _bulletin(request, pk)
     content = b.content or {}
     visible = set(access.visible_institutions(request.user).values_list("pk", flat=True))
-    others = selectors.bulletins_for(request.user).filter(office_id=b.office_id, year=b.year, month=b.month)
+    others = selectors.versions_of_month(request.user, b)
     return render(
         request,
         "indicators/bulletin.html",

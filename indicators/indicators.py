@@ -76,10 +76,17 @@ def period_of(t: int) -> tuple[int, int]:
 
 # --- components ----------------------------------------------------------------------------------------------
 
-# Per-institution products and transforms, evaluated at the component's offset before any summing.
-DERIVED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "rate_x_new": ("加权平均利率×新发放金额", ("weighted_rate", "new_loans")),
-    "ftp_x_balance": ("FTP优惠点数×贷款余额", ("ftp_discount_bp", "loan_balance")),
+@dataclass(frozen=True, kw_only=True)
+class Derived:
+    """A per-institution product of two fields, evaluated at the component's offset before any summing."""
+
+    label: str
+    parts: tuple[str, ...]
+
+
+DERIVED: dict[str, Derived] = {
+    "rate_x_new": Derived(label="加权平均利率×新发放金额", parts=("weighted_rate", "new_loans")),
+    "ftp_x_balance": Derived(label="FTP优惠点数×贷款余额", parts=("ftp_discount_bp", "loan_balance")),
 }
 REFERENCE = {
     "lpr": "一年期LPR（%）",
@@ -99,7 +106,8 @@ def split(name: str) -> tuple[str, str]:
 
 def component_label(name: str) -> str:
     base, offset = split(name)
-    label = FIELD_LABELS.get(base) or DERIVED.get(base, (None,))[0] or REFERENCE.get(base, base)
+    derived = DERIVED.get(base)
+    label = FIELD_LABELS.get(base) or (derived.label if derived else None) or REFERENCE.get(base, base)
     return f"{label}（{OFFSETS[offset].label}）" if offset else label
 
 
@@ -973,7 +981,7 @@ class Panel:
         if base in FIELD_LABELS:
             return self._field(base, offset)
         if base in DERIVED:
-            parts = [self.column(f"{f}@{offset}" if offset else f) for f in DERIVED[base][1]]
+            parts = [self.column(f"{f}@{offset}" if offset else f) for f in DERIVED[base].parts]
             values = parts[0].values * parts[1].values
             return Column(values, parts[0].provisional | parts[1].provisional, self._first_reason(parts))
         if base == "lpr":

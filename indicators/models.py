@@ -77,7 +77,7 @@ class IndicatorMonth(models.Model):
         # One row per scope-month without a unique constraint: the refresh deletes and re-inserts the same keys
         # in one transaction, and each insert's uniqueness check then visits the deleted row — 1.1 s of a
         # national full refresh. The refresh is the only writer, one at a time (its advisory lock), and
-        # deletes every key it writes first (tests/test_indicators_incremental.py checks no key is doubled).
+        # deletes every key it writes first (tests/indicators/test_indicators_incremental.py checks no key is doubled).
         constraints = [
             models.CheckConstraint(condition=Q(month__range=(1, 12)), name="indicator_month_month")
         ]

@@ -591,7 +591,7 @@ def _source_fields(needs) -> list[str]:
     for name in needs:
         base, offset = ind.split(name)
         if base in ind.DERIVED:
-            parts = [f"{f}@{offset}" if offset else f for f in ind.DERIVED[base][1]]
+            parts = [f"{f}@{offset}" if offset else f for f in ind.DERIVED[base].parts]
         elif base == "ewr_base":
             parts = ["loan_balance", "loan_balance@start"]
         else:

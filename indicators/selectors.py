@@ -596,6 +596,11 @@ def supervision_for(user, institution_ids=None):
     return qs
 
 
+def supervision_in_year(user, institution_ids, year: int):
+    """The supervision records of `year` for those institutions, newest first."""
+    return supervision_for(user, institution_ids).filter(taken_on__year=year).order_by("-taken_on", "-id")
+
+
 def latest_supervision(user, limit: int = 500) -> dict[int, list[SupervisionAction]]:
     """{institution_id: its records, newest first} of the user's latest `limit` supervision records."""
     actions: dict[int, list[SupervisionAction]] = defaultdict(list)
@@ -804,3 +809,8 @@ def bulletins_for(user):
     if not user.office_id:
         return Bulletin.objects.none()
     return qs.filter(office_id__in=access.office_subtree_ids(user.office_id))
+
+
+def versions_of_month(user, bulletin):
+    """The bulletins the user may see of the same office and month as `bulletin` (its drafts and versions)."""
+    return bulletins_for(user).filter(office_id=bulletin.office_id, year=bulletin.year, month=bulletin.month)

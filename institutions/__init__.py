@@ -2,5 +2,5 @@
 contacts, users with their roles, sign-in (throttled, two-factor) and API tokens.
 
 Owns `access.py`, the one place that decides who sees which institution. May import: the ground floor
-(`portal`'s shared pieces, `audit` writing, `outbox`) — nothing above it (tests/test_layers.py).
+(`portal`'s shared pieces, `audit` writing, `outbox`) — nothing above it (tests/portal/test_layers.py).
 """

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from .models import Contact, ContactRole, Institution, PbocOffice, Role, User
 
-# Satisfies the portal's own password policy (settings.AUTH_PASSWORD_VALIDATORS; tests/test_passwords.py).
+# Satisfies the portal's own password policy (settings.AUTH_PASSWORD_VALIDATORS; tests/institutions/test_passwords.py).
 DEMO_PASSWORD = "Xiaowei-Demo-2022"
 # Demo databases made before the policy applied to the demo too: their accounts move to DEMO_PASSWORD.
 FORMER_DEMO_PASSWORD = "Demo-2022"

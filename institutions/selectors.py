@@ -4,6 +4,21 @@ from rest_framework.authtoken.models import Token
 
 from .models import ApiToken, User
 
+TOKEN_STATUSES = {"active": {"token__isnull": False}, "revoked": {"token__isnull": True}}
+
+
+def api_tokens_shown(tokens, status: str = ""):
+    """The token records a page lists (of those the user may see, `access.visible_api_tokens`): live or
+    revoked ones when `status` says so, with who holds and who revoked each."""
+    return tokens.filter(**TOKEN_STATUSES.get(status, {})).select_related(
+        "user", "institution", "office", "revoked_by"
+    )
+
+
+def active_users(managed):
+    """The active ones of the users an admin manages (`access.managed_users`), by username."""
+    return managed.filter(is_active=True).select_related("institution", "office").order_by("username")
+
 
 def pending_sign_in(pk) -> User | None:
     """The active user whose password was checked and whose second factor is awaited."""

@@ -144,9 +144,6 @@ def _chosen(request, name: str) -> int:
     return form.cleaned_data["pk"]
 
 
-TOKEN_STATUSES = {"active": {"token__isnull": False}, "revoked": {"token__isnull": True}}
-
-
 @never_cache
 @login_required
 def api_tokens(request):
@@ -166,9 +163,7 @@ def api_tokens(request):
             messages.info(request, gettext("该令牌此前已被撤销。"))
         return redirect(request.get_full_path())
     status = request.GET.get("status", "")
-    shown = tokens.filter(**TOKEN_STATUSES.get(status, {})).select_related(
-        "user", "institution", "office", "revoked_by"
-    )
+    shown = selectors.api_tokens_shown(tokens, status)
     return render(
         request,
         "registration/api_tokens.html",
@@ -253,7 +248,7 @@ def user_passwords(request):
                 request, gettext("已向 %(user)s 的登记邮箱发送重置密码链接。") % {"user": target.username}
             )
         return redirect("user_passwords")
-    shown = managed.filter(is_active=True).select_related("institution", "office").order_by("username")
+    shown = selectors.active_users(managed)
     return render(
         request,
         "registration/user_passwords.html",

@@ -570,7 +570,7 @@ def bulk_approve(request):
     form = BulkApproveForm(request.POST)
     form.is_valid()  # nothing in it can be refused: unreadable ids are left out
     data = form.cleaned_data
-    filings = selectors.filings_for_user(request.user).filter(pk__in=data["filing"])
+    filings = selectors.filings_chosen(request.user, data["filing"])
     result = services.bulk_approve(filings=filings, actor=request.user)
     messages.success(
         request,

@@ -30,7 +30,7 @@ os.environ.setdefault("PLAIN_HTTP", "1")
 
 def pytest_configure(config):
     """The suite talks plain HTTP (the test client, the live server of the browser tests), as a site with
-    PLAIN_HTTP=1 does; production's secure defaults are checked in fresh processes (tests/test_security.py)."""
+    PLAIN_HTTP=1 does; production's secure defaults are checked in fresh processes (tests/portal/test_security.py)."""
     from django.conf import settings
 
     settings.SECURE_SSL_REDIRECT = False

@@ -6,8 +6,7 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from institutions.models import Contact, ContactRole, Region, Role
-
-from .factories import make_user
+from tests.factories import make_user
 
 
 @pytest.fixture

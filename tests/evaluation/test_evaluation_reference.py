@@ -15,7 +15,7 @@ from evaluation.models import Evaluation, InputSource, ItemInput, Result, Status
 from portal.errors import ServiceError
 from tests.worlds import CSV
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_command(path) -> subprocess.CompletedProcess:

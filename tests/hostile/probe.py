@@ -1,7 +1,7 @@
 """Upload hostile files in a fresh, memory-limited process and report, one JSON line per step, what the
 portal answered and how much memory the request took.
 
-tests/test_hostile_uploads.py runs the files that can blow up (zip bombs, huge sheets, a cell at XFD1048576)
+tests/reporting/test_hostile_uploads.py runs the files that can blow up (zip bombs, huge sheets, a cell at XFD1048576)
 here: if the portal's code aborts or exhausts memory, the test sees a dead child and reports it, instead
 of the test runner dying with it. The spec comes on stdin:
 

@@ -3,7 +3,7 @@ the dashboard's and the exports', its drafted text for a known fixture, edited a
 as PDF (names as text, the CJK font embedded) and as Word, its empty cases said in words, and its 不到位 list
 turned into supervision records and a 通报 e-mail carrying only that institution's figures.
 
-The fixture is tests/test_indicators.py's: ICBC and HBB with 2021–2022 sheets, 2022年3月 approved for both
+The fixture is tests/indicators/test_indicators.py's: ICBC and HBB with 2021–2022 sheets, 2022年3月 approved for both
 (余额 110 and 60, 年初 100 and 50), 22 of the 24 institutions without a sheet.
 """
 

@@ -13,8 +13,7 @@ from indicators.models import Target
 from portal.errors import Forbidden, ServiceError
 from reporting import services
 from reporting.models import Form, Period
-
-from .factories import periods, sheet_values
+from tests.factories import periods, sheet_values
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.utils import timezone
 from indicators import services
 from indicators.models import IndicatorMonth, RefreshRun
 from reporting.models import Filing, FilingStatus, FilingVersion, Form
-from tests.test_indicators_incremental import from_scratch, snapshot
+from tests.indicators.test_indicators_incremental import from_scratch, snapshot
 
 
 def _table_shape() -> dict:

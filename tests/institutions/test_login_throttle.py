@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from portal.context import client_ip
-
-from .factories import PASSWORD
+from tests.factories import PASSWORD
 
 ATTACKER = "203.0.113.9"
 PROXY = "10.0.0.5"

@@ -11,8 +11,7 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from institutions.demo import DEMO_PASSWORD, DEMO_USERS
 from institutions.models import User
-
-from .factories import PASSWORD
+from tests.factories import PASSWORD
 
 NEW = "Hubei-PSBC-2023-report"
 
@@ -94,7 +93,7 @@ def test_only_admins_reset_and_only_users_they_manage(client_for, users, master)
         == 403
     )
     # 宜昌's admin manages none of the provincial institutions' users
-    from .factories import make_user
+    from tests.factories import make_user
 
     make_user("admin_yc", "pboc_admin", office=master["office_out"])
     assert (

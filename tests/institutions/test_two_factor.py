@@ -9,8 +9,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from institutions import totp
-
-from .factories import PASSWORD
+from tests.factories import PASSWORD
 
 
 def test_totp_matches_the_rfc_6238_reference_values():

@@ -15,8 +15,7 @@ from outbox import services as outbox
 from outbox.models import PendingTask
 from portal.celery import app
 from reporting import services, tasks
-
-from .factories import FilingFactory, periods
+from tests.factories import FilingFactory, periods
 
 
 @pytest.fixture

@@ -48,9 +48,8 @@ from institutions.services import load_master_data
 from reporting import services
 from reporting.demo import demo_pdf
 from reporting.models import Filing, Form, ImportJob, Period, VersionSource
-
-from .factories import make_user, sheet_values
-from .worlds import CSV
+from tests.factories import make_user, sheet_values
+from tests.worlds import CSV
 
 ROLES = ("anonymous", "filer_a", "signer_a", "filer_b", "officer_in", "officer_out", "pboc_admin")
 CLASSES = {"ok", "refused", "login", "deny", "hide", "bad", "nometh"}

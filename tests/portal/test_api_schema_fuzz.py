@@ -32,8 +32,7 @@ from institutions.models import Institution, PbocOffice, Role, User
 from institutions.services import load_master_data
 from reporting import services
 from reporting.models import Filing, Form, Period, VersionSource
-
-from .factories import sheet_values
+from tests.factories import sheet_values
 
 
 def positive_data_accepted_unless_the_object_refuses(ctx, response, case):

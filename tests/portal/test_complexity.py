@@ -6,7 +6,7 @@ from pathlib import Path
 
 from radon.complexity import cc_visit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APPS = ("reporting", "indicators", "evaluation", "institutions", "audit", "portal", "outbox")
 LIMIT = 20
 

@@ -15,7 +15,7 @@ import yaml
 
 from portal.processes import PROCESSES, REQUIRED_ENV
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROCESS_SERVICES = sorted(PROCESSES)
 WEASYPRINT_LIBRARIES = {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0"}
 CJK_FONTS = {"fonts-wqy-zenhei", "fonts-wqy-microhei", "fonts-noto-cjk"}

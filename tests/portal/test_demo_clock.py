@@ -6,9 +6,8 @@ from datetime import date, datetime
 import pytest
 
 from reporting.models import Filing, FilingStatus
-
-from .factories import periods
-from .worlds import SHANGHAI
+from tests.factories import periods
+from tests.worlds import SHANGHAI
 
 REAL_NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)
 DEMO_DAY = date(2023, 1, 10)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from portal.processes import EMBEDDED
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 QUEUE_AN_IMPORT = """
 import sys

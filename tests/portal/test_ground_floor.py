@@ -14,7 +14,7 @@ from audit.models import AuditEntry
 from portal import context, errors
 from reporting import rules
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("audit", "evaluation", "indicators", "institutions", "outbox", "portal", "reporting")
 
 

@@ -7,7 +7,7 @@ which cycle or which start-up order it waits for."""
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APPS = ("audit", "evaluation", "indicators", "institutions", "outbox", "portal", "reporting")
 
 # Top: wiring that may import every app (URLs, the home page, settings, processes, the demo loader) and the
@@ -124,3 +124,19 @@ def test_an_import_inside_a_function_says_why():
             if inside and not _explained(lines, line):
                 silent.append(f"{path.relative_to(ROOT)}:{line}")
     assert sorted(set(silent)) == []
+
+
+def test_no_test_module_imports_another():
+    """Set-up shared between test modules lives in tests/factories.py and tests/worlds.py (fixtures in
+    tests/conftest.py); a test module is never imported by another."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(name.rpartition(".")[2].startswith("test_") for name in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

@@ -5,8 +5,7 @@ from django.urls import reverse
 
 from reporting import services
 from reporting.models import FilingVersion, VersionSource
-
-from .factories import PASSWORD, sheet_values
+from tests.factories import PASSWORD, sheet_values
 
 
 def sheet_url(institution, period, suffix=""):

@@ -18,6 +18,7 @@ def _declared():
     return [
         ind.INDICATORS[0],
         ind.OFFSETS["start"],
+        ind.DERIVED["rate_x_new"],
         scheme,
         qualitative,
         qualitative.criteria[0],

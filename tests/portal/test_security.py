@@ -16,7 +16,7 @@ from django.urls import reverse
 from audit import services as audit
 from audit.models import AuditEntry
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_deploy_checks_pass_with_the_production_environment():

@@ -15,8 +15,7 @@ from institutions.models import Institution
 from reporting import excel, services
 from reporting.definitions import MONITORING_2022
 from reporting.models import Filing, FilingStatus, FilingVersion, ImportJob, VersionSource
-
-from .factories import FilingFactory, periods, sheet_values
+from tests.factories import FilingFactory, periods, sheet_values
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -24,9 +24,8 @@ from reporting.definitions import (
 )
 from reporting.models import FilingVersion
 from reporting.uploads import UploadRejected
-
-from .factories import periods
-from .notice_forms import MONITORING_HEADINGS, MONITORING_VALUES, notice_monitoring
+from tests.factories import periods
+from tests.notice_forms import MONITORING_HEADINGS, MONITORING_VALUES, notice_monitoring
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 VALUES_2023 = {

@@ -11,8 +11,7 @@ from django.urls import reverse
 from institutions.models import Contact, ContactRole
 from reporting import services
 from reporting.models import FilingVersion, Form, Period, VersionSource
-
-from .factories import sheet_values
+from tests.factories import sheet_values
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

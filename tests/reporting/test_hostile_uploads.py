@@ -42,10 +42,9 @@ from institutions.services import load_master_data
 from reporting import bulk
 from reporting.models import Filing, FilingVersion, Form, ImportJob, Period
 from reporting.services import ensure_campaign_periods, ensure_monthly_periods
+from tests.hostile import make_corpus
 
-from .hostile import make_corpus
-
-HOSTILE = Path(__file__).resolve().parent / "hostile"
+HOSTILE = Path(__file__).resolve().parents[1] / "hostile"
 MANIFEST: dict[str, dict] = json.loads((HOSTILE / "corpus.json").read_text(encoding="utf-8"))
 MB = 1024 * 1024
 MEMORY_BOUND_MB = 200

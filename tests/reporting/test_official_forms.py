@@ -21,12 +21,11 @@ from reporting import excel, names, services
 from reporting.definitions import MONITORING_2022, plan_definition
 from reporting.models import Filing, FilingStatus, FilingVersion, Form, ImportJob, Period
 from reporting.uploads import UploadRejected
-
-from .notice_forms import MONITORING_VALUES, PLAN_REGIONS, notice_monitoring, notice_plan
+from tests.notice_forms import MONITORING_VALUES, PLAN_REGIONS, notice_monitoring, notice_plan
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CLEAN = {code: Decimal(str(v)) for code, v in MONITORING_VALUES.items()}
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def page_upload(client, institution, period, data: bytes, name="附件4.xlsx"):

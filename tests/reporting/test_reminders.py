@@ -6,8 +6,7 @@ from django.core import mail
 from reporting import services
 from reporting.models import VersionSource
 from reporting.tasks import send_reminders
-
-from .factories import periods, sheet_values
+from tests.factories import periods, sheet_values
 
 
 @pytest.fixture

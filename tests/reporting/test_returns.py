@@ -11,9 +11,8 @@ from portal.errors import ServiceError
 from reporting import rules, services
 from reporting.definitions import CONTACTS_2022
 from reporting.models import Filing, FilingStatus, Form, Period, VersionSource
-
-from .factories import periods, sheet_values
-from .worlds import PLAN, contact_values, plan_values
+from tests.factories import periods, sheet_values
+from tests.worlds import PLAN, contact_values, plan_values
 
 
 def findings_for(definition, values, **context):

@@ -12,8 +12,7 @@ from audit.models import AuditEntry
 from reporting import excel
 from reporting.definitions import MONITORING_2022
 from reporting.models import Filing, FilingStatus, FilingVersion, ImportJob
-
-from .factories import periods, sheet_values
+from tests.factories import periods, sheet_values
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

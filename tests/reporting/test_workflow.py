@@ -8,8 +8,7 @@ from audit.models import AuditEntry
 from portal.errors import Conflict, Forbidden, ServiceError
 from reporting import events, services
 from reporting.models import Filing, FilingStatus, FilingVersion, Transition, VersionSource
-
-from .factories import periods, sheet_values
+from tests.factories import periods, sheet_values
 
 
 @pytest.fixture

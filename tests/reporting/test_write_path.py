@@ -14,8 +14,7 @@ from reporting import bulk, excel, services
 from reporting.definitions import MONITORING_2022
 from reporting.demo import load_monthly_data
 from reporting.models import Filing, FilingStatus, FilingVersion, ImportJob, Transition, VersionSource
-
-from .factories import periods, sheet_values
+from tests.factories import periods, sheet_values
 
 VERSION_FIELDS = ("number", "edition", "values", "findings", "explanations", "reading_notes", "upload_sha256")
 TRANSITION_FIELDS = ("from_status", "to_status", "reason", "field_comments")
