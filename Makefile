@@ -35,7 +35,7 @@ run: setup
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DEBUG=$${DEBUG:-1} DEMO_TODAY=$(DEMO_TODAY) $(PY) -m portal.processes run-embedded
 
 # Production-like: gunicorn + Celery worker + beat against DATABASE_URL / REDIS_URL.
-# docker-compose.yml runs exactly these commands (see portal/processes.py and tests/test_compose.py).
+# docker-compose.yml runs exactly these commands (see portal/processes.py and tests/portal/test_compose.py).
 # Two database roles: migrations run as the tables' owner (MIGRATION_DATABASE_URL), which then grants the
 # role of DATABASE_URL — the one web, worker and beat use — rows only: no TRUNCATE, no ALTER, and on the audit
 # log SELECT and INSERT alone (audit/privileges.py). Without MIGRATION_DATABASE_URL one role does both.

@@ -7,5 +7,5 @@ audit browser (views, selectors, labels).
 
 May import: the ground floor (`portal`'s shared pieces). Its writing (models, services, adminlog,
 privileges) is itself part of the ground floor every app stands on; the browser sits on top and may read
-every app's labels and scope by `institutions.access` (tests/test_layers.py).
+every app's labels and scope by `institutions.access` (tests/portal/test_layers.py).
 """

@@ -3,5 +3,5 @@ scoring engine (`scoring.py`, `grading.py`), publication, what-if copies, report
 README.md beside this file).
 
 May import: the ground floor, `institutions`, `reporting` and `indicators` (the stored values it reads for
-定量 items) — it is the top app; nothing imports it but the project's wiring (tests/test_layers.py).
+定量 items) — it is the top app; nothing imports it but the project's wiring (tests/portal/test_layers.py).
 """

@@ -7,7 +7,7 @@ they reach the API and pages), `context.py` (the client's address for the audit 
 
 Project wiring — may import every app, and no app imports it: `settings.py`, `urls.py`, `api_urls.py`,
 `views.py` (home, /healthz, error pages), `middleware.py`, `processes.py`, `management/commands/loaddemo.py`
-(tests/test_layers.py).
+(tests/portal/test_layers.py).
 """
 
 from .celery import app as celery_app

@@ -9,7 +9,7 @@ from django.urls import reverse
 from portal.views import healthz
 
 # Everything the portal serves comes from its own origin: scripts and styles only as files under static/
-# (no inline <script>, on…= handlers or style= attributes — tests/test_csp.py greps the templates), images
+# (no inline <script>, on…= handlers or style= attributes — tests/portal/test_csp.py greps the templates), images
 # also as data: URIs (Swagger UI's icons). frame-ancestors is filled in per response, see below.
 POLICY = (
     "default-src 'self'",

@@ -1,7 +1,7 @@
 """The portal's long-running processes, declared once.
 
 `make serve` runs them natively (`python -m portal.processes run-all`); docker-compose.yml runs each
-one in its own container with the same command line — tests/test_compose.py keeps the two in step.
+one in its own container with the same command line — tests/portal/test_compose.py keeps the two in step.
 """
 
 import os

@@ -304,7 +304,7 @@ SPECTACULAR_SETTINGS = {
 # --- Security -------------------------------------------------------------------------------
 # Secure by default: with DEBUG off, cookies are Secure, HTTP is redirected to HTTPS and HSTS is sent, so that
 # SECRET_KEY, ALLOWED_HOSTS and DEBUG=0 alone pass `manage.py check --deploy --fail-level WARNING`
-# (tests/test_security.py). PLAIN_HTTP=1 says, explicitly, that the site is served over plain HTTP (a local
+# (tests/portal/test_security.py). PLAIN_HTTP=1 says, explicitly, that the site is served over plain HTTP (a local
 # `docker compose up` on http://localhost:8000); each setting can still be given on its own.
 PLAIN_HTTP = _env_bool("PLAIN_HTTP", False)
 _TLS = not DEBUG and not PLAIN_HTTP
@@ -367,7 +367,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # python-docx (the bulletin's Word file) brings lxml, with which openpyxl would switch to another XML writer
 # (a CR in a cell written as &#13;, where the standard library's writer keeps the character): the Excel
-# exports stay byte-for-byte what tests/test_export_injection.py checks. Read when openpyxl is first imported.
+# exports stay byte-for-byte what tests/portal/test_export_injection.py checks. Read when openpyxl is first imported.
 os.environ.setdefault("OPENPYXL_LXML", "False")
 
 # Where the portal is reached, for the links in e-mails sent without a request (reminders, 催报).
