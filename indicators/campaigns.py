@@ -15,11 +15,11 @@ from django.db import transaction
 from audit import services as audit
 from institutions import access
 from portal.errors import Forbidden, ServiceError
+from reporting import services as reporting_services
 from reporting.definitions import definition_for, plan_definition
 from reporting.models import Form, Period
 from reporting.services import quarter_due
 
-from . import dashcache
 from . import indicators as ind
 from .models import Target, TargetScope
 
@@ -155,7 +155,7 @@ def set_up_campaign(*, actor, plan: CampaignPlan) -> dict[str, int]:
     if not access.is_pboc_admin(actor):
         raise Forbidden("只有人民银行管理员可以设置年度专项行动。")
     new = [p for p in plan.periods if plan.is_new(p)]
-    Period.objects.bulk_create(new)
+    reporting_services.create_periods(new)
     targets = 0
     for target in plan.targets:
         stored, label = _target_label(plan.year, target)
@@ -178,7 +178,6 @@ def set_up_campaign(*, actor, plan: CampaignPlan) -> dict[str, int]:
             f"年度报送截止 {plan.annual_due_on:%Y-%m-%d}），全省目标 {targets} 项"
         ),
     )
-    dashcache.renew_filings_on_commit()
     return {"periods": len(new), "targets": targets}
 
 

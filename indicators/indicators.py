@@ -76,6 +76,7 @@ def period_of(t: int) -> tuple[int, int]:
 
 # --- components ----------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, kw_only=True)
 class Derived:
     """A per-institution product of two fields, evaluated at the component's offset before any summing."""

@@ -50,6 +50,14 @@ def monthly_period_dates(year: int, month: int) -> dict[str, date]:
     }
 
 
+def create_periods(periods: list[Period]) -> list[Period]:
+    """Store new periods (a campaign set up ahead, indicators/campaigns.py) and announce them: the dashboard's
+    filing rates count what is expected."""
+    Period.objects.bulk_create(periods)
+    events.announce(events.filings_changed, sender=Period, filings=[])  # bulk_create sends no post_save
+    return periods
+
+
 def ensure_monthly_periods(first: tuple[int, int], last: tuple[int, int]) -> list[Period]:
     """Create the monitoring periods from (year, month) to (year, month) inclusive; existing ones are kept."""
     existing = {(p.year, p.month): p for p in Period.objects.filter(form=Form.MONITORING)}
