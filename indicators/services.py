@@ -161,17 +161,13 @@ def affected(changes, *, months: list[tuple[int, int]]) -> dict[int, set[int]]:
 
 
 def _store_all(years: list[int]) -> int:
-    """Recompute `years` and replace their stored rows: when no row of another year is stored (a refresh of
-    every year), every row at once by `storage.replace_all`; else those years' rows deleted and rewritten."""
+    """Recompute `years` and make their stored rows the result's (`storage.replace_all`: only the rows that
+    differ are written); rows of other years stay as they are."""
     if not years:
         IndicatorMonth.objects.filter(year__in=years).delete()
         return 0
     block = storage.from_result(ind.compute(selectors.load_inputs(years=years)))
-    if IndicatorMonth.objects.exclude(year__in=years).exists():
-        IndicatorMonth.objects.filter(year__in=years).delete()
-        count = storage.write(block)
-    else:
-        count = storage.replace_all(block)
+    count = storage.replace_all(block, years=years)
     storage.forget_unused_layouts()
     return count
 
