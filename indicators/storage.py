@@ -338,19 +338,20 @@ _COLUMNS = ("scope_kind", "scope_key", "year", "month", "layout_key", "values", 
 
 _KEY = ("scope_kind", "scope_key", "year", "month")
 _NEXT = "indicator_month_next"
+_NEXT_COLUMNS = ("scope_kind", "scope_key", "year", "month", "layout_key", "digest", "notes_id", "ord")
 
 
 def replace_all(block: Block, *, years: list[int] | None = None) -> int:
     """Make the stored rows — of `years`, every row when None — the block's (whose rows are of those years),
     in the caller's transaction: readers see the old rows or the new. Returns the number of values.
 
-    On PostgreSQL the block is COPYed into a TEMP table (no index, dropped at commit) and compared with the
-    stored rows by key (scope_kind, scope_key, year, month) in one pass; then only the stored rows whose
-    layout, values or notes differ are deleted and the block's rows for them COPYed in (with new ids), stored
-    keys the block lacks deleted and its new keys COPYed. A refresh over unchanged data (the beat's and the
-    admins' usual one) so writes no row and every id stays; one that changes every row costs the compare more
-    than a DELETE and a COPY (figures in bench/README.md). Only rows change: the web and worker processes
-    connect as a role that owns no table and may not CREATE, DROP or ALTER one — only TEMP tables of its own
+    On PostgreSQL each row's key, layout, notes and the md5 of its values are COPYed into a TEMP table (no
+    index, dropped at commit), which one FULL JOIN by key (scope_kind, scope_key, year, month) compares with
+    the stored rows; then only the stored rows that differ or whose key the block lacks are deleted, and the
+    block's rows that differ or are new COPYed in. A refresh over unchanged data (the beat's and the admins'
+    usual one) so writes no row and every id stays; one that changes every row costs the compare more than a
+    DELETE and a COPY (figures in bench/README.md). Only rows change: the web and worker processes connect
+    as a role that owns no table and may not CREATE, DROP or ALTER one — only TEMP tables of its own
     (audit/privileges.py)."""
     replaced = (
         IndicatorMonth.objects.all() if years is None else IndicatorMonth.objects.filter(year__in=years)
@@ -360,54 +361,57 @@ def replace_all(block: Block, *, years: list[int] | None = None) -> int:
         replaced.delete()
         return write(block)
     layout, notes, values = _prepared(block)
+    digests = np.array([hashlib.md5(row).hexdigest().encode() for row in values], dtype="S32")
     qn = connection.ops.quote_name
     table = IndicatorMonth._meta.db_table
     stored, fresh = qn(table), qn(_NEXT)
-    same_key = " AND ".join(f"t.{c} = n.{c}" for c in _KEY)
-    of_years, params = ("", []) if years is None else (" AND t.year = ANY(%s)", [list(years)])
+    of_years, params = ("", []) if years is None else (" WHERE year = ANY(%s)", [list(years)])
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{fresh}")
         cursor.execute(
-            f"CREATE TEMP TABLE {fresh} ON COMMIT DROP AS SELECT {', '.join(_COLUMNS)} FROM {stored} WITH NO DATA"
+            f"CREATE TEMP TABLE {fresh} (scope_kind text, scope_key text, year smallint, month smallint,"
+            " layout_key text, digest text, notes_id bigint, ord integer) ON COMMIT DROP"
         )
-        _copy(block.keys, layout, values, notes, table=_NEXT)
-        cursor.execute(f"ANALYZE {fresh}")
-        # one pass: how many stored keys the block has, and the ids of those whose row differs
+        _copy(block.keys, layout, values, notes, table=_NEXT, digests=digests)
+        # (stored id, block row) of every key whose row differs; (id, NULL) a key the block lacks, (NULL, row)
+        # a new one: one hash join of two narrow sides (the stored values hashed first), in memory
+        cursor.execute("SELECT current_setting('work_mem'), current_setting('enable_mergejoin')")
+        saved = cursor.fetchone()
         cursor.execute(
-            f"SELECT count(*), coalesce(array_agg(t.id) FILTER (WHERE (t.layout_key, t.values, t.notes_id)"
-            " IS DISTINCT FROM (n.layout_key, n.values, n.notes_id)), '{}')"
-            f" FROM {fresh} n JOIN {stored} t ON {same_key}{of_years}",
+            "SELECT set_config('work_mem', '128MB', true), set_config('enable_mergejoin', 'off', true)"
+        )
+        cursor.execute(
+            f"WITH t AS MATERIALIZED (SELECT id, {', '.join(_KEY)}, layout_key, notes_id, md5(values) AS digest"
+            f" FROM {stored}{of_years})"
+            f" SELECT t.id, n.ord FROM {fresh} n FULL JOIN t ON {' AND '.join(f't.{c} = n.{c}' for c in _KEY)}"
+            " WHERE t.id IS NULL OR n.ord IS NULL OR t.layout_key <> n.layout_key OR t.notes_id <> n.notes_id"
+            " OR t.digest <> n.digest",
             params,
         )
-        matched, differ = cursor.fetchone()
-        rewritten: set = set()
-        if differ:
-            cursor.execute(
-                f"DELETE FROM {stored} WHERE id = ANY(%s) RETURNING scope_kind, scope_key, year, month",
-                [differ],
-            )
-            rewritten = set(cursor.fetchall())
-        if stored_rows > matched:  # stored keys the block lacks
-            cursor.execute(
-                f"DELETE FROM {stored} t WHERE NOT EXISTS (SELECT FROM {fresh} n WHERE {same_key}){of_years}",
-                params,
-            )
+        pairs = cursor.fetchall()
+        cursor.execute(
+            "SELECT set_config('work_mem', %s, true), set_config('enable_mergejoin', %s, true)", saved
+        )
         cursor.execute(f"DROP TABLE {fresh}")
-        if matched < len(block):  # keys never stored: the block's rows of every key not stored now
-            cursor.execute(f"SELECT {', '.join(_KEY)} FROM {stored} t WHERE true{of_years}", params)
-            kept = set(cursor.fetchall())
-            at = [i for i, k in enumerate(block.keys) if k not in kept]
-        else:
-            at = [i for i, k in enumerate(block.keys) if k in rewritten]
+        gone = [pk for pk, _ in pairs if pk is not None]
+        if len(gone) == stored_rows:
+            cursor.execute(f"DELETE FROM {stored}{of_years}", params)
+        elif gone:
+            cursor.execute(f"DELETE FROM {stored} WHERE id = ANY(%s)", [gone])
+        at = sorted(row for _, row in pairs if row is not None)
         if at:
             _copy([block.keys[i] for i in at], layout, values[at], notes[at], table=table)
     return values.size
 
 
-def _copy(keys, layout: str, values: np.ndarray, notes: np.ndarray, *, table: str) -> None:
+def _copy(keys, layout: str, values: np.ndarray, notes: np.ndarray, *, table: str, digests=None) -> None:
     """COPY … FROM STDIN (FORMAT binary), each tuple laid out by numpy: rows whose scope_kind and scope_key
-    have the same lengths are one record array, so no per-row Python runs."""
+    have the same lengths are one record array, so no per-row Python runs. With `digests` (the rows' values'
+    md5, hex), into `replace_all`'s TEMP table: the digest in place of the values and each row's position."""
     n, w = values.shape
+    columns = _COLUMNS if digests is None else _NEXT_COLUMNS
+    payload = ("values", "<f8", (w,)) if digests is None else ("values", "S32")
+    position = [] if digests is None else [("ord_n", ">i4"), ("ord", ">i4")]
     kinds = np.array([k[0] for k in keys], dtype=object)
     scope_keys = np.array([k[1] for k in keys], dtype=object)
     years = np.fromiter((k[2] for k in keys), dtype=np.int64, count=n)
@@ -434,26 +438,31 @@ def _copy(keys, layout: str, values: np.ndarray, notes: np.ndarray, *, table: st
                 ("layout_n", ">i4"),
                 ("layout", f"S{len(lay)}"),
                 ("values_n", ">i4"),
-                ("values", "<f8", (w,)),
+                payload,
                 ("notes_n", ">i4"),
                 ("notes", ">i8"),
+                *position,
             ],
         )
-        record["fields"] = len(_COLUMNS)
+        record["fields"] = len(columns)
         record["kind_n"], record["key_n"] = lk, lkey
         record["kind"] = [k.encode() for k in kinds[rows]]
         record["key"] = [k.encode() for k in scope_keys[rows]]
         record["year_n"] = record["month_n"] = 2
         record["year"], record["month"] = years[rows], months[rows]
         record["layout_n"], record["layout"] = len(lay), lay
-        record["values_n"], record["values"] = 8 * w, values[rows]
+        if digests is None:
+            record["values_n"], record["values"] = 8 * w, values[rows]
+        else:
+            record["values_n"], record["values"] = 32, digests[rows]
+            record["ord_n"], record["ord"] = 4, rows
         record["notes_n"], record["notes"] = 8, notes[rows]
         out.write(record.tobytes())
     out.write(struct.pack("!h", -1))
     out.seek(0)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
-            f"COPY {connection.ops.quote_name(table)} ({', '.join(_COLUMNS)}) FROM STDIN WITH (FORMAT binary)",
+            f"COPY {connection.ops.quote_name(table)} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)",
             out,
         )
 
