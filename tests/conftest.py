@@ -10,6 +10,7 @@ pboc_admin           — 武汉分行 管理员
 
 import os
 import secrets
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -88,6 +89,27 @@ def fresh_dashboard_cache():
 def _fast_password_hashing(settings):
     # PBKDF2 at full strength costs ~0.3 s per user; tests create many.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def app_role(transactional_db):
+    """A role of this test's own, granted as `migrate` grants the portal's application role (it owns no table:
+    rows only, and TEMP tables), as the URL's parts (hostname, port, path, username, password); dropped after.
+    Transactional: what the test writes is committed, so that role's connections see it."""
+    from django.db import connection
+
+    from audit.privileges import grant_app_role
+
+    name, password = f"portal_app_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+    db = connection.settings_dict
+    url = f"postgres://{name}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    assert grant_app_role(connection, url, log=lambda *_: None) == name
+    try:
+        yield urlsplit(url)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP OWNED BY "{name}"')
+            cursor.execute(f'DROP ROLE "{name}"')
 
 
 @pytest.fixture

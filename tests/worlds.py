@@ -5,6 +5,9 @@ evaluation reference and a PDF read back as text.
 tests/conftest.py exposes them as fixtures (`world`, `campaign`, `published`); modules import the helpers and
 constants from here, never from another test module.
 
+`snapshot` reads every stored indicator back and `from_scratch` what a full refresh from an empty table would
+store, to compare the refresh's paths with.
+
 The monitoring world (values in 亿元 / 户 / BP / %):
 
     ICBC (A, 第1组, national)  2021-03: 余额 80   2021-12: 余额 100  2022-01: 余额 104  2022-03: 余额 110
@@ -17,10 +20,12 @@ from decimal import Decimal as D
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
+
 from evaluation import services as evaluation_services
 from evaluation.models import ItemKind, Member
-from indicators import services
-from indicators.models import RefreshRun
+from indicators import services, storage
+from indicators.models import IndicatorMonth, RefreshRun
 from reporting import services as reporting_services
 from reporting.definitions import plan_definition
 from reporting.models import Filing, FilingStatus, FilingVersion, Form, Period, VersionSource
@@ -183,6 +188,25 @@ def build_world(master, users) -> dict:
     run = services.refresh_now()
     assert run.status == RefreshRun.Status.DONE
     return {"A": A, "B": B, "periods": p, "run": run, **users}
+
+
+def snapshot() -> dict:
+    """Every stored indicator: {(scope_kind, scope_key, year, month, code): (value, reason, contributors,
+    members)}."""
+    return {
+        (s.scope_kind, s.scope_key, s.year, s.month, s.code): (s.value, s.reason, s.contributors, s.members)
+        for s in storage.values()
+    }
+
+
+def from_scratch() -> dict:
+    """What a full refresh stores for the same data (rolled back: the incremental rows stay as they were)."""
+    with transaction.atomic():
+        IndicatorMonth.objects.all().delete()
+        services.refresh_now()
+        values = snapshot()
+        transaction.set_rollback(True)
+    return values
 
 
 # --- the 2022 campaign: its periods and a consistent plan --------------------------------------------------------

@@ -2,9 +2,7 @@
 table and may only read and append audit rows (audit/privileges.py), and the hash chain (audit/chain.py,
 `manage.py verify_audit`) finds an entry removed or changed behind the triggers' back."""
 
-import secrets
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
@@ -15,7 +13,7 @@ from django.utils import timezone
 from audit import chain
 from audit import services as audit
 from audit.models import AuditEntry, AuditSeal
-from audit.privileges import grant_app_role, wiping_allowed
+from audit.privileges import wiping_allowed
 
 
 def test_the_database_refuses_truncate_of_the_audit_log_even_for_its_owner(transactional_db):
@@ -29,21 +27,6 @@ def test_the_database_refuses_truncate_of_the_audit_log_even_for_its_owner(trans
         ):
             cursor.execute(f"TRUNCATE {table}")
     assert AuditEntry.objects.count() == 1
-
-
-@pytest.fixture
-def app_role(transactional_db):
-    """A role of this test's own, granted as `migrate` grants the portal's application role; dropped after."""
-    name, password = f"portal_app_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
-    db = connection.settings_dict
-    url = f"postgres://{name}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    assert grant_app_role(connection, url, log=lambda *_: None) == name
-    try:
-        yield urlsplit(url)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP OWNED BY "{name}"')
-            cursor.execute(f'DROP ROLE "{name}"')
 
 
 def test_the_portals_role_cannot_truncate_alter_update_or_delete_audit_rows(app_role):

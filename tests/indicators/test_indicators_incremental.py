@@ -3,7 +3,6 @@ group's, kind's and the province's, for its month and the months whose 年初 / 
 it — and stores exactly what a full refresh from scratch stores."""
 
 import pytest
-from django.db import transaction
 
 from indicators import indicators as ind
 from indicators import services, storage
@@ -12,24 +11,7 @@ from institutions.models import Institution
 from reporting import services as reporting
 from reporting.models import Filing, FilingStatus, Form
 from tests.factories import periods
-from tests.worlds import A_2021_12, A_2022_03, B_2022_03, file_sheet, plan_period
-
-
-def snapshot() -> dict:
-    return {
-        (s.scope_kind, s.scope_key, s.year, s.month, s.code): (s.value, s.reason, s.contributors, s.members)
-        for s in storage.values()
-    }
-
-
-def from_scratch() -> dict:
-    """What a full refresh stores for the same data (rolled back: the incremental rows stay as they were)."""
-    with transaction.atomic():
-        IndicatorMonth.objects.all().delete()
-        services.refresh_now()
-        values = snapshot()
-        transaction.set_rollback(True)
-    return values
+from tests.worlds import A_2021_12, A_2022_03, B_2022_03, file_sheet, from_scratch, plan_period, snapshot
 
 
 def test_a_december_reaches_the_next_two_years_and_a_quarters_end_the_next_quarter():

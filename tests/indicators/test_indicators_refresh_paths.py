@@ -1,9 +1,11 @@
-"""The refresh's two fast paths store exactly what a refresh from scratch stores: a refresh of every year swaps
-a freshly written table in for the stored one (`storage.replace_all`), and an incremental refresh explains only
-the changed institutions' rows (`indicators.compute(explained=…)`) — across any sequence of approvals,
-reopenings and corrections."""
+"""A refresh stores exactly what a refresh from scratch stores: a refresh of every year (or of some years)
+replaces those years' rows in the table the migrations made — by deleting and writing rows only, which the
+portal's role, owning no table, may do (`storage.replace_all`) — and an incremental refresh explains only the
+changed institutions' rows (`indicators.compute(explained=…)`) — across any sequence of approvals, reopenings
+and corrections."""
 
 import random
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db import connection
@@ -12,7 +14,7 @@ from django.utils import timezone
 from indicators import services
 from indicators.models import IndicatorMonth, RefreshRun
 from reporting.models import Filing, FilingStatus, FilingVersion, Form
-from tests.indicators.test_indicators_incremental import from_scratch, snapshot
+from tests.worlds import from_scratch, snapshot
 
 
 def _table_shape() -> dict:
@@ -22,32 +24,110 @@ def _table_shape() -> dict:
         indexes = {r[0] for r in cursor.fetchall()}
         cursor.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass", [table])
         constraints = {r[0] for r in cursor.fetchall()}
-        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-        sequence = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE %s", [f"{table}_next%"])
+        cursor.execute("SELECT %s::regclass::oid", [table])
+        oid = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE %s", ["indicator_month_next%"])
         leftovers = cursor.fetchone()[0]
-    return {"indexes": indexes, "constraints": constraints, "sequence": sequence, "leftovers": leftovers}
+    return {"indexes": indexes, "constraints": constraints, "oid": oid, "leftovers": leftovers}
 
 
-def test_a_full_refresh_swaps_in_a_table_named_indexed_and_constrained_as_the_migrations_made_it(world):
+def _rows() -> dict:
+    """{key: (id, where the row version lies, its content)}: an UPDATE writes a new version elsewhere (ctid)."""
+    table = IndicatorMonth._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT scope_kind, scope_key, year, month, id, ctid::text, layout_key, values, notes_id FROM {table}"
+        )
+        rows = {r[:4]: (r[4], r[5], (r[6], bytes(r[7]), r[8])) for r in cursor.fetchall()}
+        cursor.execute(f"SELECT count(*) FROM {table}")
+        assert cursor.fetchone()[0] == len(rows)  # one row per key
+    return rows
+
+
+def _contents(rows: dict) -> dict:
+    return {k: v[2] for k, v in rows.items()}
+
+
+def test_a_full_refresh_replaces_the_rows_of_the_table_the_migrations_made(world):
     before = _table_shape()
     assert "indicator_month_idx" in before["indexes"] and "indicator_month_month" in before["constraints"]
-    stored = snapshot()
+    stored, rows = snapshot(), _rows()
+    # over unchanged data: the same content, one row per key, in the same table with its indexes
     run = services.refresh_now()
     assert run.status == RefreshRun.Status.DONE and run.row_count
-    assert snapshot() == stored
+    assert snapshot() == stored and _contents(_rows()) == _contents(rows)
     assert _table_shape() == {**before, "leftovers": 0}
-    keys = list(IndicatorMonth.objects.values_list("scope_kind", "scope_key", "year", "month"))
-    assert len(keys) == len(set(keys))
-    # a refresh of one year replaces that year's rows only: the other year's stay as they were
-    rows_2021 = set(IndicatorMonth.objects.filter(year=2021).values_list("pk", flat=True))
-    assert services.refresh_now(years=(2022, 2022)).status == RefreshRun.Status.DONE
-    assert set(IndicatorMonth.objects.filter(year=2021).values_list("pk", flat=True)) == rows_2021
-    assert snapshot() == stored
-    # a new row after the swap gets an id of the new table's sequence
-    IndicatorMonth.objects.create(
-        scope_kind="province", scope_key="x", year=2030, month=1, layout_key="x", values=b"", notes_id=0
+    # a corrected sheet (ICBC's 2022年3月): what changes is the institution's rows and its aggregates
+    filing = Filing.objects.get(institution=world["A"], period=world["periods"][(2022, 3)])
+    version = filing.current_version
+    filing.current_version = FilingVersion.objects.create(
+        filing=filing,
+        number=version.number + 1,
+        edition=version.edition,
+        values={**version.values, "loan_balance": "120"},
+        source=version.source,
     )
+    filing.save(update_fields=["current_version"])
+    assert services.refresh_now().status == RefreshRun.Status.DONE
+    after = _rows()
+    assert after.keys() == rows.keys()
+    changed = {k for k in rows if after[k][2] != rows[k][2]}
+    assert changed and all(k[0] != "institution" or k[1] == str(world["A"].pk) for k in changed)
+    assert snapshot() == from_scratch() != stored
+    # a refresh of one year replaces that year's rows only: the other year's stay as they were
+    rows_2021 = {k: v for k, v in after.items() if k[2] == 2021}
+    assert services.refresh_now(years=(2022, 2022)).status == RefreshRun.Status.DONE
+    assert {k: v for k, v in _rows().items() if k[2] == 2021} == rows_2021
+    assert _contents(_rows()) == _contents(after)
+    assert _table_shape() == {**before, "leftovers": 0}
+
+
+def test_stored_rows_the_refresh_no_longer_makes_go_and_missing_ones_come_back(world):
+    stored, rows = snapshot(), _rows()
+    gone = next(k for k in rows if k[0] == "province")
+    IndicatorMonth.objects.filter(scope_kind=gone[0], scope_key=gone[1], year=gone[2], month=gone[3]).delete()
+    IndicatorMonth.objects.create(
+        scope_kind="institution",
+        scope_key="999999",
+        year=2022,
+        month=5,
+        layout_key="x",
+        values=b"",
+        notes_id=0,
+    )
+    assert services.refresh_now().status == RefreshRun.Status.DONE
+    assert snapshot() == stored
+    after = _rows()
+    assert after.keys() == rows.keys() and _contents(after) == _contents(rows)
+
+
+@contextmanager
+def _connected_as(role):
+    """Django's connection logged in as `role` (a URL's parts) inside the block, as the portal's processes are."""
+    settings = connection.settings_dict
+    saved = {k: settings[k] for k in ("USER", "PASSWORD")}
+    connection.close()
+    settings.update(USER=role.username, PASSWORD=role.password)
+    try:
+        yield
+    finally:
+        connection.close()
+        settings.update(saved)
+
+
+def test_the_portals_role_refreshes_as_the_owner_does(app_role, world):
+    owners = _rows()
+    IndicatorMonth.objects.filter(scope_kind="province", year=2022, month=3).delete()
+    IndicatorMonth.objects.filter(scope_kind="institution", year=2021).update(notes_id=0)
+    with _connected_as(app_role):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone()[0] == app_role.username
+        for years in (None, (2022, 2022)):
+            run = services.refresh_now(years=years)
+            assert run.status == RefreshRun.Status.DONE, run.error
+        theirs = _rows()
+    assert _contents(theirs) == _contents(owners)
 
 
 def _approve(filing: Filing) -> None:
