@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from institutions import access
+from institutions.selectors import visible_in_order
 from portal.exports import safe_text
 
 from . import labels, selectors, services
@@ -47,7 +48,7 @@ def _filtered(request):
 def audit_log(request):
     form, entries = _filtered(request)
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
-    institutions = access.visible_institutions(request.user).order_by("order")
+    institutions = visible_in_order(request.user)
     params = request.GET.copy()
     params.pop("page", None)
     return render(

@@ -65,6 +65,11 @@ def evaluations_for(user):
     ).distinct()
 
 
+def evaluation_list(user):
+    """The evaluations the user may see, newest year first, drafts before published ones."""
+    return evaluations_for(user).order_by("-year", "status", "-id")
+
+
 def get_evaluation(user, pk) -> Evaluation:
     try:
         return evaluations_for(user).get(pk=pk)

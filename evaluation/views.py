@@ -18,6 +18,7 @@ from audit import services as audit
 from indicators import indicators as ind
 from institutions import access
 from institutions.models import PbocOffice
+from institutions.selectors import visible_ids
 from portal import clock, jobs
 from portal.errors import Forbidden, ServiceError
 from reporting.forms import first_error
@@ -79,7 +80,7 @@ def _institution_url(evaluation, institution) -> str:
 @require_safe
 def evaluation_list(request):
     user = request.user
-    evaluations = list(selectors.evaluations_for(user).order_by("-year", "status", "-id"))
+    evaluations = list(selectors.evaluation_list(user))
     offices = selectors.offices_for_new_evaluation(user)
     return render(
         request,
@@ -517,7 +518,7 @@ def what_if(request, pk):
     if not evaluation.is_what_if or not access.is_pboc(request.user):
         raise Http404("这不是模拟测算草稿。")
     published, current, changes = selectors.what_if(evaluation)
-    visible = set(access.visible_institutions(request.user).values_list("pk", flat=True))
+    visible = visible_ids(request.user)
     changes = [c for c in changes if c.before and c.before.institution_id in visible]
     return render(
         request,

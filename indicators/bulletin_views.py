@@ -100,8 +100,7 @@ def _with_current_actions(user, b: Bulletin, content: dict, visible: set[int]) -
 def bulletin(request, pk):
     b = _bulletin(request, pk)
     content = b.content or {}
-    visible = set(access.visible_institutions(request.user).values_list("pk", flat=True))
-    others = selectors.versions_of_month(request.user, b)
+    visible = selectors.visible_ids(request.user)
     return render(
         request,
         "indicators/bulletin.html",
@@ -111,7 +110,7 @@ def bulletin(request, pk):
             "content": content,
             "charts": composer.charts(content) if b.is_ready else [],
             "failing": _with_current_actions(request.user, b, content, visible),
-            "versions": others.exclude(version=None).order_by("-version"),
+            "versions": selectors.published_versions_of_month(request.user, b),
             "kinds": SupervisionKind.choices,
             "today": timezone.localdate(),
         },

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from institutions import access
 from institutions.models import Institution
+from institutions.selectors import visible_ids
 from reporting.definitions import definition_for
 from reporting.models import Filing, FilingStatus, FilingVersion, Form, Period
 
@@ -631,10 +632,6 @@ def visible_institution_rows(user) -> list[dict]:
     return list(access.visible_institutions(user).order_by("order").values(*INSTITUTION_ROW))
 
 
-def visible_ids(user) -> set[int]:
-    return set(access.visible_institutions(user).values_list("pk", flat=True))
-
-
 def names_of(ids) -> dict[int, str]:
     return dict(Institution.objects.filter(pk__in=list(ids)).values_list("pk", "short_name"))
 
@@ -809,6 +806,11 @@ def bulletins_for(user):
     if not user.office_id:
         return Bulletin.objects.none()
     return qs.filter(office_id__in=access.office_subtree_ids(user.office_id))
+
+
+def published_versions_of_month(user, bulletin):
+    """The published versions of that office's bulletin for that month, newest first."""
+    return versions_of_month(user, bulletin).exclude(version=None).order_by("-version")
 
 
 def versions_of_month(user, bulletin):

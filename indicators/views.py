@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from audit.services import record_download
 from institutions import access
+from institutions.selectors import visible_in_order
 from portal import jobs
 from portal.errors import Forbidden, ServiceError
 from reporting.forms import first_error
@@ -206,7 +207,7 @@ def supervision(request):
         _record_supervision(request, form)
         return redirect(form.cleaned_data["next"] or reverse("indicators:supervision"))
     actions = selectors.supervision_for(request.user)[:300]
-    institutions = access.visible_institutions(request.user).order_by("order")
+    institutions = visible_in_order(request.user)
     return render(
         request,
         "indicators/supervision.html",

@@ -2,7 +2,19 @@
 
 from rest_framework.authtoken.models import Token
 
+from . import access
 from .models import ApiToken, User
+
+
+def visible_in_order(user):
+    """The institutions the user may see (`access.visible_institutions`), in the notice's order."""
+    return access.visible_institutions(user).order_by("order")
+
+
+def visible_ids(user) -> set[int]:
+    """The ids of the institutions the user may see."""
+    return set(access.visible_institutions(user).values_list("pk", flat=True))
+
 
 TOKEN_STATUSES = {"active": {"token__isnull": False}, "revoked": {"token__isnull": True}}
 

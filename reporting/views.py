@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 from audit import services as audit
 from institutions import access
 from institutions.models import EvaluationGroup
+from institutions.selectors import visible_in_order
 from portal import jobs
 from portal.errors import Forbidden, ServiceError
 
@@ -630,7 +631,7 @@ def bulk_template_download(request):
                 "month": p.month,
                 "values": {},
             }
-            for i in access.visible_institutions(request.user).order_by("order")
+            for i in visible_in_order(request.user)
         ]
     data = excel.bulk_template(definition_for(Form.MONITORING, period[0].year if period else 2022), rows)
     response = HttpResponse(data, content_type=XLSX)
