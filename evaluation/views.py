@@ -20,7 +20,7 @@ from institutions import access
 from institutions.models import PbocOffice
 from institutions.selectors import visible_ids
 from portal import clock, jobs
-from portal.errors import Forbidden, ServiceError
+from portal.errors import ServiceError, show_refusal
 from reporting.forms import first_error
 from reporting.services import read_limited
 
@@ -56,13 +56,6 @@ def _valid(form_class, request, **kwargs) -> dict:
     if not form.is_valid():
         raise ServiceError(first_error(form))
     return form.cleaned_data
-
-
-def _fail(request, exc: ServiceError) -> None:
-    if isinstance(exc, Forbidden):
-        # a refusal of the role, not of the input: the 403 page with the service's reason, as the API answers
-        raise PermissionDenied(exc.message) from exc
-    messages.error(request, exc.message)
 
 
 def _detail(evaluation) -> str:
@@ -103,7 +96,7 @@ def create(request):
             actor=request.user, year=form.cleaned_data["year"], jurisdiction=office
         )
     except ServiceError as exc:
-        _fail(request, exc)
+        show_refusal(request, exc)
         return redirect("evaluation:list")
     messages.success(
         request, f"已创建 {evaluation}。请先检查评估方案与分组，再请各参评机构报送清单和公示材料。"
@@ -187,7 +180,7 @@ def _save_scheme(request, evaluation, form) -> bool:
             expected_lock_version=data["lock_version"],
         )
     except ServiceError as exc:
-        _fail(request, exc)
+        show_refusal(request, exc)
         return False
     messages.success(request, "评估方案已保存。")
     return True
@@ -316,7 +309,7 @@ def score(request, pk, institution_id, item_id):
             expected_lock_version=data["lock_version"],
         )
     except ServiceError as exc:
-        _fail(request, exc)
+        show_refusal(request, exc)
     else:
         messages.success(request, f"已保存{inst}“{item.name}”的评分：{row.value} 分。")
     return redirect(_institution_url(evaluation, inst) + f"#item-{item.pk}")
@@ -343,7 +336,7 @@ def override(request, pk, institution_id):
             )
             messages.success(request, f"已调整{inst}的评估结果，理由将与结果一并展示。")
     except ServiceError as exc:
-        _fail(request, exc)
+        show_refusal(request, exc)
     return redirect(_institution_url(evaluation, inst) + "#override")
 
 
@@ -363,7 +356,7 @@ def evidence(request, pk):
         try:
             _post_evidence(request, evaluation, inst)
         except ServiceError as exc:
-            _fail(request, exc)
+            show_refusal(request, exc)
         return redirect("evaluation:evidence", pk=evaluation.pk)
     return render(
         request,
@@ -451,7 +444,7 @@ def _managed_action(request, pk, action):
     try:
         target, note = action(evaluation)
     except ServiceError as exc:
-        _fail(request, exc)
+        show_refusal(request, exc)
         return redirect(_detail(evaluation))
     messages.success(request, note)
     return redirect(target)

@@ -9,6 +9,8 @@ a page of its own (`ServiceErrorMiddleware`) — never a 500.
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import render
 
@@ -46,6 +48,18 @@ def require(condition: bool, message: str) -> None:
     """Refuse with `Forbidden(message)` unless `condition` holds."""
     if not condition:
         raise Forbidden(message)
+
+
+def show_refusal(request, exc: ServiceError) -> None:
+    """A refusal on the page the view shows next: its message, then the findings it names (ten at most; text
+    details are already in the message). A refusal of the role is the 403 page with the service's reason, as
+    the API answers it."""
+    if isinstance(exc, Forbidden):
+        raise PermissionDenied(exc.message) from exc
+    messages.error(request, exc.message)
+    for detail in exc.details[:10]:
+        if hasattr(detail, "location"):
+            messages.error(request, f"{detail.location}：{detail.message}")
 
 
 def body(exc: ServiceError) -> dict:

@@ -6,7 +6,6 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +17,7 @@ from institutions import access
 from institutions.models import EvaluationGroup
 from institutions.selectors import visible_in_order
 from portal import jobs
-from portal.errors import Forbidden, ServiceError
+from portal.errors import ServiceError, show_refusal
 
 from . import bulk, excel, parsing, rules, selectors, services
 from .definitions import Layout, definition_for
@@ -60,15 +59,6 @@ def _valid(form_class, request, **kwargs) -> dict:
     if not form.is_valid():
         raise ServiceError(first_error(form))
     return form.cleaned_data
-
-
-def _fail(request, exc: ServiceError) -> None:
-    if isinstance(exc, Forbidden):
-        # a refusal of the role, not of the input: the 403 page with the service's reason, as the API answers
-        raise PermissionDenied(exc.message) from exc
-    messages.error(request, exc.message)
-    for finding in exc.details[:10]:
-        messages.error(request, f"{finding.location}：{finding.message}")
 
 
 @login_required
@@ -115,7 +105,7 @@ def _save_sheet(request, institution, period, definition) -> dict | None:
             expected_lock_version=data["expected_lock_version"],
         )
     except ServiceError as exc:
-        _fail(request, exc)
+        show_refusal(request, exc)
         return data["raw"]
     messages.success(
         request,
@@ -342,7 +332,7 @@ def _act(request, institution_id, period_id, action, capability):
     try:
         note = action(filing)
     except ServiceError as exc:
-        _fail(request, exc)
+        show_refusal(request, exc)
     else:
         messages.success(request, note)
     return redirect(_sheet_url(institution, period))
@@ -611,7 +601,7 @@ def _start_import(request) -> ImportJob | None:
             sha256=received.sha256,
         )
     except ServiceError as exc:
-        _fail(request, exc)
+        show_refusal(request, exc)
         return None
 
 
@@ -678,7 +668,7 @@ def job_confirm(request, job_id):
             approve=data["approve"],
         )
     except ServiceError as exc:
-        _fail(request, exc)
+        show_refusal(request, exc)
     else:
         messages.success(request, "已确认，正在导入。")
     return redirect("reporting:job", job_id=j.pk)
@@ -693,7 +683,7 @@ def urge(request, period_id):
     try:
         pending = services.urge(period=period, actor=request.user)
     except ServiceError as exc:
-        _fail(request, exc)
+        show_refusal(request, exc)
     else:
         names = "、".join(i.short_name for i in pending[:8]) + (" 等" if len(pending) > 8 else "")
         messages.success(request, f"已向 {len(pending)} 家机构发出催报（{names}），抄送您本人。")
@@ -727,7 +717,7 @@ def job_preview_again(request, job_id):
     try:
         services.preview_again(job=j, actor=request.user)
     except ServiceError as exc:
-        _fail(request, exc)
+        show_refusal(request, exc)
     return redirect("reporting:job", job_id=j.pk)
 
 

@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from django.contrib.messages import get_messages
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.exceptions import PermissionDenied
 from django.test import RequestFactory
 
 from audit import services as audit
@@ -114,3 +117,17 @@ def test_no_service_is_handed_the_client_address():
                     if "ip" in names and node.name != "record_login_failure":
                         offenders.append(f"{path.relative_to(ROOT)}:{node.name}")
     assert offenders == []
+
+
+def test_a_caught_refusal_shows_its_message_and_findings_and_a_refusal_of_the_role_is_a_403():
+    request = RequestFactory().post("/reporting/")
+    request._messages = CookieStorage(request)
+    finding = rules.Finding(
+        rule="E201", severity=rules.ERROR, location="C7", message="贷款余额不能为负。", field="x"
+    )
+    errors.show_refusal(
+        request, errors.ServiceError("还有 1 个错误。", details=[finding, "已在说明中的文字"])
+    )
+    assert [m.message for m in get_messages(request)] == ["还有 1 个错误。", "C7：贷款余额不能为负。"]
+    with pytest.raises(PermissionDenied, match="只有本机构的填报人"):
+        errors.show_refusal(request, errors.Forbidden("只有本机构的填报人或分管领导可以填报。"))
