@@ -55,7 +55,7 @@ test: setup lint
 		SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} DJANGO_ALLOW_ASYNC_UNSAFE=true \
 		$(PY) -m tests.private_stack run -- $(PY) -m pytest
 
-# Benchmarks: about 25 minutes on 2 cores (most of it the 45,000-institution scaling world); writes bench/results.json, bench/results.md and the
+# Benchmarks: about 20 minutes on 2 cores (most of it the 45,000-institution scaling world); writes bench/results.json, bench/results.md and the
 # table in README.md. Needs PostgreSQL and Redis like `make test`; creates its database when missing.
 bench: setup
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(BENCH_REDIS_URL)} \

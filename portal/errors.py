@@ -3,8 +3,8 @@
 A service refuses with `ServiceError` (or `Forbidden`, `Conflict`): a Chinese message that says what to do,
 a machine-readable `code`, and `details` (the findings of a refused sheet, the problems of a draft that
 cannot be computed). The API answers it in its one error shape (`portal.api.exception_handler`); an HTML
-view usually catches it and shows the message on the page it re-renders, and one it does not catch becomes
-a page of its own (`ServiceErrorMiddleware`) — never a 500.
+view usually catches it and shows it on the page it shows next (`show_refusal`), and one it does not catch
+becomes a page of its own (`ServiceErrorMiddleware`) — never a 500.
 """
 
 from __future__ import annotations
