@@ -809,10 +809,11 @@ def bulletins_for(user):
 
 
 def published_versions_of_month(user, bulletin):
-    """The published versions of that office's bulletin for that month, newest first."""
-    return versions_of_month(user, bulletin).exclude(version=None).order_by("-version")
-
-
-def versions_of_month(user, bulletin):
-    """The bulletins the user may see of the same office and month as `bulletin` (its drafts and versions)."""
-    return bulletins_for(user).filter(office_id=bulletin.office_id, year=bulletin.year, month=bulletin.month)
+    """The published versions, newest first, of the bulletins the user may see of the same office and month
+    as `bulletin`."""
+    return (
+        bulletins_for(user)
+        .filter(office_id=bulletin.office_id, year=bulletin.year, month=bulletin.month)
+        .exclude(version=None)
+        .order_by("-version")
+    )
